@@ -1,0 +1,186 @@
+//! The `manifold` command line. Exit codes: 0 ok, 1 errors in the schemas (or a
+//! stale lock with `--check`), 2 usage or IO errors. Diagnostics go to stderr,
+//! data (the model) to stdout.
+
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diag::{self, Format, codes};
+use crate::{Compilation, compile, model, write};
+
+#[derive(Parser, Debug)]
+#[command(name = "manifold", version, about = "Compile TypeScript entity schemas into the artifacts of a Delta Lake.")]
+pub struct Cli {
+    /// When to color diagnostics (`NO_COLOR` set means never, unless `always`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check the schemas, update `manifold.lock`, and report diagnostics.
+    Build {
+        /// The schema root (holds `manifold.ts`, product folders and `manifold.lock`).
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+        /// Where generated artifacts go.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Write nothing; exit 1 if the lock (or any output) is out of date.
+        #[arg(long)]
+        check: bool,
+        /// How diagnostics are printed.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the resolved Model: products, entities with their entity_type, fields
+    /// with their proto numbers, types, keys and lifecycle states.
+    Model {
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+        /// `json` is a documented, stable shape (see the README).
+        #[arg(long, value_enum, default_value_t = ModelFormat::Text)]
+        format: ModelFormat,
+    },
+    /// Explain a diagnostic code, e.g. `manifold explain M010`; without a code, list them all.
+    Explain { code: Option<String> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelFormat {
+    Text,
+    Json,
+}
+
+/// Entry point of the `manifold` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    run(cli)
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let color = use_color(cli.color);
+    match cli.command {
+        Command::Build { schemas, out: _, check, format } => build(&schemas, check, format, color),
+        Command::Model { schemas, format } => print_model(&schemas, format, color),
+        Command::Explain { code } => explain(code.as_deref()),
+    }
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
+    }
+}
+
+/// Compiles, printing IO errors; `None` means exit 2.
+fn compile_or_report(schemas: &std::path::Path) -> Option<Compilation> {
+    let display = schemas.to_string_lossy().trim_end_matches('/').to_string();
+    match compile(schemas, &display) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            report_error(&anyhow::Error::new(e));
+            None
+        }
+    }
+}
+
+fn report_error(e: &anyhow::Error) {
+    let mut msg = format!("error: {e}");
+    for cause in e.chain().skip(1) {
+        msg.push_str(&format!("\n  caused by: {cause}"));
+    }
+    eprintln!("{msg}");
+}
+
+fn print_diagnostics(c: &Compilation, format: Format, color: bool) {
+    if c.diagnostics.is_empty() && format == Format::Text {
+        return;
+    }
+    let text = diag::render(&c.db, &c.diagnostics, format, color);
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+fn build(schemas: &std::path::Path, check: bool, format: Format, color: bool) -> ExitCode {
+    let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
+    print_diagnostics(&c, format, color);
+    if c.diagnostics.has_errors() {
+        return ExitCode::from(1);
+    }
+    let entities = c.model.entities().count();
+    if check {
+        if c.lock_is_stale() {
+            eprintln!("error: `{}` is out of date; run `manifold build`", c.lock_path.display());
+            return ExitCode::from(1);
+        }
+        eprintln!("manifold: {entities} entities, lock up to date");
+        return ExitCode::SUCCESS;
+    }
+    match write::write_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
+        Ok(changed) => {
+            let what = if changed { "updated" } else { "unchanged" };
+            eprintln!("manifold: {} products, {entities} entities; {} {what}", c.model.products.len(), c.lock_path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", c.lock_path.display())));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_model(schemas: &std::path::Path, format: ModelFormat, color: bool) -> ExitCode {
+    let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
+    let diag_format = if format == ModelFormat::Json { Format::Json } else { Format::Text };
+    if !c.diagnostics.is_empty() {
+        print_diagnostics(&c, diag_format, color);
+    }
+    if c.diagnostics.has_errors() {
+        return ExitCode::from(1);
+    }
+    let out = match format {
+        ModelFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&model::json::to_json(&c.model, &c.lock, &c.db)).expect("model serializes");
+            s.push('\n');
+            s
+        }
+        ModelFormat::Text => model::json::to_text(&c.model, &c.lock, &c.db),
+    };
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn explain(code: Option<&str>) -> ExitCode {
+    match code {
+        None => {
+            for c in codes::ALL {
+                println!("{}  {:<26} {}", c.id, c.name, c.summary);
+            }
+            ExitCode::SUCCESS
+        }
+        Some(id) => match codes::lookup(id) {
+            Some(c) => {
+                println!("{} ({}): {}", c.id, c.name, c.summary);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("error: unknown diagnostic code `{id}`; `manifold explain` lists them all");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

@@ -1,0 +1,92 @@
+//! Load: a schema directory → [`SourceDb`] + [`Layout`]. The only reading of the
+//! schema tree from disk; IO failures are errors (exit 2), not diagnostics.
+
+use std::path::{Path, PathBuf};
+
+use crate::lock::LOCK_FILE;
+use crate::model::{Layout, LayoutFile};
+use crate::source::{FileId, SourceDb, SourceFile};
+
+/// The base declarations' file name at the schema root.
+pub const BASE_FILE: &str = "manifold.ts";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("schema directory `{0}` does not exist")]
+    Missing(PathBuf),
+    #[error("cannot read `{path}`")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What was loaded: the sources, where they sit, and the lock file if present.
+#[derive(Debug)]
+pub struct Loaded {
+    pub db: SourceDb,
+    pub layout: Layout,
+    pub lock: Option<FileId>,
+    /// Every file read, for build scripts' `rerun-if-changed`.
+    pub paths: Vec<PathBuf>,
+}
+
+/// Reads every `*.ts` file under `root` (skipping hidden folders, `node_modules`
+/// and `.d.ts`), plus `manifold.lock`. Files are read in sorted path order so that
+/// everything downstream is deterministic. `display_root` prefixes the paths shown
+/// in diagnostics (e.g. `schemas`).
+pub fn load(root: &Path, display_root: &str) -> Result<Loaded, LoadError> {
+    if !root.is_dir() {
+        return Err(LoadError::Missing(root.to_path_buf()));
+    }
+    let mut rels = Vec::new();
+    walk(root, root, &mut rels)?;
+    rels.sort();
+    let mut db = SourceDb::new();
+    let mut layout = Layout::default();
+    let mut paths = Vec::new();
+    let display = |rel: &str| if display_root.is_empty() { rel.to_string() } else { format!("{display_root}/{rel}") };
+    for rel in rels {
+        let path = root.join(&rel);
+        let text = read(&path)?;
+        let id = db.add(SourceFile::new(display(&rel), text));
+        if rel == BASE_FILE {
+            layout.base = Some(id);
+        }
+        let product = rel.split_once('/').map(|(p, _)| p.to_string());
+        layout.files.push(LayoutFile { id, rel, product });
+        paths.push(path);
+    }
+    let lock_path = root.join(LOCK_FILE);
+    let lock = if lock_path.is_file() {
+        let text = read(&lock_path)?;
+        paths.push(lock_path);
+        Some(db.add(SourceFile::new(display(LOCK_FILE), text)))
+    } else {
+        None
+    };
+    Ok(Loaded { db, layout, lock, paths })
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io { path: dir.to_path_buf(), source };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let ty = entry.file_type().map_err(io)?;
+        if ty.is_dir() {
+            if !name.starts_with('.') && name != "node_modules" {
+                walk(root, &path, out)?;
+            }
+        } else if name.ends_with(".ts") && !name.ends_with(".d.ts") {
+            out.push(crate::source::display_path(root, &path));
+        }
+    }
+    Ok(())
+}
