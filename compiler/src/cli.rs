@@ -83,7 +83,9 @@ fn use_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        }
     }
 }
 
@@ -133,7 +135,11 @@ fn build(schemas: &std::path::Path, check: bool, format: Format, color: bool) ->
     match write::write_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
         Ok(changed) => {
             let what = if changed { "updated" } else { "unchanged" };
-            eprintln!("manifold: {} products, {entities} entities; {} {what}", c.model.products.len(), c.lock_path.display());
+            eprintln!(
+                "manifold: {} products, {entities} entities; {} {what}",
+                c.model.products.len(),
+                c.lock_path.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -154,7 +160,8 @@ fn print_model(schemas: &std::path::Path, format: ModelFormat, color: bool) -> E
     }
     let out = match format {
         ModelFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&model::json::to_json(&c.model, &c.lock, &c.db)).expect("model serializes");
+            let mut s = serde_json::to_string_pretty(&model::json::to_json(&c.model, &c.lock, &c.db))
+                .expect("model serializes");
             s.push('\n');
             s
         }

@@ -25,6 +25,7 @@ pub mod lock;
 pub mod model;
 pub mod parse;
 pub mod source;
+pub mod synthetic;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +67,11 @@ impl Compilation {
 /// diagnostics. Only IO fails; schema problems are in `diagnostics`.
 pub fn compile(root: &Path, display_root: &str) -> Result<Compilation, load::LoadError> {
     let loaded = load::load(root, display_root)?;
+    Ok(compile_loaded(loaded, root.join(lock::LOCK_FILE)))
+}
+
+/// [`compile`] over files already in memory (see [`load::from_memory`]).
+pub fn compile_loaded(loaded: load::Loaded, lock_path: PathBuf) -> Compilation {
     let ts_files: Vec<_> = loaded.layout.files.iter().map(|f| f.id).collect();
     let (syntax, mut diagnostics) = parse::parse(&loaded.db, &ts_files, loaded.layout.base);
     let (model, resolve_diags) = model::resolve(&syntax, &loaded.layout);
@@ -84,14 +90,5 @@ pub fn compile(root: &Path, display_root: &str) -> Result<Compilation, load::Loa
     let lock_text = lock::write(&lock);
     let old_lock_text = loaded.lock.map(|f| loaded.db.get(f).text.clone());
     diagnostics.sort();
-    Ok(Compilation {
-        db: loaded.db,
-        model,
-        lock,
-        lock_text,
-        old_lock_text,
-        lock_path: root.join(lock::LOCK_FILE),
-        inputs: loaded.paths,
-        diagnostics,
-    })
+    Compilation { db: loaded.db, model, lock, lock_text, old_lock_text, lock_path, inputs: loaded.paths, diagnostics }
 }

@@ -69,6 +69,26 @@ pub fn load(root: &Path, display_root: &str) -> Result<Loaded, LoadError> {
     Ok(Loaded { db, layout, lock, paths })
 }
 
+/// Builds the same [`Loaded`] from in-memory files: `(relative path, text)` pairs
+/// (`manifold.ts`, `jira/issue.ts`, …) and an optional lock text. For tests,
+/// fuzzing and benchmarks; paths are shown as given.
+pub fn from_memory(files: &[(String, String)], lock: Option<&str>) -> Loaded {
+    let mut sorted: Vec<&(String, String)> = files.iter().collect();
+    sorted.sort();
+    let mut db = SourceDb::new();
+    let mut layout = Layout::default();
+    for (rel, text) in sorted {
+        let id = db.add(SourceFile::new(rel.clone(), text.clone()));
+        if rel == BASE_FILE {
+            layout.base = Some(id);
+        }
+        let product = rel.split_once('/').map(|(p, _)| p.to_string());
+        layout.files.push(LayoutFile { id, rel: rel.clone(), product });
+    }
+    let lock = lock.map(|text| db.add(SourceFile::new(LOCK_FILE, text)));
+    Loaded { db, layout, lock, paths: Vec::new() }
+}
+
 fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })
 }

@@ -36,15 +36,18 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1)).collect();
         SourceFile { path: path.into(), text, line_starts }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    /// An offset inside a multi-byte character counts as that character.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
-        let offset = offset.min(self.text.len() as u32);
+        let mut offset = (offset as usize).min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let offset = offset as u32;
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line] as usize;
         let col = self.text[start..offset as usize].chars().count() + 1;
@@ -84,10 +87,7 @@ impl SourceDb {
 /// The display form of `path` relative to `base`: forward slashes, no `./`.
 pub fn display_path(base: &Path, path: &Path) -> String {
     let rel: PathBuf = path.strip_prefix(base).unwrap_or(path).to_path_buf();
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
 #[cfg(test)]
@@ -102,5 +102,7 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(5), (2, 2)); // after the two-byte 'ç'
         assert_eq!(f.line_col(7), (3, 1));
+        assert_eq!(f.line_col(4), (2, 1)); // inside 'ç'
+        assert_eq!(f.line_col(99), (3, 1)); // past the end
     }
 }

@@ -21,6 +21,8 @@ macro_rules! codes {
 }
 
 codes! {
+    L001 = "L001", "lock-syntax", "`manifold.lock` is not a valid lock file.";
+    L002 = "L002", "lock-invalid", "`manifold.lock` breaks an invariant of the lock (numbers unique, in range, never reused).";
     M001 = "M001", "syntax-error", "The file is not valid TypeScript.";
     M002 = "M002", "unsupported-declaration", "Only interfaces, string enums and imports may appear at the top level of a schema file.";
     M003 = "M003", "union-type", "Union types have no single column type; use an enum or an optional field.";
@@ -55,8 +57,6 @@ codes! {
     M032 = "M032", "unknown-tag", "A JSDoc tag the schema language does not know.";
     M033 = "M033", "file-outside-product", "Schema files live in a product folder `schemas/<product>/`.";
     M034 = "M034", "invalid-base", "The base declarations `schemas/manifold.ts` are missing or incomplete.";
-    L001 = "L001", "lock-syntax", "`manifold.lock` is not a valid lock file.";
-    L002 = "L002", "lock-invalid", "`manifold.lock` breaks an invariant of the lock (numbers unique, in range, never reused).";
 }
 
 /// Looks a code up by id (`M010`), case-insensitively.

@@ -35,11 +35,7 @@ pub fn render_text(db: &SourceDb, diags: &Diagnostics, color: bool) -> String {
     if errors + warnings > 0 {
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         let level = if errors > 0 { "error" } else { "warning" };
-        out.push_str(&format!(
-            "{level}: {}, {}\n",
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        ));
+        out.push_str(&format!("{level}: {}, {}\n", plural(errors, "error"), plural(warnings, "warning")));
     }
     out
 }

@@ -193,7 +193,11 @@ pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
     };
     let mut v = Validator { file, diags: &mut diags };
     if *raw.version.get_ref() != VERSION {
-        v.err(raw.version.span(), format!("unsupported lock version {}", raw.version.get_ref()), "this Manifold reads lock version 1");
+        v.err(
+            raw.version.span(),
+            format!("unsupported lock version {}", raw.version.get_ref()),
+            "this Manifold reads lock version 1",
+        );
     }
     let mut lock = Lock::default();
     let mut types: HashMap<u32, String> = HashMap::new();
@@ -203,17 +207,26 @@ pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
             v.err(e.entity_type.span(), format!("entity `{name}` has entity_type 0"), "entity types start at 1");
         }
         if let Some(other) = types.insert(t, name.clone()) {
-            v.err(e.entity_type.span(), format!("entity_type {t} is used by both `{other}` and `{name}`"), "entity types are unique forever");
+            v.err(
+                e.entity_type.span(),
+                format!("entity_type {t} is used by both `{other}` and `{name}`"),
+                "entity types are unique forever",
+            );
         }
         let state = match EntityState::parse(e.state.get_ref()) {
             Some(s) => s,
             None => {
-                v.err(e.state.span(), format!("unknown entity state `{}`", e.state.get_ref()), "one of ACTIVE, DEPRECATED, RETIRED");
+                v.err(
+                    e.state.span(),
+                    format!("unknown entity state `{}`", e.state.get_ref()),
+                    "one of ACTIVE, DEPRECATED, RETIRED",
+                );
                 EntityState::Active
             }
         };
         let fields = v.fields(&name, e.fields);
-        lock.entities.insert(name, LockedEntity { product: e.product, entity_type: t, state, removed: e.removed, fields });
+        lock.entities
+            .insert(name, LockedEntity { product: e.product, entity_type: t, state, removed: e.removed, fields });
     }
     for (name, s) in raw.structs {
         let fields = v.fields(&name, s.fields);
@@ -226,14 +239,26 @@ pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
         for val in e.values {
             let n = *val.number.get_ref();
             if n == 0 {
-                v.err(val.number.span(), format!("enum `{name}` gives number 0 to `{}`", val.name.get_ref()), "0 is the implicit UNSPECIFIED value; values start at 1");
+                v.err(
+                    val.number.span(),
+                    format!("enum `{name}` gives number 0 to `{}`", val.name.get_ref()),
+                    "0 is the implicit UNSPECIFIED value; values start at 1",
+                );
             }
             if !numbers.insert(n) {
-                v.err(val.number.span(), format!("enum `{name}` uses number {n} twice"), "numbers are unique within an enum, forever");
+                v.err(
+                    val.number.span(),
+                    format!("enum `{name}` uses number {n} twice"),
+                    "numbers are unique within an enum, forever",
+                );
             }
             let state = v.state(val.state.as_ref());
             if state != ElementState::Removed && !names.insert(val.name.get_ref().clone()) {
-                v.err(val.name.span(), format!("enum `{name}` has two live values `{}`", val.name.get_ref()), "a name is live at most once");
+                v.err(
+                    val.name.span(),
+                    format!("enum `{name}` has two live values `{}`", val.name.get_ref()),
+                    "a name is live at most once",
+                );
             }
             values.push(LockedValue { number: n, name: val.name.into_inner(), state });
         }
@@ -277,16 +302,35 @@ impl Validator<'_> {
         for f in raw {
             let n = *f.number.get_ref();
             if n == 0 || n > MAX_FIELD_NUMBER || PROTO_RESERVED_RANGE.contains(&n) {
-                self.err(f.number.span(), format!("`{owner}.{}` has the invalid field number {n}", f.name.get_ref()), "field numbers are 1..=536870911 outside 19000..=19999");
+                self.err(
+                    f.number.span(),
+                    format!("`{owner}.{}` has the invalid field number {n}", f.name.get_ref()),
+                    "field numbers are 1..=536870911 outside 19000..=19999",
+                );
             }
             if !numbers.insert(n) {
-                self.err(f.number.span(), format!("`{owner}` uses field number {n} twice"), "numbers are unique within a message, forever");
+                self.err(
+                    f.number.span(),
+                    format!("`{owner}` uses field number {n} twice"),
+                    "numbers are unique within a message, forever",
+                );
             }
             let state = self.state(f.state.as_ref());
             if state != ElementState::Removed && !names.insert(f.name.get_ref().clone()) {
-                self.err(f.name.span(), format!("`{owner}` has two live fields `{}`", f.name.get_ref()), "a name is live at most once");
+                self.err(
+                    f.name.span(),
+                    format!("`{owner}` has two live fields `{}`", f.name.get_ref()),
+                    "a name is live at most once",
+                );
             }
-            out.push(LockedField { number: n, name: f.name.into_inner(), ty: f.ty, optional: f.optional, key: f.key, state });
+            out.push(LockedField {
+                number: n,
+                name: f.name.into_inner(),
+                ty: f.ty,
+                optional: f.optional,
+                key: f.key,
+                state,
+            });
         }
         out.sort_by_key(|f| f.number);
         out

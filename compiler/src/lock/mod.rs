@@ -170,7 +170,9 @@ pub fn assign(model: &Model, old: &Lock) -> Lock {
             }
             for v in &en.values {
                 let state = if v.deprecated.is_some() { ElementState::Deprecated } else { ElementState::Active };
-                if let Some(lv) = locked.values.iter_mut().find(|lv| lv.name == v.name && lv.state != ElementState::Removed) {
+                if let Some(lv) =
+                    locked.values.iter_mut().find(|lv| lv.name == v.name && lv.state != ElementState::Removed)
+                {
                     lv.state = state;
                 } else {
                     let number = next_number(locked.values.iter().map(|v| v.number));

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::source::Span;
+
 use super::naming::{self, is_reserved_column};
 use super::*;
 use crate::diag::{Diagnostic, Diagnostics, codes};
@@ -42,107 +44,119 @@ fn keys(model: &Model, diags: &mut Diagnostics) {
                 if explicit || key.optional { codes::M021 } else { codes::M019 },
                 format!("entity `{}` has no usable key: `{}` is {problem}", e.name, key.name),
             )
-            .primary(key.span, if explicit { "marked `@key`" } else { "the first field is the key unless one says `@key`" });
-            d = d.help("the key is a required String, ARI, Int or Long; mark it `/** @key */` if it is not the first field");
+            .primary(
+                key.span,
+                if explicit { "marked `@key`" } else { "the first field is the key unless one says `@key`" },
+            );
+            d = d.help(if explicit {
+                "the key is a required String, ARI, Int or Long: change its type, or move `@key` to the field that identifies the entity"
+            } else {
+                "the key is a required String, ARI, Int or Long; mark it `/** @key */` if it is not the first field"
+            });
             diags.push(d);
         }
     }
 }
 
-/// Reports every struct that (transitively) contains itself. Returns whether any did.
-fn struct_cycles(model: &Model, diags: &mut Diagnostics) -> bool {
-    let mut found = false;
-    for p in &model.products {
-        for (i, s) in p.structs.iter().enumerate() {
-            let start = StructId(s.product, i as u32);
-            if let Some(path) = path_back_to(model, start) {
-                found = true;
-                let chain: Vec<&str> = path.iter().map(|id| model.strukt(*id).name.as_str()).collect();
-                diags.push(
-                    Diagnostic::error(codes::M024, format!("struct `{}` contains itself", s.name))
-                        .primary(s.span, format!("{} → {}", chain.join(" → "), s.name))
-                        .help("a struct is flattened into columns, so it cannot nest itself; model the recursion as a separate entity with `ComposedBy`, or hold ids"),
-                );
-            }
-        }
-    }
-    found
-}
-
-/// A path of structs from `start` back to `start`, if one exists.
-fn path_back_to(model: &Model, start: StructId) -> Option<Vec<StructId>> {
-    fn children(model: &Model, id: StructId) -> Vec<StructId> {
-        model
-            .strukt(id)
-            .fields
-            .iter()
-            .filter_map(|f| match &f.ty {
-                Type::Struct(s) => Some(*s),
-                Type::Array(inner) => match **inner {
-                    Type::Struct(s) => Some(s),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect()
-    }
-    let mut stack = vec![(start, vec![start])];
+/// The shortest path of edges from `start` back to `start`, as (node, edge label)
+/// steps, if one exists. `edges(n)` lists `n`'s successors with a label each.
+fn cycle_from<N: Copy + Eq + std::hash::Hash, L: Copy>(
+    start: N,
+    edges: impl Fn(N) -> Vec<(N, L)>,
+) -> Option<Vec<(N, L)>> {
+    let mut queue = std::collections::VecDeque::from([(start, Vec::<(N, L)>::new())]);
     let mut seen = std::collections::HashSet::new();
-    while let Some((id, path)) = stack.pop() {
-        for c in children(model, id) {
-            if c == start {
-                return Some(path);
+    while let Some((node, path)) = queue.pop_front() {
+        for (next, label) in edges(node) {
+            let mut p = path.clone();
+            p.push((next, label));
+            if next == start {
+                return Some(p);
             }
-            if seen.insert(c) {
-                let mut p = path.clone();
-                p.push(c);
-                stack.push((c, p));
+            if seen.insert(next) {
+                queue.push_back((next, p));
             }
         }
     }
     None
 }
 
+/// Reports each cycle of struct containment once. Returns whether there was one.
+fn struct_cycles(model: &Model, diags: &mut Diagnostics) -> bool {
+    let children = |id: StructId| -> Vec<(StructId, ())> {
+        model
+            .strukt(id)
+            .fields
+            .iter()
+            .filter_map(|f| match &f.ty {
+                Type::Struct(s) => Some((*s, ())),
+                Type::Array(inner) => match **inner {
+                    Type::Struct(s) => Some((s, ())),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    };
+    let mut reported = std::collections::HashSet::new();
+    for p in &model.products {
+        for (i, s) in p.structs.iter().enumerate() {
+            let start = StructId(s.product, i as u32);
+            if reported.contains(&start) {
+                continue;
+            }
+            let Some(path) = cycle_from(start, children) else { continue };
+            reported.extend(path.iter().map(|(n, _)| *n));
+            let chain: Vec<&str> = std::iter::once(start)
+                .chain(path.iter().map(|(n, _)| *n))
+                .map(|id| model.strukt(id).name.as_str())
+                .collect();
+            diags.push(
+                Diagnostic::error(codes::M024, format!("struct `{}` contains itself", s.name))
+                    .primary(s.span, chain.join(" → "))
+                    .help("a struct is flattened into columns, so it cannot nest itself; model the recursion as a separate entity with `ComposedBy`, or hold ids"),
+            );
+        }
+    }
+    !reported.is_empty()
+}
+
+/// Reports each cycle of `ComposedBy` relations once, following every relation field.
 fn relation_cycles(model: &Model, diags: &mut Diagnostics) {
-    // parent edges: entity → (field, parent)
+    let parents = |id: EntityId| -> Vec<(EntityId, Span)> {
+        model
+            .entity(id)
+            .fields
+            .iter()
+            .filter_map(|f| match f.ty {
+                Type::Relation(p) => Some((p, f.span)),
+                _ => None,
+            })
+            .collect()
+    };
     let mut reported = std::collections::HashSet::new();
     for p in &model.products {
         for (i, e) in p.entities.iter().enumerate() {
             let start = EntityId(e.product, i as u32);
-            for f in &e.fields {
-                let Type::Relation(parent) = f.ty else { continue };
-                // Walk up the parents; a walk that comes back to `start` is a cycle.
-                let mut chain = vec![e.name.as_str()];
-                let mut current = parent;
-                let mut steps = 0;
-                let cyclic = loop {
-                    chain.push(model.entity(current).name.as_str());
-                    if current == start {
-                        break true;
-                    }
-                    steps += 1;
-                    let next = model.entity(current).fields.iter().find_map(|f| match f.ty {
-                        Type::Relation(p) => Some(p),
-                        _ => None,
-                    });
-                    match next {
-                        Some(n) if steps <= model.entities().count() => current = n,
-                        _ => break false,
-                    }
-                };
-                if cyclic && reported.insert(start) {
-                    let help = if parent == start {
-                        "an entity cannot be its own parent; hold the parent's id in a plain field, e.g. `parentId?: ARI`"
-                    } else {
-                        "ownership must form a tree: remove one of the `ComposedBy` fields and hold that id as a plain field"
-                    };
-                    diags.push(
-                        Diagnostic::error(codes::M023, format!("`ComposedBy` relations of `{}` form a cycle", e.name))
-                            .primary(f.span, chain.join(" → "))
-                            .help(help),
-                    );
-                }
+            if reported.contains(&start) {
+                continue;
             }
+            let Some(path) = cycle_from(start, parents) else { continue };
+            reported.extend(path.iter().map(|(n, _)| *n));
+            let chain: Vec<&str> = std::iter::once(start)
+                .chain(path.iter().map(|(n, _)| *n))
+                .map(|id| model.entity(id).name.as_str())
+                .collect();
+            let help = if path.len() == 1 {
+                "an entity cannot be its own parent; hold the parent's id in a plain field, e.g. `parentId?: ARI`"
+            } else {
+                "ownership must form a tree: remove one of the `ComposedBy` fields and hold that id as a plain field"
+            };
+            diags.push(
+                Diagnostic::error(codes::M023, format!("`ComposedBy` relations of `{}` form a cycle", e.name))
+                    .primary(path[0].1, chain.join(" → "))
+                    .help(help),
+            );
         }
     }
 }
@@ -153,6 +167,7 @@ fn columns(model: &Model, diags: &mut Diagnostics) {
     for e in model.entities() {
         // A pair that collides in the source table usually collides in the target too: report it once.
         let mut reported: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+        let mut reserved: std::collections::HashSet<String> = std::collections::HashSet::new();
         for side in [Side::Source, Side::Target] {
             let mut owners: BTreeMap<String, &Field> = BTreeMap::new();
             for f in &e.fields {
@@ -162,7 +177,7 @@ fn columns(model: &Model, diags: &mut Diagnostics) {
                 };
                 for c in cols {
                     if is_reserved_column(&c) {
-                        if side == Side::Source {
+                        if reserved.insert(f.name.clone()) {
                             diags.push(
                                 Diagnostic::error(codes::M026, format!("field `{}` maps to the reserved column `{c}`", f.name))
                                     .primary(f.span, format!("becomes column `{c}`"))
@@ -174,14 +189,17 @@ fn columns(model: &Model, diags: &mut Diagnostics) {
                     if let Some(prev) = owners.get(&c) {
                         if prev.name != f.name && reported.insert((prev.name.clone(), f.name.clone())) {
                             diags.push(
-                                Diagnostic::error(codes::M025, format!("fields `{}` and `{}` both map to column `{c}`", prev.name, f.name))
-                                    .primary(f.span, format!("becomes column `{c}`"))
-                                    .secondary(prev.span, format!("also becomes column `{c}`"))
-                                    .note(match side {
-                                        Side::Source => format!("in the source table `manifold_entities.{}`", e.name),
-                                        Side::Target => format!("in the table `{}`", naming::main_table(e)),
-                                    })
-                                    .help("rename one of the fields"),
+                                Diagnostic::error(
+                                    codes::M025,
+                                    format!("fields `{}` and `{}` both map to column `{c}`", prev.name, f.name),
+                                )
+                                .primary(f.span, format!("becomes column `{c}`"))
+                                .secondary(prev.span, format!("also becomes column `{c}`"))
+                                .note(match side {
+                                    Side::Source => format!("in the source table `manifold_entities.{}`", e.name),
+                                    Side::Target => format!("in the table `{}`", naming::main_table(e)),
+                                })
+                                .help("rename one of the fields"),
                             );
                         }
                         continue;
@@ -217,7 +235,11 @@ fn tables(model: &Model, diags: &mut Diagnostics) {
                     Diagnostic::error(codes::M025, format!("two tables would be named `{table}`"))
                         .primary(here, format!("produces table `{table}`"))
                         .secondary(there, "so does this")
-                        .help("rename the entity or the array field"),
+                        .help(if field.is_none() && prev_f.is_none() {
+                            "table names are the snake_case entity names: rename one of the entities"
+                        } else {
+                            "child tables are named `<entity>__<field>`: rename the entity or the array field"
+                        }),
                 );
                 continue;
             }

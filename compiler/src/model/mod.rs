@@ -5,10 +5,10 @@
 //! read-only to everything after the resolver, and deliberately not serde: the
 //! documented JSON shape lives in [`json`] and can stay stable while this changes.
 
+mod checks;
 pub mod json;
 pub mod naming;
 mod resolve;
-mod checks;
 
 pub use resolve::{Layout, LayoutFile, resolve};
 

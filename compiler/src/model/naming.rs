@@ -24,10 +24,14 @@ pub fn snake_case(name: &str) -> String {
             let next = chars.get(i + 1);
             let boundary = match prev {
                 None => false,
-                Some(p) if p == '_' => false,
+                Some('_') => false,
                 Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
-                // The last capital of an acronym starts a new word: `HTTPResponse`.
-                Some(p) => p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()),
+                // The last capital of an acronym starts a new word (`HTTPResponse`),
+                // unless the lowercase after it is a plural `s` (`labelIDs`, `URLsCount`).
+                Some(p) => {
+                    let plural = next == Some(&'s') && chars.get(i + 2).is_none_or(|c| c.is_ascii_uppercase());
+                    p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()) && !plural
+                }
             };
             if boundary {
                 out.push('_');
@@ -123,6 +127,9 @@ mod tests {
             ("questionAdf", "question_adf"),
             ("parseHTTPResponse", "parse_http_response"),
             ("urlID", "url_id"),
+            ("labelIDs", "label_ids"),
+            ("URLsCount", "urls_count"),
+            ("parseHTTPSConnection", "parse_https_connection"),
             ("sha256Sum", "sha256_sum"),
             ("address2", "address2"),
             ("JiraIssue", "jira_issue"),

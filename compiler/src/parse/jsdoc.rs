@@ -46,7 +46,8 @@ mod tests {
 
     #[test]
     fn splits_description_and_tags() {
-        let src = "*\n   * The issue key.\n   * Second line.\n   * @key\n   * @deprecated use\n   *   statusCategory\n   ";
+        let src =
+            "*\n   * The issue key.\n   * Second line.\n   * @key\n   * @deprecated use\n   *   statusCategory\n   ";
         let doc = parse(src, 100, FileId(0));
         assert_eq!(doc.text, "The issue key.\nSecond line.");
         assert_eq!(doc.tags.len(), 2);

@@ -24,16 +24,14 @@ use crate::source::{FileId, SourceDb, Span};
 /// which may use constructs (type aliases) that product files may not.
 pub fn parse(db: &SourceDb, files: &[FileId], base: Option<FileId>) -> (Syntax, Diagnostics) {
     let mut diags = Diagnostics::new();
-    let files = files
-        .iter()
-        .map(|&id| parse_file(db, id, Some(id) == base, &mut diags))
-        .collect();
+    let files = files.iter().map(|&id| parse_file(db, id, Some(id) == base, &mut diags)).collect();
     (Syntax { files }, diags)
 }
 
 struct FileParser<'a> {
     file: FileId,
     start: BytePos,
+    text_len: u32,
     comments: &'a SingleThreadedComments,
     is_base: bool,
     diags: &'a mut Diagnostics,
@@ -41,21 +39,9 @@ struct FileParser<'a> {
 
 fn parse_file(db: &SourceDb, file: FileId, is_base: bool, diags: &mut Diagnostics) -> FileSyntax {
     let src = db.get(file);
-    let cm: Lrc<SourceMap> = Default::default();
-    let fm = cm.new_source_file(Lrc::new(FileName::Custom(src.path.clone())), src.text.clone());
     let comments = SingleThreadedComments::default();
-    let lexer = Lexer::new(
-        SwcSyntax::Typescript(TsSyntax::default()),
-        Default::default(),
-        StringInput::from(&*fm),
-        Some(&comments),
-    );
-    let mut parser = Parser::new_from(lexer);
-    let result = parser.parse_module();
-    let mut p = FileParser { file, start: fm.start_pos, comments: &comments, is_base, diags };
-    for e in parser.take_errors() {
-        p.syntax_error(&e);
-    }
+    let (start, parsed) = run_swc(&src.path, &src.text, Some(&comments));
+    let mut p = FileParser { file, start, text_len: src.text.len() as u32, comments: &comments, is_base, diags };
     let mut out = FileSyntax {
         file,
         imports: Vec::new(),
@@ -64,13 +50,72 @@ fn parse_file(db: &SourceDb, file: FileId, is_base: bool, diags: &mut Diagnostic
         type_aliases: Vec::new(),
         unsupported: Vec::new(),
     };
+    let Some((result, errors)) = parsed else {
+        p.diags.push(
+            Diagnostic::error(codes::M001, "the TypeScript parser failed on this file")
+                .primary(Span::new(file, 0, 0), "in this file")
+                .help("`tsc --noEmit` shows where the syntax is broken; please report the file to the Manifold team"),
+        );
+        return out;
+    };
+    for e in errors {
+        p.syntax_error(&e, start);
+    }
     match result {
         Ok(module) => {
             for item in &module.body {
                 p.item(item, &mut out);
             }
         }
-        Err(e) => p.syntax_error(&e),
+        Err(e) => {
+            // After a failed `export interface`, swc backtracks and blames the
+            // `interface` keyword. Parsing the same text with every `export` blanked
+            // out (offsets unchanged) finds the real place; keep the later error.
+            let blanked = blank_exports(&src.text);
+            match run_swc(&src.path, &blanked, None) {
+                (start2, Some((Err(e2), _))) if e2.span().lo.0 - start2.0 > e.span().lo.0 - start.0 => {
+                    p.syntax_error(&e2, start2)
+                }
+                _ => p.syntax_error(&e, start),
+            }
+        }
+    }
+    out
+}
+
+type SwcResult = (Result<ast::Module, swc_ecma_parser::error::Error>, Vec<swc_ecma_parser::error::Error>);
+
+/// Parses `text` with swc. `None` if swc panicked: swc is not supposed to, but the
+/// front end must never panic whatever the input.
+fn run_swc(path: &str, text: &str, comments: Option<&SingleThreadedComments>) -> (BytePos, Option<SwcResult>) {
+    let cm: Lrc<SourceMap> = Default::default();
+    let fm = cm.new_source_file(Lrc::new(FileName::Custom(path.to_string())), text.to_string());
+    let comments = comments.map(|c| c as &dyn Comments);
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let lexer = Lexer::new(
+            SwcSyntax::Typescript(TsSyntax::default()),
+            Default::default(),
+            StringInput::from(&*fm),
+            comments,
+        );
+        let mut parser = Parser::new_from(lexer);
+        let result = parser.parse_module();
+        (result, parser.take_errors())
+    }));
+    (fm.start_pos, parsed.ok())
+}
+
+/// `text` with every `export` keyword replaced by spaces (same byte offsets).
+fn blank_exports(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = text.to_string();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    for (i, _) in text.match_indices("export") {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 6).copied();
+        if !before.is_some_and(is_ident) && !after.is_some_and(is_ident) {
+            out.replace_range(i..i + 6, "      ");
+        }
     }
     out
 }
@@ -86,10 +131,15 @@ impl FileParser<'_> {
         Name { text: text.to_string(), span: self.span(s) }
     }
 
-    fn syntax_error(&mut self, e: &swc_ecma_parser::error::Error) {
+    fn syntax_error(&mut self, e: &swc_ecma_parser::error::Error, start: BytePos) {
         let msg = e.kind().msg();
+        let lo = e.span().lo.0.saturating_sub(start.0);
+        let hi = e.span().hi.0.saturating_sub(start.0);
+        // An error "at the end of the file" points at the last character, not past it.
+        let (lo, hi) = if lo >= self.text_len { (self.text_len.saturating_sub(1), self.text_len) } else { (lo, hi) };
+        // (Rendering and `line_col` snap offsets inside a multi-byte character back to its start.)
         let d = Diagnostic::error(codes::M001, format!("syntax error: {msg}"))
-            .primary(self.span(e.span()), msg.to_string())
+            .primary(Span::new(self.file, lo, hi), msg.to_string())
             .help("schema files are TypeScript: `tsc --noEmit` shows the same error in your editor");
         self.diags.push(d);
     }
@@ -101,7 +151,9 @@ impl FileParser<'_> {
             self.diags.push(
                 Diagnostic::error(codes::M002, format!("{what} is not part of the schema language"))
                     .primary(span, "not allowed in a schema file")
-                    .help("a schema file holds only imports, interfaces (entities, manifests, structs) and string enums"),
+                    .help(
+                        "a schema file holds only imports, interfaces (entities, manifests, structs) and string enums",
+                    ),
             );
         }
     }
@@ -109,11 +161,7 @@ impl FileParser<'_> {
     /// The JSDoc block directly before `pos`, if any.
     fn doc(&self, pos: BytePos) -> Doc {
         let Some(comments) = self.comments.get_leading(pos) else { return Doc::default() };
-        let Some(c) = comments
-            .iter()
-            .rev()
-            .find(|c| c.kind == CommentKind::Block && c.text.starts_with('*'))
-        else {
+        let Some(c) = comments.iter().rev().find(|c| c.kind == CommentKind::Block && c.text.starts_with('*')) else {
             return Doc::default();
         };
         let offset = self.span(c.span).start + 2; // after `/*`
@@ -243,6 +291,11 @@ impl FileParser<'_> {
             exported,
             extends,
             type_params,
+            type_param_names: i
+                .type_params
+                .as_ref()
+                .map(|t| t.params.iter().map(|p| p.name.sym.to_string()).collect())
+                .unwrap_or_default(),
             properties,
             unsupported_members,
             doc: self.doc(doc_pos),
@@ -285,7 +338,8 @@ impl FileParser<'_> {
                         (qualifier, self.name(&q.right.sym, q.right.span))
                     }
                 };
-                let args = r.type_params.as_ref().map(|p| p.params.iter().map(|a| self.ty(a)).collect()).unwrap_or_default();
+                let args =
+                    r.type_params.as_ref().map(|p| p.params.iter().map(|a| self.ty(a)).collect()).unwrap_or_default();
                 let args_span = r.type_params.as_ref().map(|p| self.span(p.span));
                 TypeExpr::Ref { qualifier, name, args, args_span, span }
             }

@@ -78,6 +78,8 @@ pub struct Interface {
     pub extends: Vec<Heritage>,
     /// Span of `<T, …>` when the interface itself is generic.
     pub type_params: Option<Span>,
+    /// The names of those type parameters.
+    pub type_param_names: Vec<String>,
     pub properties: Vec<Property>,
     /// Members other than plain properties: what they are and where.
     pub unsupported_members: Vec<(&'static str, Span)>,
@@ -107,17 +109,39 @@ pub struct Property {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TypeExpr {
     /// `Name`, `Name<Args>` or `Qualifier.Name`.
-    Ref { qualifier: Option<Name>, name: Name, args: Vec<TypeExpr>, args_span: Option<Span>, span: Span },
+    Ref {
+        qualifier: Option<Name>,
+        name: Name,
+        args: Vec<TypeExpr>,
+        args_span: Option<Span>,
+        span: Span,
+    },
     /// `T[]`
-    Array { elem: Box<TypeExpr>, span: Span },
+    Array {
+        elem: Box<TypeExpr>,
+        span: Span,
+    },
     /// `string`, `boolean`, `number`, `null`, `any`, …
-    Keyword { keyword: &'static str, span: Span },
+    Keyword {
+        keyword: &'static str,
+        span: Span,
+    },
     /// `"text"`
-    StringLiteral { value: String, span: Span },
-    Union { span: Span },
-    Intersection { span: Span },
+    StringLiteral {
+        value: String,
+        span: Span,
+    },
+    Union {
+        span: Span,
+    },
+    Intersection {
+        span: Span,
+    },
     /// Anything else; the string says what it is ("a tuple type").
-    Unsupported { what: &'static str, span: Span },
+    Unsupported {
+        what: &'static str,
+        span: Span,
+    },
 }
 
 impl TypeExpr {

@@ -1,0 +1,135 @@
+//! The `manifold` binary: exit codes, streams, formats and the lock it writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn manifold(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_manifold")).args(args).env_remove("NO_COLOR").output().unwrap()
+}
+
+fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+}
+
+/// A scratch copy of the example schemas.
+fn copy_schemas() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&schemas(), dir.path());
+    dir
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn build_check_passes_on_the_committed_schemas() {
+    let o = manifold(&["build", "--check", "--schemas", schemas().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn build_writes_the_lock_once_and_then_leaves_it_alone() {
+    let dir = copy_schemas();
+    let lock = dir.path().join("manifold.lock");
+    let committed = std::fs::read_to_string(&lock).unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    let root = dir.path().to_str().unwrap();
+    assert_eq!(manifold(&["build", "--check", "--schemas", root]).status.code(), Some(1), "a missing lock is stale");
+    let o = manifold(&["build", "--schemas", root]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("updated"));
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), committed, "a fresh lock equals the committed one");
+    let modified = std::fs::metadata(&lock).unwrap().modified().unwrap();
+    let o = manifold(&["build", "--schemas", root]);
+    assert!(stderr(&o).contains("unchanged"));
+    assert_eq!(std::fs::metadata(&lock).unwrap().modified().unwrap(), modified);
+}
+
+#[test]
+fn schema_errors_exit_1_with_rustc_style_text_and_write_nothing() {
+    let dir = copy_schemas();
+    let issue = dir.path().join("jira/issue.ts");
+    let text = std::fs::read_to_string(&issue).unwrap();
+    std::fs::write(&issue, text.replacen("summary?: String;", "summary?: Strng;", 1)).unwrap();
+    let lock_before = std::fs::read(dir.path().join("manifold.lock")).unwrap();
+    let o = manifold(&["build", "--schemas", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[M010]: cannot find type `Strng`"), "{err}");
+    assert!(err.contains("jira/issue.ts:"), "{err}");
+    assert!(err.contains("^^^^^"), "{err}");
+    assert!(err.contains("help: did you mean `String`?"), "{err}");
+    assert!(!err.contains('\u{1b}'), "no color when stderr is not a terminal: {err}");
+    assert_eq!(std::fs::read(dir.path().join("manifold.lock")).unwrap(), lock_before);
+
+    let o = manifold(&["build", "--format", "json", "--schemas", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(json["errors"], 1);
+    assert_eq!(json["diagnostics"][0]["code"], "M010");
+    assert!(json["diagnostics"][0]["location"]["line"].as_u64().unwrap() > 1);
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let dir = copy_schemas();
+    std::fs::write(dir.path().join("jira/bad.ts"), "export interface X { a: number; }\n").unwrap();
+    let root = dir.path().to_str().unwrap();
+    let o = manifold(&["build", "--color", "always", "--schemas", root]);
+    assert!(stderr(&o).contains('\u{1b}'), "--color always colors");
+    let o = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(["build", "--schemas", root])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains('\u{1b}'));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let o = manifold(&["build", "--schemas", "/definitely/not/here"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    assert_eq!(manifold(&["build", "--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(manifold(&["explain", "Z999"]).status.code(), Some(2));
+}
+
+#[test]
+fn model_json_is_the_documented_shape() {
+    let o = manifold(&["model", "--format", "json", "--schemas", schemas().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let entities: Vec<&serde_json::Value> =
+        json["products"].as_array().unwrap().iter().flat_map(|p| p["entities"].as_array().unwrap()).collect();
+    assert!(entities.len() >= 20);
+    let issue = entities.iter().find(|e| e["name"] == "JiraIssue").unwrap();
+    assert!(issue["entity_type"].as_u64().unwrap() >= 1);
+    assert_eq!(issue["key"], "issueId");
+    let project = issue["fields"].as_array().unwrap().iter().find(|f| f["name"] == "project").unwrap();
+    assert_eq!(project["type"], "ComposedBy<JiraProject>");
+    assert!(project["number"].as_u64().unwrap() >= 1);
+    for key in ["owner", "state", "table", "location", "reserved"] {
+        assert!(issue.get(key).is_some(), "entity has no `{key}`");
+    }
+}
+
+#[test]
+fn explain_prints_a_code() {
+    let o = manifold(&["explain", "M010"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("unknown-type"));
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (`.ci/run` calls this script):
+#   1. installs the external tools the tests use (npm: typescript) into tools/;
+#   2. formatting and lints (rustfmt, clippy with warnings as errors);
+#   3. every test of the workspace (unit, snapshot, corpus, fuzz, CLI, tsc).
+# Set MANIFOLD_FUZZ_CASES to run the proptest fuzzers longer (default 1500 each).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "tools"
+scripts/setup-tools.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
