@@ -73,7 +73,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     let color = use_color(cli.color);
     match cli.command {
-        Command::Build { schemas, out: _, check, format } => build(&schemas, check, format, color),
+        Command::Build { schemas, out, check, format } => build(&schemas, &out, check, format, color),
         Command::Model { schemas, format } => print_model(&schemas, format, color),
         Command::Explain { code } => explain(code.as_deref()),
     }
@@ -117,33 +117,59 @@ fn print_diagnostics(c: &Compilation, format: Format, color: bool) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-fn build(schemas: &std::path::Path, check: bool, format: Format, color: bool) -> ExitCode {
-    let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
+fn build(schemas: &std::path::Path, out: &std::path::Path, check: bool, format: Format, color: bool) -> ExitCode {
+    let Some(mut c) = compile_or_report(schemas) else { return ExitCode::from(2) };
+    let emitted = crate::emit(&c);
+    c.diagnostics.extend(emitted.diagnostics);
     print_diagnostics(&c, format, color);
     if c.diagnostics.has_errors() {
         return ExitCode::from(1);
     }
     let entities = c.model.entities().count();
     if check {
+        let mut stale = Vec::new();
         if c.lock_is_stale() {
-            eprintln!("error: `{}` is out of date; run `manifold build`", c.lock_path.display());
+            stale.push(format!("changed: {}", c.lock_path.display()));
+        }
+        match write::diff_tree(out, &emitted.artifacts) {
+            Ok(diffs) => stale.extend(diffs.into_iter().map(|d| format!("{}/{d}", out.display()))),
+            Err(e) => {
+                report_error(&anyhow::Error::new(e).context(format!("cannot read `{}`", out.display())));
+                return ExitCode::from(2);
+            }
+        }
+        if !stale.is_empty() {
+            eprintln!("error: the generated files are out of date; run `manifold build`:");
+            for line in stale {
+                eprintln!("  {line}");
+            }
             return ExitCode::from(1);
         }
-        eprintln!("manifold: {entities} entities, lock up to date");
+        eprintln!("manifold: {entities} entities; {} and {} are up to date", c.lock_path.display(), out.display());
         return ExitCode::SUCCESS;
     }
-    match write::write_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
-        Ok(changed) => {
-            let what = if changed { "updated" } else { "unchanged" };
+    let lock_changed = match write::write_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
+        Ok(changed) => changed,
+        Err(e) => {
+            report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", c.lock_path.display())));
+            return ExitCode::from(2);
+        }
+    };
+    match write::write_tree(out, &emitted.artifacts) {
+        Ok(report) => {
             eprintln!(
-                "manifold: {} products, {entities} entities; {} {what}",
+                "manifold: {} products, {entities} entities; lock {}; {}: {} files written, {} unchanged, {} removed",
                 c.model.products.len(),
-                c.lock_path.display()
+                if lock_changed { "updated" } else { "unchanged" },
+                out.display(),
+                report.written.len(),
+                report.unchanged,
+                report.removed.len()
             );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", c.lock_path.display())));
+            report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", out.display())));
             ExitCode::from(2)
         }
     }

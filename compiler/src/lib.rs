@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod diag;
+pub mod emit;
 pub mod load;
 pub mod lock;
 pub mod model;
@@ -60,6 +61,14 @@ impl Compilation {
     pub fn lock_is_stale(&self) -> bool {
         self.old_lock_text.as_deref() != Some(self.lock_text.as_str())
     }
+}
+
+/// Runs every emitter over an error-free compilation (nothing otherwise).
+pub fn emit(c: &Compilation) -> emit::Emitted {
+    if c.diagnostics.has_errors() {
+        return emit::Emitted::default();
+    }
+    emit::emit_all(&c.model, &c.lock)
 }
 
 /// Runs the front end over the schema tree at `root`: load, parse, resolve, and

@@ -5,8 +5,11 @@
 //! file in the same directory, which is then renamed over the target, so a crash
 //! never leaves a half-written lock or artifact behind.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::emit::Artifact;
 
 /// Writes `bytes` to `path` unless it already holds exactly them. Returns whether
 /// the file changed.
@@ -21,6 +24,122 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(true)
+}
+
+/// What `write_tree` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TreeReport {
+    pub written: Vec<String>,
+    pub unchanged: usize,
+    pub removed: Vec<String>,
+}
+
+/// Makes `out` hold exactly `artifacts`: writes the changed ones, and removes files
+/// that no artifact produces any more (then empty folders). `out` belongs to
+/// Manifold; nothing else should be kept there.
+pub fn write_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<TreeReport> {
+    let mut report = TreeReport::default();
+    for a in artifacts {
+        if write_if_changed(&out.join(&a.path), &a.bytes)? {
+            report.written.push(a.path.clone());
+        } else {
+            report.unchanged += 1;
+        }
+    }
+    let wanted: BTreeSet<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+    for path in existing_files(out)? {
+        if !wanted.contains(path.as_str()) {
+            std::fs::remove_file(out.join(&path))?;
+            report.removed.push(path);
+        }
+    }
+    remove_empty_dirs(out)?;
+    Ok(report)
+}
+
+/// How `out` differs from `artifacts`, one line per file, with the first differing
+/// line of changed text files. Empty when `out` is up to date.
+pub fn diff_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<Vec<String>> {
+    let mut diffs = Vec::new();
+    for a in artifacts {
+        match std::fs::read(out.join(&a.path)) {
+            Ok(old) if old == a.bytes => {}
+            Ok(old) => diffs.push(format!("changed: {}{}", a.path, first_difference(&old, &a.bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => diffs.push(format!("missing: {}", a.path)),
+            Err(e) => return Err(e),
+        }
+    }
+    let wanted: BTreeSet<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+    for path in existing_files(out)? {
+        if !wanted.contains(path.as_str()) {
+            diffs.push(format!("stale: {path} (no longer generated)"));
+        }
+    }
+    Ok(diffs)
+}
+
+fn first_difference(old: &[u8], new: &[u8]) -> String {
+    let (Ok(old), Ok(new)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
+        return " (binary)".to_string();
+    };
+    let mut old_lines = old.lines();
+    let mut new_lines = new.lines();
+    for n in 1.. {
+        match (old_lines.next(), new_lines.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (None, None) => return String::new(),
+            (a, b) => {
+                return format!(
+                    "\n    line {n}:\n    - {}\n    + {}",
+                    a.unwrap_or("<end of file>"),
+                    b.unwrap_or("<end of file>")
+                );
+            }
+        }
+    }
+    unreachable!()
+}
+
+/// Every file under `root`, as `/`-separated relative paths (none if it is absent).
+fn existing_files(root: &Path) -> std::io::Result<Vec<String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let path: PathBuf = entry.path();
+            if entry.file_type()?.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                out.push(crate::source::display_path(root, &path));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if root.is_dir() {
+        walk(root, root, &mut out)?;
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn remove_empty_dirs(dir: &Path) -> std::io::Result<bool> {
+    if !dir.is_dir() {
+        return Ok(false);
+    }
+    let mut empty = true;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            if remove_empty_dirs(&entry.path())? {
+                std::fs::remove_dir(entry.path())?;
+            } else {
+                empty = false;
+            }
+        } else {
+            empty = false;
+        }
+    }
+    Ok(empty)
 }
 
 #[cfg(test)]
@@ -39,5 +158,24 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn trees_are_synced_and_diffed() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = |p: &str, t: &str| Artifact::text(p, t);
+        let v1 = [a("x/one.txt", "1\n2\n"), a("x/old/gone.txt", "bye")];
+        assert_eq!(write_tree(dir.path(), &v1).unwrap().written.len(), 2);
+        assert!(diff_tree(dir.path(), &v1).unwrap().is_empty());
+        let v2 = [a("x/one.txt", "1\n3\n"), a("two.txt", "2")];
+        let diffs = diff_tree(dir.path(), &v2).unwrap();
+        assert_eq!(diffs.len(), 3, "{diffs:?}");
+        assert!(diffs[0].starts_with("changed: x/one.txt") && diffs[0].contains("- 2") && diffs[0].contains("+ 3"));
+        assert_eq!(diffs[1], "missing: two.txt");
+        assert_eq!(diffs[2], "stale: x/old/gone.txt (no longer generated)");
+        let report = write_tree(dir.path(), &v2).unwrap();
+        assert_eq!(report.removed, ["x/old/gone.txt"]);
+        assert!(!dir.path().join("x/old").exists(), "empty folders go too");
+        assert!(diff_tree(dir.path(), &v2).unwrap().is_empty());
     }
 }

@@ -35,7 +35,8 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn build_check_passes_on_the_committed_schemas() {
-    let o = manifold(&["build", "--check", "--schemas", schemas().to_str().unwrap()]);
+    let out = schemas().join("../generated");
+    let o = manifold(&["build", "--check", "--schemas", schemas().to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -46,14 +47,22 @@ fn build_writes_the_lock_once_and_then_leaves_it_alone() {
     let committed = std::fs::read_to_string(&lock).unwrap();
     std::fs::remove_file(&lock).unwrap();
     let root = dir.path().to_str().unwrap();
-    assert_eq!(manifold(&["build", "--check", "--schemas", root]).status.code(), Some(1), "a missing lock is stale");
-    let o = manifold(&["build", "--schemas", root]);
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    assert_eq!(
+        manifold(&["build", "--check", "--schemas", root, "--out", out]).status.code(),
+        Some(1),
+        "a missing lock is stale"
+    );
+    let o = manifold(&["build", "--schemas", root, "--out", out]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("updated"));
+    assert!(stderr(&o).contains("lock updated"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&lock).unwrap(), committed, "a fresh lock equals the committed one");
     let modified = std::fs::metadata(&lock).unwrap().modified().unwrap();
-    let o = manifold(&["build", "--schemas", root]);
-    assert!(stderr(&o).contains("unchanged"));
+    let o = manifold(&["build", "--schemas", root, "--out", out]);
+    assert!(stderr(&o).contains("lock unchanged"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0 files written"), "{}", stderr(&o));
+    assert_eq!(manifold(&["build", "--check", "--schemas", root, "--out", out]).status.code(), Some(0));
     assert_eq!(std::fs::metadata(&lock).unwrap().modified().unwrap(), modified);
 }
 

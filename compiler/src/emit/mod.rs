@@ -1,0 +1,50 @@
+//! Emit: `(&Model, &Lock) → artifacts`. Pure and deterministic: no file system,
+//! clock or environment; every collection is walked in Model or sorted order, so
+//! the same inputs give the same bytes on every machine. Only `write.rs` puts
+//! artifacts on disk.
+//!
+//! One module per artifact family: `proto` (.proto files, buf.yaml and the
+//! descriptor set).
+
+pub mod proto;
+mod templates;
+
+use crate::diag::Diagnostics;
+use crate::lock::Lock;
+use crate::model::Model;
+
+/// One output file: a `/`-separated path relative to the output root, and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Artifact {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Artifact {
+    pub fn text(path: impl Into<String>, text: impl Into<String>) -> Self {
+        Artifact { path: path.into(), bytes: text.into().into_bytes() }
+    }
+}
+
+/// Everything `manifold build` writes, sorted by path, plus what the emitters found
+/// wrong (for example a team model that does not compile).
+#[derive(Debug, Default)]
+pub struct Emitted {
+    pub artifacts: Vec<Artifact>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Runs every emitter. `model` must be free of errors and `lock` must number it
+/// (`lock::assign`).
+pub fn emit_all(model: &Model, lock: &Lock) -> Emitted {
+    let mut out = Emitted::default();
+    out.artifacts.push(Artifact::text("README.md", templates::raw("generated_README.md")));
+    let protos = proto::emit(model, lock);
+    out.artifacts.extend(protos.files);
+    match protos.descriptor_set {
+        Ok(fds) => out.artifacts.push(Artifact { path: proto::DESCRIPTOR_SET.into(), bytes: fds }),
+        Err(d) => out.diagnostics.push(d),
+    }
+    out.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}

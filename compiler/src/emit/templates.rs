@@ -1,0 +1,50 @@
+//! The minijinja environment over `templates/`. Templates are compiled into the
+//! binary (`include_str!`), so emitting needs no file system and a `manifold`
+//! binary works anywhere. Block tags swallow their own line (`trim_blocks`,
+//! `lstrip_blocks`), so templates read like their output.
+
+use std::sync::OnceLock;
+
+use minijinja::Environment;
+
+/// Every template, by its path under `templates/`.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("generated_README.md", include_str!("../../../templates/generated_README.md")),
+    ("proto/envelope.proto", include_str!("../../../templates/proto/envelope.proto")),
+    ("proto/product.proto.j2", include_str!("../../../templates/proto/product.proto.j2")),
+    ("proto/buf.yaml", include_str!("../../../templates/proto/buf.yaml")),
+];
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
+        }
+        env
+    })
+}
+
+/// Renders `name` with `ctx`. Templates and contexts are both ours, so a failure is
+/// a bug in Manifold, not in the user's schemas.
+pub fn render(name: &str, ctx: impl serde::Serialize) -> String {
+    let template = env().get_template(name).unwrap_or_else(|e| panic!("no template {name}: {e}"));
+    template
+        .render(minijinja::Value::from(minijinja::value::Serde(ctx)))
+        .unwrap_or_else(|e| panic!("template {name} failed: {e:#}"))
+}
+
+/// A template's text, unrendered.
+pub fn raw(name: &str) -> &'static str {
+    TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap_or_else(|| panic!("no template {name}"))
+}
