@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (`.ci/run` calls this script):
-#   1. installs the external tools the tests use (npm: typescript) into tools/;
+#   1. installs the external tools the tests use into tools/ (npm: typescript, buf;
+#      a Python venv: dbt-core, dbt-spark, pyspark, grpcio-tools);
 #   2. formatting and lints (rustfmt, clippy with warnings as errors);
 #   3. every test of the workspace (unit, snapshot, corpus, fuzz, CLI, tsc).
 # Set MANIFOLD_FUZZ_CASES to run the proptest fuzzers longer (default 1500 each).
@@ -12,6 +13,7 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 step "tools"
 scripts/setup-tools.sh
+scripts/setup-python.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -81,9 +81,9 @@ pub fn compile(root: &Path, display_root: &str) -> Result<Compilation, load::Loa
 
 /// [`compile`] over files already in memory (see [`load::from_memory`]).
 pub fn compile_loaded(loaded: load::Loaded, lock_path: PathBuf) -> Compilation {
-    let ts_files: Vec<_> = loaded.layout.files.iter().map(|f| f.id).collect();
+    let ts_files: Vec<_> = loaded.layout.files.iter().filter(|f| !load::is_model_file(&f.rel)).map(|f| f.id).collect();
     let (syntax, mut diagnostics) = parse::parse(&loaded.db, &ts_files, loaded.layout.base);
-    let (model, resolve_diags) = model::resolve(&syntax, &loaded.layout);
+    let (model, resolve_diags) = model::resolve(&syntax, &loaded.layout, &loaded.db);
     diagnostics.extend(resolve_diags);
     let old_lock = match loaded.lock {
         Some(file) => {

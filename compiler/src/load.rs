@@ -89,6 +89,12 @@ pub fn from_memory(files: &[(String, String)], lock: Option<&str>) -> Loaded {
     Loaded { db, layout, lock, paths: Vec::new() }
 }
 
+/// A team's own dbt model: `<product>/models/<name>.sql`.
+pub fn is_model_file(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    matches!(parts.as_slice(), [_, "models", file] if file.ends_with(".sql"))
+}
+
 fn read(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })
 }
@@ -104,7 +110,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), LoadError>
             if !name.starts_with('.') && name != "node_modules" {
                 walk(root, &path, out)?;
             }
-        } else if name.ends_with(".ts") && !name.ends_with(".d.ts") {
+        } else if (name.ends_with(".ts") && !name.ends_with(".d.ts"))
+            || is_model_file(&crate::source::display_path(root, &path))
+        {
             out.push(crate::source::display_path(root, &path));
         }
     }

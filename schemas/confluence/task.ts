@@ -53,7 +53,7 @@ export interface ConfluenceInlineTaskManifest extends Manifest {
   owner: Team.CONFLUENCE_COLLABORATION;
   status: EntityState.DEPRECATED;
   deprecatedSince: "2025-06-01";
-  sunset: "2026-06-01";
+  sunset: "2027-06-01";
   replacedBy: ConfluenceTask;
 }
 

@@ -6,6 +6,8 @@
 //! One module per artifact family: `proto` (.proto files, buf.yaml and the
 //! descriptor set).
 
+pub mod columns;
+pub mod dbt;
 pub mod proto;
 mod templates;
 
@@ -45,6 +47,9 @@ pub fn emit_all(model: &Model, lock: &Lock) -> Emitted {
         Ok(fds) => out.artifacts.push(Artifact { path: proto::DESCRIPTOR_SET.into(), bytes: fds }),
         Err(d) => out.diagnostics.push(d),
     }
+    let dbt = dbt::emit(model, lock);
+    out.artifacts.extend(dbt.files);
+    out.diagnostics.extend(dbt.diagnostics);
     out.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }

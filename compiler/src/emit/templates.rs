@@ -10,6 +10,11 @@ use minijinja::Environment;
 /// Every template, by its path under `templates/`.
 const TEMPLATES: &[(&str, &str)] = &[
     ("generated_README.md", include_str!("../../../templates/generated_README.md")),
+    ("dbt/dbt_project.yml", include_str!("../../../templates/dbt/dbt_project.yml")),
+    ("dbt/manifold.sql", include_str!("../../../templates/dbt/manifold.sql")),
+    ("dbt/model.sql.j2", include_str!("../../../templates/dbt/model.sql.j2")),
+    ("dbt/sources.yml.j2", include_str!("../../../templates/dbt/sources.yml.j2")),
+    ("dbt/schema.yml.j2", include_str!("../../../templates/dbt/schema.yml.j2")),
     ("proto/envelope.proto", include_str!("../../../templates/proto/envelope.proto")),
     ("proto/product.proto.j2", include_str!("../../../templates/proto/product.proto.j2")),
     ("proto/buf.yaml", include_str!("../../../templates/proto/buf.yaml")),
@@ -28,6 +33,9 @@ fn env() -> &'static Environment<'static> {
                 .expect("the default delimiters are valid"),
         );
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // No HTML/JSON auto-escaping by file extension: free text is quoted explicitly
+        // with `tojson` where a format needs it.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }

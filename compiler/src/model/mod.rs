@@ -40,6 +40,19 @@ pub struct Product {
     pub entities: Vec<Entity>,
     pub structs: Vec<Struct>,
     pub enums: Vec<Enum>,
+    /// The team's own dbt models (`schemas/<product>/models/*.sql`), by file name.
+    pub models: Vec<UserModel>,
+}
+
+/// A dbt model written by a team beside its schema: compiled and checked like the
+/// generated ones.
+#[derive(Clone, Debug)]
+pub struct UserModel {
+    /// The file stem: the dbt model name.
+    pub name: String,
+    pub file: FileId,
+    /// The model's text, as written.
+    pub sql: String,
 }
 
 #[derive(Clone, Debug)]

@@ -98,7 +98,7 @@ struct Resolver<'a> {
 
 /// Resolves the parsed schema tree into a Model. Never fails: problems are
 /// diagnostics, and the Model holds whatever could be resolved.
-pub fn resolve(syntax: &Syntax, layout: &Layout) -> (Model, Diagnostics) {
+pub fn resolve(syntax: &Syntax, layout: &Layout, db: &crate::source::SourceDb) -> (Model, Diagnostics) {
     let mut r = Resolver {
         syntax,
         layout,
@@ -121,6 +121,7 @@ pub fn resolve(syntax: &Syntax, layout: &Layout) -> (Model, Diagnostics) {
     r.register_declarations();
     r.resolve_members();
     r.attach_manifests();
+    r.user_models(db);
     let Resolver { model, mut diags, .. } = r;
     diags.extend(super::checks::check(&model));
     diags.sort();

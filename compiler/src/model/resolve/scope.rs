@@ -89,6 +89,43 @@ impl Resolver<'_> {
                 entities: Vec::new(),
                 structs: Vec::new(),
                 enums: Vec::new(),
+                models: Vec::new(),
+            });
+        }
+    }
+
+    /// Attaches each product's own dbt models; their names must be valid dbt model
+    /// names and unique across the project (dbt names are global).
+    pub(super) fn user_models(&mut self, db: &crate::source::SourceDb) {
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for f in self.layout.files.iter().filter(|f| crate::load::is_model_file(&f.rel)) {
+            let Some(&product) = self.file_product.get(&f.id) else { continue };
+            let stem = f.rel.rsplit('/').next().unwrap_or("").trim_end_matches(".sql").to_string();
+            let span = Span::new(f.id, 0, 0);
+            if !is_product_name(&stem) {
+                self.diags.push(
+                    Diagnostic::error(codes::M027, format!("model file `{}` is not a valid model name", f.rel))
+                        .primary(span, "in this file")
+                        .help(
+                            "dbt model names are snake_case: lowercase letters, digits and `_`, starting with a letter",
+                        ),
+                );
+                continue;
+            }
+            if let Some(prev) = seen.get(&stem) {
+                self.diags.push(
+                    Diagnostic::error(codes::M012, format!("two models are named `{stem}`"))
+                        .primary(span, "this model")
+                        .secondary(*prev, "and this one")
+                        .help("dbt model names are unique across the project; rename one file"),
+                );
+                continue;
+            }
+            seen.insert(stem.clone(), span);
+            self.model.products[product.0 as usize].models.push(UserModel {
+                name: stem,
+                file: f.id,
+                sql: db.get(f.id).text.clone(),
             });
         }
     }

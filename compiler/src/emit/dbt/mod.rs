@@ -1,0 +1,545 @@
+//! The dbt emitter: one dbt project for the lake under `dbt/`.
+//!
+//! - `dbt_project.yml`, `macros/manifold.sql` (`select_envelope_fields()`,
+//!   `select_required_fields()`);
+//! - per product `models/<product>/`: `sources.yml` (the staging tables with their
+//!   flattened columns), one model per target table — the entity's main table
+//!   (writer `merge`) and one child table per array field (writer
+//!   `merge_exploded`) — in the seed's `WITH cte_0 AS (…) SELECT … FROM cte_0`
+//!   shape, the team's own models copied from `schemas/<product>/models/`, and
+//!   `schema.yml` with enforced contracts;
+//! - `compiled/`: every model compiled (macros expanded, `source()`/`ref()`
+//!   resolved, see `compile.rs`) as files and as `manifest.json`.
+
+pub mod compile;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::columns::{self, SqlType, TargetColumn};
+use super::{Artifact, templates};
+use crate::diag::{Diagnostic, Diagnostics, codes};
+use crate::lock::Lock;
+use crate::model::{Entity, EntityState, Field, Model, Product, Type, UserModel, naming};
+use crate::source::{FileId, Span};
+
+pub use compile::{CompileError, Compiled, TARGET_SCHEMA};
+
+/// How a model's rows reach its table (DESIGN.md, "Writers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Writer {
+    /// Rows appended verbatim.
+    Append,
+    /// Upsert by key; the greatest (generation, version) wins.
+    Merge,
+    /// All child rows of a parent key replaced when the parent version is newer.
+    MergeExploded,
+}
+
+impl Writer {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "append" => Some(Writer::Append),
+            "merge" => Some(Writer::Merge),
+            "merge_exploded" => Some(Writer::MergeExploded),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Writer::Append => "append",
+            Writer::Merge => "merge",
+            Writer::MergeExploded => "merge_exploded",
+        }
+    }
+}
+
+/// Whether the ingestion binaries run a model, or dbt on the warehouse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Run by the ingestion binaries with the model's writer.
+    Ingestion(Writer),
+    /// `config(analytics=true)`: joins, aggregations; run by dbt, skipped by ingestion.
+    Analytics,
+}
+
+/// Where a model comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Generated for an entity's main table (`field` is `None`) or an array field.
+    Generated { entity: String, field: Option<String> },
+    /// Written by a team: `schemas/<product>/models/<name>.sql`.
+    User { file: FileId },
+}
+
+/// One dbt model, compiled.
+#[derive(Clone, Debug)]
+pub struct DbtModel {
+    pub name: String,
+    pub product: String,
+    /// The model file's text (what dbt reads).
+    pub text: String,
+    pub origin: Origin,
+    pub compiled: Compiled,
+    pub kind: Kind,
+    /// The key columns (`unique_key`), in order.
+    pub key: Vec<String>,
+    pub partition_by: Vec<String>,
+}
+
+impl DbtModel {
+    /// Path of the model file under `dbt/`.
+    pub fn path(&self) -> String {
+        format!("models/{}/{}.sql", self.product, self.name)
+    }
+}
+
+/// The dbt project's files, and every model compiled (for the table emitter).
+pub struct Dbt {
+    pub files: Vec<Artifact>,
+    pub models: Vec<DbtModel>,
+    pub diagnostics: Diagnostics,
+}
+
+pub fn emit(model: &Model, lock: &Lock) -> Dbt {
+    let macros = templates::raw("dbt/manifold.sql");
+    let mut files = vec![
+        Artifact::text("dbt/dbt_project.yml", templates::raw("dbt/dbt_project.yml")),
+        Artifact::text("dbt/macros/manifold.sql", macros),
+    ];
+    let mut models = Vec::new();
+    let mut diagnostics = Diagnostics::new();
+    for p in &model.products {
+        files.push(Artifact::text(format!("dbt/models/{}/sources.yml", p.name), sources_yml(model, lock, p)));
+        let mut product_models = generated_models(model, p, macros, &mut diagnostics);
+        files.push(Artifact::text(format!("dbt/models/{}/schema.yml", p.name), schema_yml(model, p, &product_models)));
+        for um in &p.models {
+            if let Some(m) = user_model(p, um, macros, &mut diagnostics) {
+                product_models.push(m);
+            }
+        }
+        models.extend(product_models);
+    }
+    let mut manifest = BTreeMap::new();
+    for m in &models {
+        files.push(Artifact::text(format!("dbt/{}", m.path()), m.text.clone()));
+        let compiled_path = format!("compiled/{}", m.path());
+        files.push(Artifact::text(format!("dbt/{compiled_path}"), m.compiled.sql.clone()));
+        manifest.insert(format!("model.manifold.{}", m.name), ManifestNode::new(m, compiled_path));
+    }
+    let manifest = ManifestJson {
+        metadata: Metadata { generated_by: "manifold", dbt_project: "manifold", target_schema: TARGET_SCHEMA },
+        nodes: manifest,
+    };
+    let mut json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+    json.push('\n');
+    files.push(Artifact::text("dbt/compiled/manifest.json", json));
+    Dbt { files, models, diagnostics }
+}
+
+// ----- generated models ----------------------------------------------------------
+
+#[derive(Serialize)]
+struct ModelTemplate<'a> {
+    open: &'static str,
+    close: &'static str,
+    config: String,
+    product: &'a str,
+    origin: String,
+    entity: &'a str,
+    columns: Vec<TemplateColumn>,
+    explode: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TemplateColumn {
+    name: String,
+    ty: &'static str,
+    expr: String,
+}
+
+fn generated_models(model: &Model, p: &Product, macros: &str, diags: &mut Diagnostics) -> Vec<DbtModel> {
+    let mut out = Vec::new();
+    for e in &p.entities {
+        let key = vec![columns::ROW_KEY.to_string()];
+        let main = columns::main_table(model, e);
+        out.push(generated(p, e, None, &main, Writer::Merge, key, macros, diags));
+        for f in e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))) {
+            let cols = columns::child_table(model, e, f);
+            let key = vec![columns::ROW_KEY.to_string(), columns::POSITION.to_string()];
+            out.push(generated(p, e, Some(f), &cols, Writer::MergeExploded, key, macros, diags));
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generated(
+    p: &Product,
+    e: &Entity,
+    field: Option<&Field>,
+    cols: &[TargetColumn],
+    writer: Writer,
+    key: Vec<String>,
+    macros: &str,
+    diags: &mut Diagnostics,
+) -> DbtModel {
+    let name = match field {
+        None => naming::main_table(e),
+        Some(f) => naming::child_table(e, f),
+    };
+    let quote_list = |v: &[String]| format!("[{}]", v.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", "));
+    let mut config = vec![
+        "materialized='incremental'".to_string(),
+        "incremental_strategy='merge'".into(),
+        "file_format='delta'".into(),
+        "on_schema_change='fail'".into(),
+        format!("writer='{}'", writer.as_str()),
+        format!("unique_key={}", if key.len() == 1 { format!("'{}'", key[0]) } else { quote_list(&key) }),
+        format!("partition_by={}", quote_list(&[columns::PARTITION_COLUMN.to_string()])),
+        format!("entity='{}'", e.name),
+    ];
+    if let Some(f) = field {
+        config.push(format!("parent_key='{}'", columns::ROW_KEY));
+        config.push(format!("array_field='{}'", naming::snake_case(&f.name)));
+    }
+    let origin = match field {
+        None => format!("the main table of {}", e.name),
+        Some(f) => format!("the array field {}.{}", e.name, f.name),
+    };
+    let text = templates::render(
+        "dbt/model.sql.j2",
+        ModelTemplate {
+            open: "{{",
+            close: "}}",
+            config: config.join(", "),
+            product: &p.name,
+            origin,
+            entity: &e.name,
+            columns: cols
+                .iter()
+                .map(|c| TemplateColumn { name: c.name.clone(), ty: c.ty.cast_name(), expr: c.expr.clone() })
+                .collect(),
+            explode: field.map(|f| naming::snake_case(&f.name)),
+        },
+    );
+    let compiled = compile::compile(&text, macros).unwrap_or_else(|err| {
+        diags.push(
+            Diagnostic::error(codes::E001, format!("the generated model `{name}` does not compile: {}", err.message))
+                .primary(e.span, "for this entity")
+                .help("this is a bug in Manifold's dbt emitter; please report it with your schemas"),
+        );
+        Compiled::default()
+    });
+    DbtModel {
+        name,
+        product: p.name.clone(),
+        text,
+        origin: Origin::Generated { entity: e.name.clone(), field: field.map(|f| f.name.clone()) },
+        compiled,
+        kind: Kind::Ingestion(writer),
+        key,
+        partition_by: vec![columns::PARTITION_COLUMN.to_string()],
+    }
+}
+
+// ----- team models -----------------------------------------------------------------
+
+fn user_model(p: &Product, um: &UserModel, macros: &str, diags: &mut Diagnostics) -> Option<DbtModel> {
+    let line_span = |line: usize| line_span(um, line);
+    let compiled = match compile::compile(&um.sql, macros) {
+        Ok(c) => c,
+        Err(e) => {
+            // Lines count in the trimmed text dbt renders; map back to the file.
+            let leading = um.sql.len() - um.sql.trim_start().len();
+            let shift = um.sql[..leading].matches('\n').count();
+            let line = e.line.map(|l| l + shift).unwrap_or(1);
+            diags.push(
+                Diagnostic::error(codes::E002, format!("model `{}` does not compile: {}", um.name, e.message))
+                    .primary(line_span(line), "here")
+                    .help("models may use `config()`, `source()`, `ref()`, `is_incremental()` and the Manifold macros"),
+            );
+            return None;
+        }
+    };
+    let config_line = um.sql.lines().position(|l| l.contains("config(")).map(|i| i + 1).unwrap_or(1);
+    let get = |k: &str| compiled.config.get(k);
+    let kind = if get("analytics") == Some(&serde_json::Value::Bool(true)) {
+        Kind::Analytics
+    } else {
+        match get("writer").and_then(|w| w.as_str()) {
+            Some(w) => match Writer::parse(w) {
+                Some(w) => Kind::Ingestion(w),
+                None => {
+                    diags.push(
+                        Diagnostic::error(codes::E002, format!("model `{}` names the unknown writer `{w}`", um.name))
+                            .primary(line_span(config_line), "in this config")
+                            .help("writer is one of 'append', 'merge', 'merge_exploded'"),
+                    );
+                    return None;
+                }
+            },
+            None => {
+                diags.push(
+                    Diagnostic::error(codes::E002, format!("model `{}` says neither its writer nor that it is an analytics model", um.name))
+                        .primary(line_span(config_line), "in this model")
+                        .help("add `{{ config(writer='append') }}` (or 'merge', 'merge_exploded' with `unique_key`) for ingestion, or `{{ config(analytics=true) }}` for a model dbt runs on the warehouse"),
+                );
+                return None;
+            }
+        }
+    };
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let key = strings(get("unique_key"));
+    if matches!(kind, Kind::Ingestion(Writer::Merge | Writer::MergeExploded)) && key.is_empty() {
+        diags.push(
+            Diagnostic::error(codes::E002, format!("model `{}` merges but has no `unique_key`", um.name))
+                .primary(line_span(config_line), "in this config")
+                .help("merge writers upsert by key: add `unique_key='envelope_fields_resource_ari_value'` (or the key columns)"),
+        );
+        return None;
+    }
+    let partition_by = strings(get("partition_by"));
+    Some(DbtModel {
+        name: um.name.clone(),
+        product: p.name.clone(),
+        text: um.sql.clone(),
+        origin: Origin::User { file: um.file },
+        compiled,
+        kind,
+        key,
+        partition_by,
+    })
+}
+
+/// The span of a 1-based line of a team model file.
+pub fn line_span(um: &UserModel, line: usize) -> Span {
+    let mut start = 0usize;
+    for (i, l) in um.sql.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let end = start + l.trim_end().len();
+            return Span::new(um.file, start as u32, end as u32);
+        }
+        start += l.len();
+    }
+    Span::new(um.file, 0, 0)
+}
+
+// ----- YAML ------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct SourcesYml {
+    product: String,
+    tables: Vec<SourceTable>,
+}
+
+#[derive(Serialize)]
+struct SourceTable {
+    name: String,
+    description: String,
+    entity_type: u32,
+    message: String,
+    columns: Vec<YamlColumn>,
+}
+
+#[derive(Serialize)]
+struct YamlColumn {
+    name: String,
+    data_type: String,
+    description: String,
+    not_null: bool,
+}
+
+fn sources_yml(model: &Model, lock: &Lock, p: &Product) -> String {
+    let tables = p
+        .entities
+        .iter()
+        .map(|e| SourceTable {
+            name: e.name.clone(),
+            description: first_line(&e.doc),
+            entity_type: lock.entity(&e.name).map(|l| l.entity_type).unwrap_or(0),
+            message: format!("{}.{}", super::proto::package(&p.name), e.name),
+            columns: columns::source_table(model, e)
+                .into_iter()
+                .map(|c| YamlColumn {
+                    data_type: source_type_name(&c.ty),
+                    name: c.name,
+                    description: String::new(),
+                    not_null: !c.nullable,
+                })
+                .collect(),
+        })
+        .collect();
+    templates::render("dbt/sources.yml.j2", SourcesYml { product: p.name.clone(), tables })
+}
+
+/// Spark's spelling of a source column type: `string`, `array<struct<a:string>>`.
+pub fn source_type_name(ty: &columns::SourceType) -> String {
+    match ty {
+        columns::SourceType::Primitive(t) => t.dbt_name().to_string(),
+        columns::SourceType::Array(t) => format!("array<{}>", t.dbt_name()),
+        columns::SourceType::ArrayOfStruct(cols) => format!(
+            "array<struct<{}>>",
+            cols.iter().map(|c| format!("{}:{}", c.name, source_type_name(&c.ty))).collect::<Vec<_>>().join(",")
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct SchemaYml {
+    product: String,
+    models: Vec<YamlModel>,
+}
+
+#[derive(Serialize)]
+struct YamlModel {
+    name: String,
+    description: String,
+    deprecation_date: Option<String>,
+    columns: Vec<YamlColumn>,
+}
+
+fn schema_yml(model: &Model, p: &Product, generated: &[DbtModel]) -> String {
+    let models = generated
+        .iter()
+        .filter_map(|m| {
+            let Origin::Generated { entity, field } = &m.origin else { return None };
+            let e = p.entities.iter().find(|e| &e.name == entity)?;
+            let field = field.as_ref().and_then(|n| e.fields.iter().find(|f| &f.name == n));
+            let own = match field {
+                None => columns::main_table(model, e),
+                Some(f) => columns::child_table(model, e, f),
+            };
+            let descriptions = column_descriptions(model, e);
+            let mut cols: Vec<YamlColumn> = Vec::new();
+            let mut push = |name: &str, ty: SqlType, not_null: bool, description: String| {
+                cols.push(YamlColumn {
+                    name: name.to_string(),
+                    data_type: ty.dbt_name().to_string(),
+                    description,
+                    not_null,
+                })
+            };
+            for (n, t) in columns::ENVELOPE_COLUMNS {
+                push(n, t, true, String::new());
+            }
+            for c in &own {
+                let key = m.key.contains(&c.name);
+                push(&c.name, c.ty, key, descriptions.get(&c.name).cloned().unwrap_or_default());
+            }
+            for (n, t) in columns::REQUIRED_COLUMNS {
+                push(n, t, true, String::new());
+            }
+            let description = match field {
+                None => first_line(&e.doc),
+                Some(f) => format!("The `{}` of {}, one row per element.", f.name, e.name),
+            };
+            Some(YamlModel {
+                name: m.name.clone(),
+                description,
+                deprecation_date: (e.manifest.state != EntityState::Active)
+                    .then(|| e.manifest.sunset.clone())
+                    .flatten(),
+                columns: cols,
+            })
+        })
+        .collect();
+    templates::render("dbt/schema.yml.j2", SchemaYml { product: p.name.clone(), models })
+}
+
+/// Column descriptions of an entity's main table: the field's doc, with PII and
+/// deprecation marked.
+fn column_descriptions(model: &Model, e: &Entity) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for f in &e.fields {
+        let mut d = first_line(&f.doc);
+        if f.pii {
+            d = format!("[PII] {d}");
+        }
+        if let Some(reason) = &f.deprecated {
+            d = format!("DEPRECATED{}. {d}", if reason.is_empty() { String::new() } else { format!(": {reason}") });
+        }
+        for c in naming::table_columns(model, f) {
+            out.insert(c, d.trim().to_string());
+        }
+    }
+    out
+}
+
+fn first_line(doc: &str) -> String {
+    doc.lines().next().unwrap_or("").trim().to_string()
+}
+
+// ----- manifest.json -----------------------------------------------------------
+
+#[derive(Serialize)]
+struct ManifestJson {
+    metadata: Metadata,
+    nodes: BTreeMap<String, ManifestNode>,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    generated_by: &'static str,
+    dbt_project: &'static str,
+    target_schema: &'static str,
+}
+
+#[derive(Serialize)]
+struct ManifestNode {
+    name: String,
+    product: String,
+    /// `ingestion` (run by the ingestion binaries) or `analytics` (run by dbt).
+    kind: &'static str,
+    writer: Option<Writer>,
+    unique_key: Vec<String>,
+    partition_by: Vec<String>,
+    original_file_path: String,
+    compiled_path: String,
+    config: serde_json::Map<String, serde_json::Value>,
+    depends_on: DependsOn,
+    compiled_sql: String,
+}
+
+#[derive(Serialize)]
+struct DependsOn {
+    sources: Vec<String>,
+    refs: Vec<String>,
+}
+
+impl ManifestNode {
+    fn new(m: &DbtModel, compiled_path: String) -> Self {
+        ManifestNode {
+            name: m.name.clone(),
+            product: m.product.clone(),
+            kind: match m.kind {
+                Kind::Ingestion(_) => "ingestion",
+                Kind::Analytics => "analytics",
+            },
+            writer: match m.kind {
+                Kind::Ingestion(w) => Some(w),
+                Kind::Analytics => None,
+            },
+            unique_key: m.key.clone(),
+            partition_by: m.partition_by.clone(),
+            original_file_path: m.path(),
+            compiled_path,
+            config: m.compiled.config.clone(),
+            depends_on: DependsOn {
+                sources: m.compiled.sources.iter().cloned().collect(),
+                refs: m.compiled.refs.iter().cloned().collect(),
+            },
+            compiled_sql: m.compiled.sql.clone(),
+        }
+    }
+}
