@@ -76,7 +76,10 @@ fn prepare(fixture: &Path, root: &Path) -> Expected {
 }
 
 fn actual(root: &Path) -> (Expected, String) {
-    let c = manifold_compiler::compile(root, "").expect("fixture loads");
+    let mut c = manifold_compiler::compile(root, "").expect("fixture loads");
+    // The emitters check team models (E002), as `manifold build` does.
+    let emitted = manifold_compiler::emit(&c);
+    c.diagnostics.extend(emitted.diagnostics);
     let mut out = Expected::new();
     for d in &c.diagnostics {
         let span = d.primary_span().expect("every front-end diagnostic has a primary span");

@@ -77,3 +77,86 @@ fn the_descriptor_set_holds_every_message_with_lock_numbers() {
         ]
     );
 }
+
+#[test]
+fn dbt_snapshots_one_model_of_each_writer_and_the_yaml() {
+    let a = artifacts();
+    insta::assert_snapshot!("merge model", text(&a, "dbt/models/avocado/avocado_question.sql"));
+    insta::assert_snapshot!("merge_exploded model", text(&a, "dbt/models/jira/jira_issue__fields.sql"));
+    insta::assert_snapshot!("append model (a team's)", text(&a, "dbt/models/opsgenie/opsgenie_alert_history.sql"));
+    insta::assert_snapshot!("compiled merge_exploded", text(&a, "dbt/compiled/models/jira/jira_issue__fields.sql"));
+    insta::assert_snapshot!("avocado sources.yml", text(&a, "dbt/models/avocado/sources.yml"));
+    insta::assert_snapshot!("avocado schema.yml", text(&a, "dbt/models/avocado/schema.yml"));
+    insta::assert_snapshot!("macros", text(&a, "dbt/macros/manifold.sql"));
+}
+
+#[test]
+fn table_schema_snapshots() {
+    let a = artifacts();
+    insta::assert_snapshot!("staging AvocadoQuestion", text(&a, "tables/manifold_entities/AvocadoQuestion.json"));
+    insta::assert_snapshot!("jira_issue__fields", text(&a, "tables/jira/jira_issue__fields.json"));
+    insta::assert_snapshot!("analytics model", text(&a, "tables/opsgenie/opsgenie_alerts_per_team_per_day.json"));
+}
+
+/// The seed's compiled SQL of `AvocadoQuestion` (shared/seed), which the
+/// generated model must reproduce exactly, whitespace aside.
+const SEED_COMPILED_SQL: &str = "WITH cte_0 AS (
+  SELECT
+    CAST(envelope_fields_resource_ari_value AS STRING) AS envelope_fields_resource_ari_value,
+    CAST(envelope_fields_version AS LONG) AS envelope_fields_version,
+    CAST(envelope_fields_is_tombstone AS BOOLEAN) AS envelope_fields_is_tombstone,
+    CAST(envelope_fields_workspace_id_value AS STRING) AS envelope_fields_workspace_id_value,
+    CAST(envelope_fields_generation_counter AS LONG) AS envelope_fields_generation_counter,
+    CAST(id_value AS STRING) AS id_value,
+    CAST(created_at_seconds + CAST(created_at_nanos / 1e9 AS DOUBLE) AS TIMESTAMP) AS created_at,
+    CAST(question AS STRING) AS question,
+    CAST(title AS STRING) AS title,
+    CAST(updated_at_seconds + CAST(updated_at_nanos / 1e9 AS DOUBLE) AS TIMESTAMP) AS updated_at,
+    CAST(author_value AS STRING) AS author_value,
+    CAST(workspace_value AS STRING) AS workspace_value,
+    CAST(question_adf AS STRING) AS question_adf,
+    CAST(vote_count AS INTEGER) AS vote_count,
+    CAST(chosen_answer AS BOOLEAN) AS chosen_answer,
+    CAST(is_resolved AS BOOLEAN) AS is_resolved,
+    CAST(classification AS STRING) AS classification,
+    CAST(row_refreshed_at AS TIMESTAMP) AS row_refreshed_at,
+    CAST(row_refreshed_at_day AS DATE) AS row_refreshed_at_day,
+    CAST(shard_id AS STRING) AS shard_id,
+    CAST(workspace_id AS STRING) AS workspace_id
+  FROM manifold_entities.AvocadoQuestion
+)
+SELECT
+  CAST(envelope_fields_resource_ari_value AS STRING) AS envelope_fields_resource_ari_value,
+  CAST(envelope_fields_version AS LONG) AS envelope_fields_version,
+  CAST(envelope_fields_is_tombstone AS BOOLEAN) AS envelope_fields_is_tombstone,
+  CAST(envelope_fields_workspace_id_value AS STRING) AS envelope_fields_workspace_id_value,
+  CAST(envelope_fields_generation_counter AS LONG) AS envelope_fields_generation_counter,
+  id_value,
+  created_at,
+  question,
+  title,
+  updated_at,
+  author_value,
+  workspace_value,
+  question_adf,
+  vote_count,
+  chosen_answer,
+  is_resolved,
+  classification,
+  CAST(row_refreshed_at AS TIMESTAMP) AS row_refreshed_at,
+  CAST(row_refreshed_at_day AS DATE) AS row_refreshed_at_day,
+  CAST(shard_id AS STRING) AS shard_id,
+  CAST(workspace_id AS STRING) AS workspace_id
+FROM cte_0";
+
+#[test]
+fn the_avocado_question_model_compiles_to_the_seeds_sql() {
+    let a = artifacts();
+    let ours: String = text(&a, "dbt/compiled/models/avocado/avocado_question.sql")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let normalise = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(normalise(&ours), normalise(SEED_COMPILED_SQL));
+}

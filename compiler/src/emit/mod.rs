@@ -4,11 +4,13 @@
 //! artifacts on disk.
 //!
 //! One module per artifact family: `proto` (.proto files, buf.yaml and the
-//! descriptor set).
+//! descriptor set), `dbt` (the dbt project and its compiled SQL), `table` (Delta
+//! schemas derived from the compiled SQL). `columns` is the column plan they share.
 
 pub mod columns;
 pub mod dbt;
 pub mod proto;
+pub mod table;
 mod templates;
 
 use crate::diag::Diagnostics;
@@ -50,6 +52,9 @@ pub fn emit_all(model: &Model, lock: &Lock) -> Emitted {
     let dbt = dbt::emit(model, lock);
     out.artifacts.extend(dbt.files);
     out.diagnostics.extend(dbt.diagnostics);
+    let tables = table::emit(model, lock, &dbt.models);
+    out.artifacts.extend(tables.files);
+    out.diagnostics.extend(tables.diagnostics);
     out.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }

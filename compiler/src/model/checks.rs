@@ -18,6 +18,7 @@ pub fn check(model: &Model) -> Diagnostics {
     // Flattening a recursive struct would never end; names are checked once it is fixed.
     if !struct_cycle {
         columns(model, &mut diags);
+        child_columns(model, &mut diags);
         tables(model, &mut diags);
     }
     diags
@@ -205,6 +206,47 @@ fn columns(model: &Model, diags: &mut Diagnostics) {
                         continue;
                     }
                     owners.insert(c, f);
+                }
+            }
+        }
+    }
+}
+
+/// The columns of each child table: the parent's key columns, `position`, and the
+/// element's columns must all differ.
+fn child_columns(model: &Model, diags: &mut Diagnostics) {
+    for e in model.entities() {
+        let Some(key) = e.fields.get(e.key) else { continue };
+        for f in &e.fields {
+            let Type::Array(elem) = &f.ty else { continue };
+            let mut taken: Vec<String> = naming::table_columns(model, key);
+            taken.push("position".to_string());
+            let element: Vec<(String, Span)> = match &**elem {
+                Type::Struct(id) => model
+                    .strukt(*id)
+                    .fields
+                    .iter()
+                    .flat_map(|sf| naming::table_columns(model, sf).into_iter().map(move |c| (c, sf.span)))
+                    .collect(),
+                _ => vec![("value".to_string(), f.span)],
+            };
+            for (c, span) in element {
+                if taken.contains(&c) || is_reserved_column(&c) {
+                    diags.push(
+                        Diagnostic::error(
+                            codes::M025,
+                            format!("the child table `{}` would have two columns `{c}`", naming::child_table(e, f)),
+                        )
+                        .primary(span, format!("becomes column `{c}`"))
+                        .secondary(f.span, "exploded into the child table here")
+                        .note(format!(
+                            "a child table holds the parent key `{}`, `position`, and the element's columns",
+                            key.name
+                        ))
+                        .help("rename the struct field"),
+                    );
+                } else {
+                    taken.push(c);
                 }
             }
         }

@@ -1,0 +1,258 @@
+//! The table emitter: the Delta schema of every table, as JSON under `tables/`.
+//!
+//! - `tables/manifold_entities/<Entity>.json`: the staging (source) table, straight
+//!   from the column plan (`columns::source_table`).
+//! - `tables/<product>/<model>.json`: every model's table, *derived from its
+//!   compiled SQL* (`derive.rs`), so a team's hand-written model gets a checked
+//!   schema too: an unknown column, an underivable type, a missing key or
+//!   partition column is an `E002` at the model's file and line.
+//!
+//! `schema` is Delta's own schema JSON (the protocol's `schemaString`), so the
+//! runtime creates tables with it as is, and `manifold check` diffs it.
+
+pub mod derive;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use self::derive::{Catalog, ColType, Column};
+use super::Artifact;
+use super::columns::{self, SourceColumn, SourceType};
+use super::dbt::{DbtModel, Kind, Origin, TARGET_SCHEMA, Writer, line_span};
+use crate::diag::{Diagnostic, Diagnostics, codes};
+use crate::lock::Lock;
+use crate::model::Model;
+use crate::source::Span;
+
+/// A table's schema file.
+#[derive(Serialize)]
+struct TableJson {
+    name: String,
+    product: String,
+    /// `staging`, `ingestion` or `analytics`.
+    kind: &'static str,
+    writer: Option<Writer>,
+    key: Vec<String>,
+    partition_columns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity_type: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    type_url: Option<String>,
+    sources: Vec<String>,
+    refs: Vec<String>,
+    schema: Value,
+}
+
+pub struct Tables {
+    pub files: Vec<Artifact>,
+    pub diagnostics: Diagnostics,
+}
+
+pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
+    let mut files = Vec::new();
+    let mut diagnostics = Diagnostics::new();
+    let mut staging: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+    for p in &model.products {
+        for e in &p.entities {
+            let cols = columns::source_table(model, e);
+            let table = TableJson {
+                name: e.name.clone(),
+                product: p.name.clone(),
+                kind: "staging",
+                writer: Some(Writer::Append),
+                key: Vec::new(),
+                partition_columns: vec![columns::PARTITION_COLUMN.to_string()],
+                entity_type: lock.entity(&e.name).map(|l| l.entity_type),
+                type_url: Some(super::proto::type_url(&p.name, &e.name)),
+                sources: Vec::new(),
+                refs: Vec::new(),
+                schema: struct_json(cols.iter().map(source_field_json).collect()),
+            };
+            files.push(json_artifact(format!("tables/manifold_entities/{}.json", e.name), &table));
+            staging.insert(
+                format!("manifold_entities.{}", e.name).to_ascii_lowercase(),
+                cols.iter().map(source_column).collect(),
+            );
+        }
+    }
+    let mut catalog = Known { tables: staging };
+    // Derive in dependency order: a model after every model it `ref()`s.
+    let mut pending: Vec<&DbtModel> = models.iter().collect();
+    while !pending.is_empty() {
+        let (ready, waiting): (Vec<&DbtModel>, Vec<&DbtModel>) = pending.into_iter().partition(|m| {
+            m.compiled.refs.iter().all(|r| {
+                catalog.tables.contains_key(&format!("{TARGET_SCHEMA}.{r}")) || !models.iter().any(|x| &x.name == r)
+            })
+        });
+        if ready.is_empty() {
+            for m in &waiting {
+                diagnostics.push(model_error(model, m, "its `ref()`s form a cycle".into(), None));
+            }
+            break;
+        }
+        for m in ready {
+            match derive::derive(&m.compiled.sql, &catalog)
+                .map_err(|e| (e.message, e.near))
+                .and_then(|cols| check(m, cols))
+            {
+                Ok(cols) => {
+                    files.push(json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols)));
+                    catalog.tables.insert(format!("{TARGET_SCHEMA}.{}", m.name), cols);
+                }
+                Err((message, near)) => diagnostics.push(model_error(model, m, message, near)),
+            }
+        }
+        pending = waiting;
+    }
+    Tables { files, diagnostics }
+}
+
+struct Known {
+    /// Lowercased `schema.table` → columns.
+    tables: BTreeMap<String, Vec<Column>>,
+}
+
+impl Catalog for Known {
+    fn table(&self, name: &str) -> Option<Vec<Column>> {
+        self.tables.get(&name.to_ascii_lowercase()).cloned()
+    }
+}
+
+/// The rules every model's table obeys: primitive columns, unique names, its key
+/// and partition columns present.
+fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option<String>)> {
+    let mut seen = BTreeSet::new();
+    for c in &cols {
+        if !seen.insert(c.name.clone()) {
+            return Err((format!("two output columns are named `{}`", c.name), Some(c.name.clone())));
+        }
+        match &c.ty {
+            ColType::Primitive(_) => {}
+            ColType::Null => {
+                return Err((
+                    format!("the type of `{}` cannot be derived from NULL: CAST it", c.name),
+                    Some(c.name.clone()),
+                ));
+            }
+            _ => {
+                return Err((
+                    format!(
+                        "`{}` is an array or struct; tables hold primitive columns (explode arrays into child tables)",
+                        c.name
+                    ),
+                    Some(c.name.clone()),
+                ));
+            }
+        }
+    }
+    for (what, list) in [("key", &m.key), ("partition", &m.partition_by)] {
+        for k in list {
+            if !seen.contains(k) {
+                return Err((format!("the {what} column `{k}` is not among the model's columns"), Some(k.clone())));
+            }
+        }
+    }
+    Ok(cols)
+}
+
+fn model_error(model: &Model, m: &DbtModel, message: String, near: Option<String>) -> Diagnostic {
+    match &m.origin {
+        Origin::User { file } => {
+            let um = model.products.iter().flat_map(|p| &p.models).find(|u| u.file == *file).expect("user model");
+            let span = near
+                .as_deref()
+                .and_then(|n| find_word(&um.sql, n).map(|(s, e)| Span::new(*file, s as u32, e as u32)))
+                .unwrap_or_else(|| line_span(um, 1));
+            Diagnostic::error(codes::E002, format!("model `{}`: {message}", m.name))
+                .primary(span, "here")
+                .help("check the name against the source table in `generated/tables/manifold_entities/` (or the model it `ref()`s); mark models that join or aggregate `config(analytics=true)`")
+        }
+        Origin::Generated { entity, .. } => {
+            let span =
+                model.entity_by_name(entity).map(|e| e.span).unwrap_or(Span::new(crate::source::FileId(0), 0, 0));
+            Diagnostic::error(codes::E001, format!("the generated model `{}` does not check: {message}", m.name))
+                .primary(span, "for this entity")
+                .help("this is a bug in Manifold's emitters; please report it with your schemas")
+        }
+    }
+}
+
+/// The byte range of the first whole-word occurrence of `word` in `text`.
+fn find_word(text: &str, word: &str) -> Option<(usize, usize)> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let lower = text.to_ascii_lowercase();
+    let word = word.to_ascii_lowercase();
+    lower
+        .match_indices(&word)
+        .map(|(i, _)| i)
+        .find(|&i| {
+            let before = lower[..i].chars().next_back();
+            let after = lower[i + word.len()..].chars().next();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+        .map(|i| (i, i + word.len()))
+}
+
+fn model_table(m: &DbtModel, cols: &[Column]) -> TableJson {
+    let (kind, writer) = match m.kind {
+        Kind::Ingestion(w) => ("ingestion", Some(w)),
+        Kind::Analytics => ("analytics", None),
+    };
+    TableJson {
+        name: m.name.clone(),
+        product: m.product.clone(),
+        kind,
+        writer,
+        key: m.key.clone(),
+        partition_columns: m.partition_by.clone(),
+        entity_type: None,
+        type_url: None,
+        sources: m.compiled.sources.iter().cloned().collect(),
+        refs: m.compiled.refs.iter().cloned().collect(),
+        schema: struct_json(cols.iter().map(column_json).collect()),
+    }
+}
+
+fn json_artifact(path: String, value: &impl Serialize) -> Artifact {
+    let mut s = serde_json::to_string_pretty(value).expect("schema serializes");
+    s.push('\n');
+    Artifact::text(path, s)
+}
+
+fn struct_json(fields: Vec<Value>) -> Value {
+    json!({ "type": "struct", "fields": fields })
+}
+
+fn field_json(name: &str, ty: Value, nullable: bool) -> Value {
+    json!({ "name": name, "type": ty, "nullable": nullable, "metadata": {} })
+}
+
+fn column_json(c: &Column) -> Value {
+    field_json(&c.name, col_type_json(&c.ty), c.nullable)
+}
+
+fn col_type_json(t: &ColType) -> Value {
+    match t {
+        ColType::Primitive(p) => json!(p.delta_name()),
+        ColType::Null => json!("string"),
+        ColType::Array(e) => json!({ "type": "array", "elementType": col_type_json(e), "containsNull": true }),
+        ColType::Struct(fields) => struct_json(fields.iter().map(column_json).collect()),
+    }
+}
+
+fn source_field_json(c: &SourceColumn) -> Value {
+    column_json(&source_column(c))
+}
+
+fn source_column(c: &SourceColumn) -> Column {
+    let ty = match &c.ty {
+        SourceType::Primitive(t) => ColType::Primitive(*t),
+        SourceType::Array(t) => ColType::Array(Box::new(ColType::Primitive(*t))),
+        SourceType::ArrayOfStruct(fields) => {
+            ColType::Array(Box::new(ColType::Struct(fields.iter().map(source_column).collect())))
+        }
+    };
+    Column { name: c.name.clone(), ty, nullable: c.nullable }
+}
