@@ -18,6 +18,7 @@
 //! }
 //! ```
 
+pub mod builder;
 pub mod cli;
 pub mod diag;
 pub mod emit;
@@ -31,6 +32,7 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
+pub use builder::{BuildError, Builder};
 pub use diag::{Diagnostic, Diagnostics};
 pub use lock::Lock;
 pub use model::Model;

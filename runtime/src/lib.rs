@@ -1,1 +1,21 @@
-//! The runtime.
+//! The Manifold runtime: what the generated ingestion code links against.
+//!
+//! Generated per product (by `manifold_compiler::Builder` in a build script):
+//! prost types for every message, and per entity a staging-table builder that
+//! turns decoded messages into Arrow columns matching the staging table's schema
+//! exactly — no reflection on this path. [`Registry`] finds an entity by the
+//! type URL of a packed `Any` or by its `entity_type`.
+//!
+//! This crate stays thin: it never links the compiler, and (as the lake side
+//! lands) it uses delta-rs without DataFusion.
+
+pub mod columns;
+pub mod mapping;
+
+pub use mapping::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};
+
+/// Re-exported so generated code and its users agree on the versions.
+pub use arrow_array;
+pub use arrow_schema;
+pub use prost;
+pub use prost_types;

@@ -10,6 +10,7 @@
 pub mod columns;
 pub mod dbt;
 pub mod proto;
+pub mod rust;
 pub mod table;
 mod templates;
 

@@ -1,0 +1,419 @@
+//! Per-entity staging builders and the product registry, built with quote.
+//!
+//! Each staging column is a *leaf*: an Arrow builder plus the expression that
+//! reads its value out of the decoded message as an `Option` (null when the
+//! message, or any optional message on the way, is absent). The leaves are walked
+//! in exactly the order of `columns::source_table`, which a test checks against
+//! the emitted schema.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::emit::columns::SqlType;
+use crate::emit::dbt::{DbtModel, Kind, Writer};
+use crate::emit::proto;
+use crate::lock::Lock;
+use crate::model::{Entity, EnumId, Field, Model, Product, Scalar, Type, naming};
+
+/// One primitive column: its name, type, and value expression (an `Option<…>`).
+struct Leaf {
+    column: String,
+    ty: SqlType,
+    value: TokenStream,
+}
+
+/// One staging column: a primitive leaf, or a list whose items are leaves over `e`.
+enum StagingColumn {
+    Leaf(Leaf),
+    List { column: String, vec: TokenStream, items: Vec<Leaf>, item_is_struct: bool },
+}
+
+pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> String {
+    let product_id = crate::model::ProductId(
+        model.products.iter().position(|x| x.name == p.name).expect("a product of the model") as u32,
+    );
+    let enum_fns = p.enums.iter().enumerate().map(|(i, en)| {
+        let f = enum_fn(model, EnumId(product_id, i as u32));
+        let locked = lock.enumeration(&p.name, &en.name).expect("lock::assign numbers every enum");
+        let arms = en.values.iter().map(|v| {
+            let n = locked.value(&v.name).expect("numbered").number as i32;
+            let name = &v.name;
+            quote! { #n => Some(#name), }
+        });
+        let doc = format!("The schema name of a `{}` value; `None` for 0 (unspecified) and unknown numbers.", en.name);
+        quote! {
+            #[doc = #doc]
+            pub fn #f(value: i32) -> Option<&'static str> {
+                match value { #(#arms)* _ => None }
+            }
+        }
+    });
+    let entities: Vec<TokenStream> = p.entities.iter().map(|e| entity(model, p, e)).collect();
+    let infos = p.entities.iter().map(|e| entity_info(lock, p, e, dbt));
+    let product = &p.name;
+    let package = package_path(product);
+    let tokens = quote! {
+        /// Staging-table builders and the registry of the product's entities.
+        #[allow(clippy::all, unused_imports, deprecated)]
+        pub mod mapping {
+            use std::sync::Arc;
+            use ::manifold_runtime::arrow_array::builder::{BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
+            use ::manifold_runtime::arrow_array::{ArrayRef, RecordBatch, StructArray};
+            use ::manifold_runtime::arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+            use ::manifold_runtime::columns::{EnvelopeColumns, ListOffsets, RequiredColumns, envelope_fields, list_item, required_fields};
+            use ::manifold_runtime::prost::Message as _;
+            use ::manifold_runtime::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};
+            use super::proto::#package::*;
+
+            #(#enum_fns)*
+            #(#entities)*
+
+            /// Every entity of the product, by entity_type and type URL.
+            pub static REGISTRY: Registry = Registry { product: #product, entities: &[#(#infos),*] };
+        }
+        pub use mapping::REGISTRY;
+    };
+    let file: syn::File = syn::parse2(tokens).expect("generated mapping code parses");
+    prettyplease::unparse(&file)
+}
+
+/// `manifold::jira::v1`
+fn package_path(product: &str) -> TokenStream {
+    let p = ident(product);
+    quote! { manifold::#p::v1 }
+}
+
+fn enum_fn(model: &Model, id: EnumId) -> Ident {
+    format_ident!("{}_name", model.enumeration(id).name.to_snake_case())
+}
+
+/// A Rust identifier as prost-build spells a proto field or module name.
+fn ident(name: &str) -> Ident {
+    match name {
+        "as" | "break" | "const" | "continue" | "else" | "enum" | "false" | "fn" | "for" | "if" | "impl" | "in"
+        | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref" | "return" | "static" | "struct"
+        | "trait" | "true" | "type" | "unsafe" | "use" | "where" | "while" | "dyn" | "abstract" | "become" | "box"
+        | "do" | "final" | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "async"
+        | "await" | "try" | "gen" => Ident::new_raw(name, Span::call_site()),
+        "super" | "self" | "Self" | "extern" | "crate" => format_ident!("{name}_"),
+        _ => format_ident!("{name}"),
+    }
+}
+
+/// The prost field of a schema field.
+fn field_ident(f: &Field) -> Ident {
+    ident(&naming::proto_field_name(f).to_snake_case())
+}
+
+/// The prost type name of a message.
+fn type_ident(name: &str) -> Ident {
+    format_ident!("{}", name.to_upper_camel_case())
+}
+
+/// Leaves of a (non-array) field reached through `base`, an `Option<&Msg>`.
+fn leaves(model: &Model, column: &str, f_ident: &Ident, ty: &Type, base: &TokenStream, out: &mut Vec<Leaf>) {
+    let mut push = |column: String, ty: SqlType, value: TokenStream| out.push(Leaf { column, ty, value });
+    match ty {
+        Type::Scalar(Scalar::String | Scalar::Json | Scalar::Date) => {
+            push(column.into(), SqlType::String, quote! { #base.and_then(|x| x.#f_ident.as_deref()) })
+        }
+        Type::Scalar(Scalar::Boolean) => {
+            push(column.into(), SqlType::Boolean, quote! { #base.and_then(|x| x.#f_ident) })
+        }
+        Type::Scalar(Scalar::Int) => push(column.into(), SqlType::Integer, quote! { #base.and_then(|x| x.#f_ident) }),
+        Type::Scalar(Scalar::Long) => push(column.into(), SqlType::Long, quote! { #base.and_then(|x| x.#f_ident) }),
+        Type::Scalar(Scalar::Double) => push(column.into(), SqlType::Double, quote! { #base.and_then(|x| x.#f_ident) }),
+        Type::Scalar(Scalar::Ari) => push(
+            format!("{column}_value"),
+            SqlType::String,
+            quote! { #base.and_then(|x| x.#f_ident.as_ref()).map(|x| x.value.as_str()) },
+        ),
+        Type::Scalar(Scalar::Timestamp) => {
+            push(
+                format!("{column}_seconds"),
+                SqlType::Long,
+                quote! { #base.and_then(|x| x.#f_ident.as_ref()).map(|x| x.seconds) },
+            );
+            push(
+                format!("{column}_nanos"),
+                SqlType::Integer,
+                quote! { #base.and_then(|x| x.#f_ident.as_ref()).map(|x| x.nanos) },
+            );
+        }
+        Type::Enum(id) => {
+            let f = enum_fn(model, *id);
+            push(column.into(), SqlType::String, quote! { #base.and_then(|x| x.#f_ident).and_then(#f) })
+        }
+        Type::Relation(parent) => {
+            let parent = model.entity(*parent);
+            if let Some(key) = parent.fields.get(parent.key) {
+                leaves(model, column, f_ident, &key.ty, base, out);
+            }
+        }
+        Type::Struct(id) => {
+            let inner = quote! { #base.and_then(|x| x.#f_ident.as_ref()) };
+            for sf in &model.strukt(*id).fields {
+                let col = format!("{column}_{}", naming::snake_case(&sf.name));
+                leaves(model, &col, &field_ident(sf), &sf.ty, &inner, out);
+            }
+        }
+        Type::Array(_) => {}
+    }
+}
+
+/// The staging columns of an entity, in `columns::source_table` order (between
+/// the envelope and the required columns).
+fn staging_columns(model: &Model, e: &Entity) -> Vec<StagingColumn> {
+    let root = quote! { m };
+    let mut out = Vec::new();
+    for f in &e.fields {
+        let column = naming::snake_case(&f.name);
+        let fi = field_ident(f);
+        match &f.ty {
+            Type::Array(elem) => {
+                let vec = quote! { m.map(|x| &x.#fi) };
+                let el = quote! { Some(e) };
+                let (items, item_is_struct) = match &**elem {
+                    Type::Struct(id) => {
+                        let mut items = Vec::new();
+                        for sf in &model.strukt(*id).fields {
+                            leaves(model, &naming::snake_case(&sf.name), &field_ident(sf), &sf.ty, &el, &mut items);
+                        }
+                        (items, true)
+                    }
+                    Type::Scalar(Scalar::Timestamp) => (
+                        vec![
+                            Leaf { column: "seconds".into(), ty: SqlType::Long, value: quote! { Some(e.seconds) } },
+                            Leaf { column: "nanos".into(), ty: SqlType::Integer, value: quote! { Some(e.nanos) } },
+                        ],
+                        true,
+                    ),
+                    Type::Scalar(Scalar::Ari) => (
+                        vec![Leaf {
+                            column: "element".into(),
+                            ty: SqlType::String,
+                            value: quote! { Some(e.value.as_str()) },
+                        }],
+                        false,
+                    ),
+                    Type::Scalar(Scalar::String | Scalar::Json | Scalar::Date) => (
+                        vec![Leaf {
+                            column: "element".into(),
+                            ty: SqlType::String,
+                            value: quote! { Some(e.as_str()) },
+                        }],
+                        false,
+                    ),
+                    Type::Scalar(s) => {
+                        let ty = match s {
+                            Scalar::Boolean => SqlType::Boolean,
+                            Scalar::Int => SqlType::Integer,
+                            Scalar::Long => SqlType::Long,
+                            _ => SqlType::Double,
+                        };
+                        (vec![Leaf { column: "element".into(), ty, value: quote! { Some(*e) } }], false)
+                    }
+                    Type::Enum(id) => {
+                        let f = enum_fn(model, *id);
+                        (vec![Leaf { column: "element".into(), ty: SqlType::String, value: quote! { #f(*e) } }], false)
+                    }
+                    Type::Relation(_) | Type::Array(_) => continue,
+                };
+                out.push(StagingColumn::List { column, vec, items, item_is_struct });
+            }
+            ty => {
+                let mut ls = Vec::new();
+                leaves(model, &column, &fi, ty, &root, &mut ls);
+                out.extend(ls.into_iter().map(StagingColumn::Leaf));
+            }
+        }
+    }
+    out
+}
+
+fn builder_type(ty: SqlType) -> TokenStream {
+    match ty {
+        SqlType::String | SqlType::Date | SqlType::Timestamp => quote! { StringBuilder },
+        SqlType::Boolean => quote! { BooleanBuilder },
+        SqlType::Integer => quote! { Int32Builder },
+        SqlType::Long => quote! { Int64Builder },
+        SqlType::Double => quote! { Float64Builder },
+    }
+}
+
+fn arrow_type(ty: SqlType) -> TokenStream {
+    match ty {
+        SqlType::String | SqlType::Date | SqlType::Timestamp => quote! { DataType::Utf8 },
+        SqlType::Boolean => quote! { DataType::Boolean },
+        SqlType::Integer => quote! { DataType::Int32 },
+        SqlType::Long => quote! { DataType::Int64 },
+        SqlType::Double => quote! { DataType::Float64 },
+    }
+}
+
+fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
+    let msg = type_ident(&e.name);
+    let staging = format_ident!("{}Staging", e.name.to_upper_camel_case());
+    let cols = staging_columns(model, e);
+    let mut fields = Vec::new(); // struct fields
+    let mut schema = Vec::new(); // schema fields
+    let mut appends = Vec::new();
+    let mut finishes = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        match c {
+            StagingColumn::Leaf(l) => {
+                let b = format_ident!("c{i}");
+                let bt = builder_type(l.ty);
+                let at = arrow_type(l.ty);
+                let (name, value) = (&l.column, &l.value);
+                fields.push(quote! { #b: #bt });
+                schema.push(quote! { Field::new(#name, #at, true) });
+                appends.push(quote! { self.#b.append_option(#value); });
+                finishes.push(quote! { Arc::new(self.#b.finish()) as ArrayRef });
+            }
+            StagingColumn::List { column, vec, items, item_is_struct } => {
+                let offsets = format_ident!("c{i}");
+                let item_builders: Vec<Ident> = (0..items.len()).map(|j| format_ident!("c{i}_{j}")).collect();
+                fields.push(quote! { #offsets: ListOffsets });
+                for (b, l) in item_builders.iter().zip(items) {
+                    let bt = builder_type(l.ty);
+                    fields.push(quote! { #b: #bt });
+                }
+                let item_fields: Vec<TokenStream> = items
+                    .iter()
+                    .map(|l| {
+                        let (n, at) = (&l.column, arrow_type(l.ty));
+                        quote! { Field::new(#n, #at, true) }
+                    })
+                    .collect();
+                let item_type = if *item_is_struct {
+                    quote! { DataType::Struct(Fields::from(vec![#(#item_fields),*])) }
+                } else {
+                    arrow_type(items[0].ty)
+                };
+                schema.push(quote! { Field::new(#column, DataType::List(list_item(#item_type)), true) });
+                let item_appends = item_builders.iter().zip(items).map(|(b, l)| {
+                    let v = &l.value;
+                    quote! { self.#b.append_option(#v); }
+                });
+                appends.push(quote! {
+                    match #vec {
+                        Some(items) => {
+                            for e in items {
+                                #(#item_appends)*
+                            }
+                            self.#offsets.push_list(items.len());
+                        }
+                        None => self.#offsets.push_null(),
+                    }
+                });
+                let values = if *item_is_struct {
+                    quote! {
+                        Arc::new(StructArray::new(
+                            Fields::from(vec![#(#item_fields),*]),
+                            vec![#(Arc::new(self.#item_builders.finish()) as ArrayRef),*],
+                            None,
+                        )) as ArrayRef
+                    }
+                } else {
+                    let b = &item_builders[0];
+                    quote! { Arc::new(self.#b.finish()) as ArrayRef }
+                };
+                finishes.push(quote! { self.#offsets.finish(list_item(#item_type), #values) });
+            }
+        }
+    }
+    let doc = format!(
+        "Rows of the staging table `manifold_entities.{}` (message `{}.{}`).",
+        e.name,
+        proto::package(&p.name),
+        e.name
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Default)]
+        pub struct #staging {
+            rows: usize,
+            envelope: EnvelopeColumns,
+            #(#fields,)*
+            required: RequiredColumns,
+        }
+
+        impl #staging {
+            /// The staging table's Arrow schema.
+            pub fn schema() -> SchemaRef {
+                let mut fields = envelope_fields();
+                fields.extend([#(#schema),*]);
+                fields.extend(required_fields());
+                Arc::new(Schema::new(fields))
+            }
+
+            /// Appends one row: the envelope values and the message (`None` for a
+            /// tombstone without payload).
+            pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&#msg>) {
+                self.envelope.append(meta);
+                #(#appends)*
+                self.required.append(meta);
+                self.rows += 1;
+            }
+        }
+
+        impl StagingTable for #staging {
+            fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), ::manifold_runtime::prost::DecodeError> {
+                let m = payload.map(#msg::decode).transpose()?;
+                self.append_message(meta, m.as_ref());
+                Ok(())
+            }
+
+            fn len(&self) -> usize {
+                self.rows
+            }
+
+            fn finish(&mut self) -> RecordBatch {
+                let mut columns = self.envelope.finish();
+                columns.extend([#(#finishes),*]);
+                columns.extend(self.required.finish());
+                self.rows = 0;
+                RecordBatch::try_new(Self::schema(), columns).expect("the columns match the schema")
+            }
+        }
+    }
+}
+
+fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenStream {
+    let staging = format_ident!("{}Staging", e.name.to_upper_camel_case());
+    let name = &e.name;
+    let product = &p.name;
+    let entity_type = lock.entity(&e.name).expect("numbered").entity_type as i32;
+    let type_url = proto::type_url(&p.name, &e.name);
+    let table = format!("manifold_entities.{}", e.name);
+    let source = format!("manifold_entities.{}", e.name);
+    let models = dbt.iter().filter(|m| m.product == p.name && m.compiled.sources.contains(&source)).filter_map(|m| {
+        let Kind::Ingestion(w) = m.kind else { return None };
+        // Ingestion models read exactly one staging table: the entity's.
+        if m.compiled.sources.len() != 1 || !m.compiled.refs.is_empty() {
+            return None;
+        }
+        let writer = match w {
+            Writer::Append => quote! { Writer::Append },
+            Writer::Merge => quote! { Writer::Merge },
+            Writer::MergeExploded => quote! { Writer::MergeExploded },
+        };
+        let (n, sql) = (&m.name, &m.compiled.sql);
+        let (key, part) = (&m.key, &m.partition_by);
+        Some(quote! { ModelInfo { name: #n, writer: #writer, key: &[#(#key),*], partition_by: &[#(#part),*], compiled_sql: #sql } })
+    });
+    quote! {
+        EntityInfo {
+            name: #name,
+            product: #product,
+            entity_type: #entity_type,
+            type_url: #type_url,
+            staging_table: #table,
+            staging_schema: #staging::schema,
+            new_staging: || Box::new(#staging::default()),
+            models: &[#(#models),*],
+        }
+    }
+}

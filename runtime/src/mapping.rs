@@ -1,0 +1,88 @@
+//! The contract between generated mapping code and the runtime.
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+/// The envelope and pipeline values of one staged row (the columns every staging
+/// table starts and ends with).
+#[derive(Clone, Copy, Debug)]
+pub struct RowMeta<'a> {
+    /// `FacsimileRecord.resource_ari.value`: the row's identity.
+    pub resource_ari: &'a str,
+    pub version: i64,
+    pub is_tombstone: bool,
+    /// `FacsimileRecord.workspace_id.value`.
+    pub workspace_id: &'a str,
+    /// `FacsimileRecord.generation_watermark` (column `envelope_fields_generation_counter`).
+    pub generation: i64,
+    /// When the row was staged, in microseconds since the epoch (UTC).
+    pub row_refreshed_at_micros: i64,
+    /// The source partition the record came from.
+    pub shard_id: &'a str,
+}
+
+/// Accumulates rows of one entity's staging table.
+pub trait StagingTable: Send {
+    /// Appends one record. `payload` is the encoded entity message; `None` (a
+    /// tombstone without payload) leaves the entity's columns null.
+    fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), prost::DecodeError>;
+    /// Rows appended since the last `finish`.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The rows as one batch with the staging table's schema; the builder is empty afterwards.
+    fn finish(&mut self) -> RecordBatch;
+}
+
+/// How a model's rows reach its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writer {
+    Append,
+    Merge,
+    MergeExploded,
+}
+
+/// A dbt model of the entity that the ingestion binaries run.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelInfo {
+    pub name: &'static str,
+    pub writer: Writer,
+    pub key: &'static [&'static str],
+    pub partition_by: &'static [&'static str],
+    /// The model's compiled SQL (Spark semantics).
+    pub compiled_sql: &'static str,
+}
+
+/// Everything the runtime needs to know about one entity.
+#[derive(Clone, Copy, Debug)]
+pub struct EntityInfo {
+    pub name: &'static str,
+    pub product: &'static str,
+    /// The entity's number in `schemas/manifold.lock`.
+    pub entity_type: i32,
+    /// `type.googleapis.com/manifold.<product>.v1.<Entity>`.
+    pub type_url: &'static str,
+    /// `manifold_entities.<Entity>`.
+    pub staging_table: &'static str,
+    pub staging_schema: fn() -> SchemaRef,
+    pub new_staging: fn() -> Box<dyn StagingTable>,
+    pub models: &'static [ModelInfo],
+}
+
+/// The entities of one product.
+#[derive(Clone, Copy, Debug)]
+pub struct Registry {
+    pub product: &'static str,
+    pub entities: &'static [EntityInfo],
+}
+
+impl Registry {
+    pub fn by_type_url(&self, url: &str) -> Option<&'static EntityInfo> {
+        self.entities.iter().find(|e| e.type_url == url)
+    }
+
+    pub fn by_entity_type(&self, entity_type: i32) -> Option<&'static EntityInfo> {
+        self.entities.iter().find(|e| e.entity_type == entity_type)
+    }
+}
