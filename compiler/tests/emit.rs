@@ -160,3 +160,17 @@ fn the_avocado_question_model_compiles_to_the_seeds_sql() {
     let normalise = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(normalise(&ours), normalise(SEED_COMPILED_SQL));
 }
+
+#[test]
+fn rust_snapshot_of_one_entity() {
+    let c = compile(&root().join("schemas"), "schemas").unwrap();
+    let a = artifacts();
+    let fds = &a.iter().find(|a| a.path == emit::proto::DESCRIPTOR_SET).unwrap().bytes;
+    let dbt = emit::dbt::emit(&c.model, &c.lock);
+    let rust = emit::rust::product_rust(&c.model, &c.lock, "avocado", fds, &dbt.models).unwrap();
+    let start = rust.find("/// Rows of the staging table `manifold_entities.AvocadoQuestion`").unwrap();
+    let end = start + rust[start..].find("/// Rows of the staging table `manifold_entities.AvocadoTopic`").unwrap();
+    insta::assert_snapshot!("AvocadoQuestion mapping", &rust[start..end]);
+    // Deterministic to the byte.
+    assert_eq!(rust, emit::rust::product_rust(&c.model, &c.lock, "avocado", fds, &dbt.models).unwrap());
+}

@@ -41,7 +41,7 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
             let name = &v.name;
             quote! { #n => Some(#name), }
         });
-        let doc = format!("The schema name of a `{}` value; `None` for 0 (unspecified) and unknown numbers.", en.name);
+        let doc = format!(" The schema name of a `{}` value; `None` for 0 (unspecified) and unknown numbers.", en.name);
         quote! {
             #[doc = #doc]
             pub fn #f(value: i32) -> Option<&'static str> {
@@ -260,10 +260,12 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
     let mut schema = Vec::new(); // schema fields
     let mut appends = Vec::new();
     let mut finishes = Vec::new();
-    for (i, c) in cols.iter().enumerate() {
+    // Builders are named after their columns: `col_<column>`, and for a list
+    // `list_<column>` (offsets) with `list_<column>_<item>` (items).
+    for c in &cols {
         match c {
             StagingColumn::Leaf(l) => {
-                let b = format_ident!("c{i}");
+                let b = format_ident!("col_{}", l.column);
                 let bt = builder_type(l.ty);
                 let at = arrow_type(l.ty);
                 let (name, value) = (&l.column, &l.value);
@@ -273,8 +275,9 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
                 finishes.push(quote! { Arc::new(self.#b.finish()) as ArrayRef });
             }
             StagingColumn::List { column, vec, items, item_is_struct } => {
-                let offsets = format_ident!("c{i}");
-                let item_builders: Vec<Ident> = (0..items.len()).map(|j| format_ident!("c{i}_{j}")).collect();
+                let offsets = format_ident!("list_{column}");
+                let item_builders: Vec<Ident> =
+                    items.iter().map(|l| format_ident!("list_{column}_{}", l.column)).collect();
                 fields.push(quote! { #offsets: ListOffsets });
                 for (b, l) in item_builders.iter().zip(items) {
                     let bt = builder_type(l.ty);
@@ -325,7 +328,7 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
         }
     }
     let doc = format!(
-        "Rows of the staging table `manifold_entities.{}` (message `{}.{}`).",
+        " Rows of the staging table `manifold_entities.{}` (message `{}.{}`).",
         e.name,
         proto::package(&p.name),
         e.name
