@@ -54,6 +54,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ModelFormat::Text)]
         format: ModelFormat,
     },
+    /// Benchmark a full build of a synthetic schema tree beside `buf build` and
+    /// `dbt parse` of its output; prints one Markdown table.
+    Bench {
+        /// Entities of the synthetic tree (spread over products of 100).
+        #[arg(long, default_value_t = 2000)]
+        entities: usize,
+        /// Fields per entity.
+        #[arg(long, default_value_t = 20)]
+        fields: usize,
+        /// Reruns of `manifold build` to take the median of.
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+        /// The project's tools folder (buf, the dbt venv).
+        #[arg(long, default_value = "tools")]
+        tools: PathBuf,
+    },
     /// Explain a diagnostic code, e.g. `manifold explain M010`; without a code, list them all.
     Explain { code: Option<String> },
 }
@@ -76,6 +92,24 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Build { schemas, out, check, format } => build(&schemas, &out, check, format, color),
         Command::Model { schemas, format } => print_model(&schemas, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Bench { entities, fields, iterations, tools } => {
+            let per = 100.min(entities.max(1));
+            let shape = crate::synthetic::Shape {
+                products: entities.div_ceil(per),
+                entities_per_product: per,
+                fields_per_entity: fields.max(6),
+            };
+            match crate::bench::run(shape, iterations, &tools) {
+                Ok(rows) => {
+                    print!("{}", crate::bench::table(&rows));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    report_error(&e);
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 //! }
 //! ```
 
+pub mod bench;
 pub mod builder;
 pub mod cli;
 pub mod diag;

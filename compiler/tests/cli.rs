@@ -142,3 +142,14 @@ fn explain_prints_a_code() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("unknown-type"));
 }
+
+#[test]
+fn bench_runs_on_a_small_tree_and_prints_a_table() {
+    let o =
+        manifold(&["bench", "--entities", "4", "--fields", "8", "--iterations", "1", "--tools", "/nonexistent-tools"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.starts_with("| step | time |"), "{table}");
+    assert!(table.contains("manifold build: 4 entities × 8 fields"), "{table}");
+    assert!(table.contains("not installed"), "{table}");
+}

@@ -1,0 +1,131 @@
+//! `manifold bench`: a full `manifold build` of the synthetic tree (every
+//! artifact, written to disk) beside the real tools on the same output — `buf
+//! build` of the emitted protos and `dbt parse` of the emitted project — printed
+//! as one table with ratios. Figures come from this machine, this run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::synthetic::{Shape, tree};
+use crate::{compile, write};
+
+/// One row of the table.
+pub struct Row {
+    pub what: String,
+    pub time: Option<Duration>,
+    pub note: String,
+}
+
+/// Runs the benchmark; `tools` is the project's `tools/` folder (buf, the dbt venv).
+pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<Row>> {
+    let tools = &tools.canonicalize().unwrap_or_else(|_| tools.to_path_buf());
+    let dir = tempfile::tempdir()?;
+    let schemas = dir.path().join("schemas");
+    for (rel, text) in tree(shape) {
+        let path = schemas.join(&rel);
+        std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
+        std::fs::write(path, text)?;
+    }
+    let out = dir.path().join("generated");
+    let build = |out: &Path| -> anyhow::Result<usize> {
+        let c = compile(&schemas, "schemas")?;
+        let emitted = crate::emit(&c);
+        anyhow::ensure!(
+            !c.diagnostics.has_errors() && !emitted.diagnostics.has_errors(),
+            "the synthetic tree has errors"
+        );
+        write::write_if_changed(&c.lock_path, c.lock_text.as_bytes())?;
+        write::write_tree(out, &emitted.artifacts)?;
+        Ok(emitted.artifacts.len())
+    };
+    let entities = shape.products * shape.entities_per_product;
+    let start = Instant::now();
+    let files = build(&out)?;
+    let first = start.elapsed();
+    let mut times = Vec::new();
+    for _ in 0..iterations.max(1) {
+        let start = Instant::now();
+        build(&out)?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    let mut rows = vec![
+        Row {
+            what: format!("manifold build: {entities} entities × {} fields, first run", shape.fields_per_entity),
+            time: Some(first),
+            note: format!("{files} files written, lock created"),
+        },
+        Row {
+            what: "manifold build: rerun, nothing changed".into(),
+            time: Some(median),
+            note: format!("median of {} runs; compiles and emits everything, writes nothing", times.len()),
+        },
+    ];
+    let buf = tools.join("node_modules/.bin/buf");
+    rows.push(timed_tool(
+        "buf build (the emitted protos)",
+        &buf,
+        &["build", "--error-format=json"],
+        &out.join("proto"),
+        &[],
+    ));
+    let project = out.join("dbt");
+    std::fs::write(
+        project.join("profiles.yml"),
+        "manifold:\n  target: local\n  outputs:\n    local:\n      type: spark\n      method: session\n      host: NA\n      schema: manifold\n",
+    )?;
+    let dbt = tools.join("venv/bin/dbt");
+    rows.push(timed_tool(
+        "dbt parse (the emitted project)",
+        &dbt,
+        &["parse", "--profiles-dir", ".", "--no-partial-parse"],
+        &project,
+        &[("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")],
+    ));
+    Ok(rows)
+}
+
+fn timed_tool(what: &str, program: &PathBuf, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Row {
+    if !program.exists() {
+        return Row {
+            what: what.into(),
+            time: None,
+            note: format!("{} not installed (scripts/setup-*.sh)", program.display()),
+        };
+    }
+    let start = Instant::now();
+    let out = Command::new(program).args(args).current_dir(dir).envs(env.iter().copied()).output();
+    let time = start.elapsed();
+    match out {
+        Ok(o) if o.status.success() => Row { what: what.into(), time: Some(time), note: String::new() },
+        Ok(o) => Row {
+            what: what.into(),
+            time: None,
+            note: format!(
+                "failed: {}",
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .chain(String::from_utf8_lossy(&o.stderr).lines())
+                    .last()
+                    .unwrap_or("")
+            ),
+        },
+        Err(e) => Row { what: what.into(), time: None, note: format!("cannot run: {e}") },
+    }
+}
+
+/// The rows as a Markdown table, ratios relative to the `manifold build` rerun.
+pub fn table(rows: &[Row]) -> String {
+    let base = rows.get(1).and_then(|r| r.time).unwrap_or(Duration::from_secs(1)).as_secs_f64();
+    let mut out = String::from("| step | time | × manifold build | note |\n|---|---:|---:|---|\n");
+    for r in rows {
+        let (time, ratio) = match r.time {
+            Some(t) => (format!("{:.3} s", t.as_secs_f64()), format!("{:.1}×", t.as_secs_f64() / base)),
+            None => ("—".into(), "—".into()),
+        };
+        out.push_str(&format!("| {} | {time} | {ratio} | {} |\n", r.what, r.note));
+    }
+    out
+}
