@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::synthetic::{Shape, tree};
-use crate::{compile, write};
+use crate::{compile, emit, write};
 
 /// One row of the table.
 pub struct Row {
@@ -28,39 +28,53 @@ pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<
         std::fs::write(path, text)?;
     }
     let out = dir.path().join("generated");
-    let build = |out: &Path| -> anyhow::Result<usize> {
-        let c = compile(&schemas, "schemas")?;
-        let emitted = crate::emit(&c);
-        anyhow::ensure!(
-            !c.diagnostics.has_errors() && !emitted.diagnostics.has_errors(),
-            "the synthetic tree has errors"
-        );
-        write::write_if_changed(&c.lock_path, c.lock_text.as_bytes())?;
-        write::write_tree(out, &emitted.artifacts)?;
-        Ok(emitted.artifacts.len())
-    };
     let entities = shape.products * shape.entities_per_product;
-    let start = Instant::now();
-    let files = build(&out)?;
-    let first = start.elapsed();
-    let mut times = Vec::new();
+    let (files, first) = build(&schemas, &out)?;
+    let mut runs: Vec<Stages> = Vec::new();
     for _ in 0..iterations.max(1) {
-        let start = Instant::now();
-        build(&out)?;
-        times.push(start.elapsed());
+        runs.push(build(&schemas, &out)?.1);
     }
-    times.sort();
-    let median = times[times.len() / 2];
+    let median = |f: fn(&Stages) -> Duration| {
+        let mut v: Vec<Duration> = runs.iter().map(f).collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let n = runs.len();
     let mut rows = vec![
         Row {
             what: format!("manifold build: {entities} entities × {} fields, first run", shape.fields_per_entity),
-            time: Some(first),
+            time: Some(first.total()),
             note: format!("{files} files written, lock created"),
         },
         Row {
             what: "manifold build: rerun, nothing changed".into(),
-            time: Some(median),
-            note: format!("median of {} runs; compiles and emits everything, writes nothing", times.len()),
+            time: Some(median(Stages::total)),
+            note: format!("median of {n} runs; compiles and emits everything, writes nothing"),
+        },
+        Row {
+            what: "  of which: front end (parse, resolve, lock)".into(),
+            time: Some(median(|s| s.front)),
+            note: String::new(),
+        },
+        Row {
+            what: "  of which: protos + descriptor set (protox)".into(),
+            time: Some(median(|s| s.proto)),
+            note: String::new(),
+        },
+        Row {
+            what: "  of which: dbt project + compiled SQL".into(),
+            time: Some(median(|s| s.dbt)),
+            note: String::new(),
+        },
+        Row {
+            what: "  of which: table schemas (sqlparser)".into(),
+            time: Some(median(|s| s.tables)),
+            note: String::new(),
+        },
+        Row {
+            what: "  of which: comparing with / writing files".into(),
+            time: Some(median(|s| s.write)),
+            note: String::new(),
         },
     ];
     let buf = tools.join("node_modules/.bin/buf");
@@ -85,6 +99,53 @@ pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<
         &[("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")],
     ));
     Ok(rows)
+}
+
+/// Time spent in each stage of one build.
+#[derive(Clone, Copy, Default)]
+struct Stages {
+    front: Duration,
+    proto: Duration,
+    dbt: Duration,
+    tables: Duration,
+    write: Duration,
+}
+
+impl Stages {
+    fn total(&self) -> Duration {
+        self.front + self.proto + self.dbt + self.tables + self.write
+    }
+}
+
+/// One `manifold build`, stage by stage (the same work as `emit::emit_all`).
+fn build(schemas: &Path, out: &Path) -> anyhow::Result<(usize, Stages)> {
+    let mut s = Stages::default();
+    let t = Instant::now();
+    let c = compile(schemas, "schemas")?;
+    anyhow::ensure!(!c.diagnostics.has_errors(), "the synthetic tree has errors");
+    s.front = t.elapsed();
+    let t = Instant::now();
+    let protos = emit::proto::emit(&c.model, &c.lock);
+    s.proto = t.elapsed();
+    let t = Instant::now();
+    let dbt = emit::dbt::emit(&c.model, &c.lock);
+    s.dbt = t.elapsed();
+    let t = Instant::now();
+    let tables = emit::table::emit(&c.model, &c.lock, &dbt.models);
+    s.tables = t.elapsed();
+    anyhow::ensure!(!dbt.diagnostics.has_errors() && !tables.diagnostics.has_errors(), "the synthetic tree has errors");
+    let t = Instant::now();
+    let mut artifacts = protos.files;
+    artifacts.push(emit::Artifact {
+        path: emit::proto::DESCRIPTOR_SET.into(),
+        bytes: protos.descriptor_set.map_err(|d| anyhow::anyhow!(d.message))?,
+    });
+    artifacts.extend(dbt.files);
+    artifacts.extend(tables.files);
+    write::write_durably_if_changed(&c.lock_path, c.lock_text.as_bytes())?;
+    write::write_tree(out, &artifacts)?;
+    s.write = t.elapsed();
+    Ok((artifacts.len(), s))
 }
 
 fn timed_tool(what: &str, program: &PathBuf, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Row {

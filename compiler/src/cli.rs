@@ -182,7 +182,7 @@ fn build(schemas: &std::path::Path, out: &std::path::Path, check: bool, format: 
         eprintln!("manifold: {entities} entities; {} and {} are up to date", c.lock_path.display(), out.display());
         return ExitCode::SUCCESS;
     }
-    let lock_changed = match write::write_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
+    let lock_changed = match write::write_durably_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
         Ok(changed) => changed,
         Err(e) => {
             report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", c.lock_path.display())));

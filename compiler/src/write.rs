@@ -12,8 +12,19 @@ use std::path::{Path, PathBuf};
 use crate::emit::Artifact;
 
 /// Writes `bytes` to `path` unless it already holds exactly them. Returns whether
-/// the file changed.
+/// the file changed. Atomic (temporary file + rename): a crash leaves the old or
+/// the new file, never half of one. Not fsynced: build outputs can be rebuilt.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    write(path, bytes, false)
+}
+
+/// [`write_if_changed`], and the bytes are on disk before it returns: for the lock
+/// file, which cannot be rebuilt.
+pub fn write_durably_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    write(path, bytes, true)
+}
+
+fn write(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<bool> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
@@ -21,7 +32,9 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(true)
 }

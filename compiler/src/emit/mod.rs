@@ -9,6 +9,7 @@
 
 pub mod columns;
 pub mod dbt;
+mod par;
 pub mod proto;
 pub mod rust;
 pub mod table;

@@ -35,45 +35,64 @@ pub struct CompileError {
 
 /// Compiles `text` (a model file) with the macros of `macros` (a macro file).
 pub fn compile(text: &str, macros: &str) -> Result<Compiled, CompileError> {
-    let captured = Arc::new(Mutex::new(Compiled::default()));
-    let mut env = Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.add_template_owned("manifold.sql", macros.to_string()).map_err(to_error)?;
-    {
-        let c = captured.clone();
-        env.add_function("config", move |kwargs: Kwargs| -> Result<String, Error> {
-            let mut c = c.lock().expect("not poisoned");
-            for key in kwargs.args() {
-                let value: Value = kwargs.get(key)?;
-                let json =
-                    serde_json::to_value(&value).map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-                c.config.insert(key.to_string(), json);
-            }
-            Ok(String::new())
-        });
+    ModelCompiler::new(macros)?.compile(text)
+}
+
+/// A Jinja environment with the project's macros, reused across models (parsing
+/// the macros once per worker, not once per model).
+pub struct ModelCompiler {
+    env: Environment<'static>,
+    captured: Arc<Mutex<Compiled>>,
+}
+
+impl ModelCompiler {
+    pub fn new(macros: &str) -> Result<Self, CompileError> {
+        let captured = Arc::new(Mutex::new(Compiled::default()));
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_template_owned("manifold.sql", macros.to_string()).map_err(to_error)?;
+        {
+            let c = captured.clone();
+            env.add_function("config", move |kwargs: Kwargs| -> Result<String, Error> {
+                let mut c = c.lock().expect("not poisoned");
+                for key in kwargs.args() {
+                    let value: Value = kwargs.get(key)?;
+                    let json = serde_json::to_value(&value)
+                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+                    c.config.insert(key.to_string(), json);
+                }
+                Ok(String::new())
+            });
+        }
+        {
+            let c = captured.clone();
+            env.add_function("source", move |source: String, table: String| -> String {
+                c.lock().expect("not poisoned").sources.insert(format!("{source}.{table}"));
+                format!("{source}.{table}")
+            });
+        }
+        {
+            let c = captured.clone();
+            env.add_function("ref", move |model: String| -> String {
+                c.lock().expect("not poisoned").refs.insert(model.clone());
+                format!("{TARGET_SCHEMA}.{model}")
+            });
+        }
+        env.add_function("is_incremental", || false);
+        Ok(ModelCompiler { env, captured })
     }
-    {
-        let c = captured.clone();
-        env.add_function("source", move |source: String, table: String| -> String {
-            c.lock().expect("not poisoned").sources.insert(format!("{source}.{table}"));
-            format!("{source}.{table}")
-        });
+
+    /// Compiles one model file.
+    pub fn compile(&mut self, text: &str) -> Result<Compiled, CompileError> {
+        *self.captured.lock().expect("not poisoned") = Compiled::default();
+        // dbt reads model files stripped of surrounding whitespace before rendering.
+        let source =
+            format!("{{% from 'manifold.sql' import select_envelope_fields, select_required_fields %}}{}", text.trim());
+        let sql = self.env.render_str(&source, ()).map_err(to_error)?;
+        let mut out = std::mem::take(&mut *self.captured.lock().expect("not poisoned"));
+        out.sql = sql;
+        Ok(out)
     }
-    {
-        let c = captured.clone();
-        env.add_function("ref", move |model: String| -> String {
-            c.lock().expect("not poisoned").refs.insert(model.clone());
-            format!("{TARGET_SCHEMA}.{model}")
-        });
-    }
-    env.add_function("is_incremental", || false);
-    // dbt reads model files stripped of surrounding whitespace before rendering.
-    let source =
-        format!("{{% from 'manifold.sql' import select_envelope_fields, select_required_fields %}}{}", text.trim());
-    let sql = env.render_str(&source, ()).map_err(to_error)?;
-    let mut out = captured.lock().expect("not poisoned").clone();
-    out.sql = sql;
-    Ok(out)
 }
 
 fn to_error(e: Error) -> CompileError {

@@ -111,18 +111,48 @@ pub fn emit(model: &Model, lock: &Lock) -> Dbt {
         Artifact::text("dbt/dbt_project.yml", templates::raw("dbt/dbt_project.yml")),
         Artifact::text("dbt/macros/manifold.sql", macros),
     ];
-    let mut models = Vec::new();
     let mut diagnostics = Diagnostics::new();
+    // Render every generated model, then compile them all on every core.
+    let mut generated: Vec<DbtModel> = Vec::new();
     for p in &model.products {
         files.push(Artifact::text(format!("dbt/models/{}/sources.yml", p.name), sources_yml(model, lock, p)));
-        let mut product_models = generated_models(model, p, macros, &mut diagnostics);
+        let product_models = generated_models(model, p);
         files.push(Artifact::text(format!("dbt/models/{}/schema.yml", p.name), schema_yml(model, p, &product_models)));
-        for um in &p.models {
-            if let Some(m) = user_model(p, um, macros, &mut diagnostics) {
-                product_models.push(m);
+        generated.extend(product_models);
+    }
+    let compiled = super::par::map_init(
+        &generated,
+        || compile::ModelCompiler::new(macros).expect("the Manifold macros compile"),
+        |compiler, m| compiler.compile(&m.text),
+    );
+    for (m, result) in generated.iter_mut().zip(compiled) {
+        match result {
+            Ok(c) => m.compiled = c,
+            Err(err) => {
+                let Origin::Generated { entity, .. } = &m.origin else { continue };
+                let span = model.entity_by_name(entity).map(|e| e.span).unwrap_or(Span::new(FileId(0), 0, 0));
+                diagnostics.push(
+                    Diagnostic::error(
+                        codes::E001,
+                        format!("the generated model `{}` does not compile: {}", m.name, err.message),
+                    )
+                    .primary(span, "for this entity")
+                    .help("this is a bug in Manifold's dbt emitter; please report it with your schemas"),
+                );
             }
         }
-        models.extend(product_models);
+    }
+    let mut models = Vec::new();
+    let mut generated = generated.into_iter().peekable();
+    for p in &model.products {
+        while let Some(m) = generated.next_if(|m| m.product == p.name) {
+            models.push(m);
+        }
+        for um in &p.models {
+            if let Some(m) = user_model(p, um, macros, &mut diagnostics) {
+                models.push(m);
+            }
+        }
     }
     let mut manifest = BTreeMap::new();
     for m in &models {
@@ -162,22 +192,22 @@ struct TemplateColumn {
     expr: String,
 }
 
-fn generated_models(model: &Model, p: &Product, macros: &str, diags: &mut Diagnostics) -> Vec<DbtModel> {
+fn generated_models(model: &Model, p: &Product) -> Vec<DbtModel> {
     let mut out = Vec::new();
     for e in &p.entities {
         let key = vec![columns::ROW_KEY.to_string()];
         let main = columns::main_table(model, e);
-        out.push(generated(p, e, None, &main, Writer::Merge, key, macros, diags));
+        out.push(generated(p, e, None, &main, Writer::Merge, key));
         for f in e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))) {
             let cols = columns::child_table(model, e, f);
             let key = vec![columns::ROW_KEY.to_string(), columns::POSITION.to_string()];
-            out.push(generated(p, e, Some(f), &cols, Writer::MergeExploded, key, macros, diags));
+            out.push(generated(p, e, Some(f), &cols, Writer::MergeExploded, key));
         }
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A generated model, rendered; `compiled` is filled in by `emit`.
 fn generated(
     p: &Product,
     e: &Entity,
@@ -185,8 +215,6 @@ fn generated(
     cols: &[TargetColumn],
     writer: Writer,
     key: Vec<String>,
-    macros: &str,
-    diags: &mut Diagnostics,
 ) -> DbtModel {
     let name = match field {
         None => naming::main_table(e),
@@ -227,20 +255,12 @@ fn generated(
             explode: field.map(|f| naming::snake_case(&f.name)),
         },
     );
-    let compiled = compile::compile(&text, macros).unwrap_or_else(|err| {
-        diags.push(
-            Diagnostic::error(codes::E001, format!("the generated model `{name}` does not compile: {}", err.message))
-                .primary(e.span, "for this entity")
-                .help("this is a bug in Manifold's dbt emitter; please report it with your schemas"),
-        );
-        Compiled::default()
-    });
     DbtModel {
         name,
         product: p.name.clone(),
         text,
         origin: Origin::Generated { entity: e.name.clone(), field: field.map(|f| f.name.clone()) },
-        compiled,
+        compiled: Compiled::default(),
         kind: Kind::Ingestion(writer),
         key,
         partition_by: vec![columns::PARTITION_COLUMN.to_string()],

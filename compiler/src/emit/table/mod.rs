@@ -92,11 +92,18 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
             }
             break;
         }
-        for m in ready {
-            match derive::derive(&m.compiled.sql, &catalog)
-                .map_err(|e| (e.message, e.near))
-                .and_then(|cols| check(m, cols))
-            {
+        // Models of one level are independent: derive them on every core.
+        let derived = super::par::map_init(
+            &ready,
+            || (),
+            |_, m| {
+                derive::derive(&m.compiled.sql, &catalog)
+                    .map_err(|e| (e.message, e.near))
+                    .and_then(|cols| check(m, cols))
+            },
+        );
+        for (m, result) in ready.into_iter().zip(derived) {
+            match result {
                 Ok(cols) => {
                     files.push(json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols)));
                     catalog.tables.insert(format!("{TARGET_SCHEMA}.{}", m.name), cols);
