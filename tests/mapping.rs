@@ -221,3 +221,55 @@ fn every_staging_schema_matches_the_emitted_table_schema() {
     }
     assert_eq!(checked, 23);
 }
+
+#[test]
+fn array_fields_explode_into_child_rows() {
+    use jira::proto::manifold::jira::v1::{JiraFieldSchemaType, JiraIssue, JiraIssueField};
+    let issue = JiraIssue {
+        issue_id: Some("10042".into()),
+        fields: vec![
+            JiraIssueField {
+                field_id: Some("cf_1".into()),
+                schema_type: Some(JiraFieldSchemaType::Number as i32),
+                ..Default::default()
+            },
+            JiraIssueField { field_id: Some("cf_2".into()), ..Default::default() },
+        ],
+        labels: vec!["a".into(), "b".into(), "c".into()],
+        ..Default::default()
+    };
+    let info = jira::REGISTRY.by_type_url("type.googleapis.com/manifold.jira.v1.JiraIssue").unwrap();
+    assert_eq!(
+        info.child_tables,
+        ["jira_issue__fields", "jira_issue__labels", "jira_issue__sprint_ids", "jira_issue__fix_version_ids"]
+    );
+    let mut staging = (info.new_staging)();
+    staging.append(&META, Some(&issue.encode_to_vec())).unwrap();
+    staging.append(&RowMeta { is_tombstone: true, ..META }, None).unwrap();
+    let exploded = staging.finish_exploded();
+    let names: Vec<&str> = exploded.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, info.child_tables);
+    let (_, fields) = &exploded[0];
+    assert_eq!(fields.num_rows(), 2, "one row per element; a tombstone has none");
+    assert_eq!(str_col(fields, "issue_id"), [Some("10042"); 2]);
+    let pos: Vec<i32> = fields.column_by_name("position").unwrap().as_primitive::<Int32Type>().values().to_vec();
+    assert_eq!(pos, [0, 1]);
+    assert_eq!(str_col(fields, "field_id"), [Some("cf_1"), Some("cf_2")]);
+    assert_eq!(str_col(fields, "schema_type"), [Some("NUMBER"), None]);
+    assert_eq!(str_col(fields, "envelope_fields_resource_ari_value"), [Some(META.resource_ari); 2]);
+    // The exploded rows have exactly the child table's columns (no casts needed here).
+    let table: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!("{}/generated/tables/jira/jira_issue__fields.json", env!("CARGO_MANIFEST_DIR")))
+            .unwrap(),
+    )
+    .unwrap();
+    let table_cols: Vec<&str> =
+        table["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    let ours: Vec<String> = fields.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(ours, table_cols);
+    let (_, labels) = &exploded[1];
+    assert_eq!(str_col(labels, "value"), [Some("a"), Some("b"), Some("c")]);
+    assert_eq!(exploded[2].1.num_rows(), 0);
+    // Finishing empties the builders.
+    assert!(staging.finish_exploded().iter().all(|(_, b)| b.num_rows() == 0));
+}

@@ -33,6 +33,12 @@ pub trait StagingTable: Send {
     }
     /// The rows as one batch with the staging table's schema; the builder is empty afterwards.
     fn finish(&mut self) -> RecordBatch;
+    /// The same rows exploded, one batch per array field, named after its child
+    /// table (`jira_issue__fields`): one row per element with the envelope
+    /// columns, the parent key's columns, `position` (0-based), the element's
+    /// columns (a struct's flattened, a scalar's as `value`) and the pipeline
+    /// columns — the child model's input before its casts. Empties the builders.
+    fn finish_exploded(&mut self) -> Vec<(&'static str, RecordBatch)>;
 }
 
 /// How a model's rows reach its table.
@@ -67,6 +73,8 @@ pub struct EntityInfo {
     pub staging_table: &'static str,
     pub staging_schema: fn() -> SchemaRef,
     pub new_staging: fn() -> Box<dyn StagingTable>,
+    /// The child tables of the entity's array fields, in field order.
+    pub child_tables: &'static [&'static str],
     pub models: &'static [ModelInfo],
 }
 

@@ -252,10 +252,120 @@ fn arrow_type(ty: SqlType) -> TokenStream {
     }
 }
 
+/// The builder of one array field's exploded rows: `(struct name, field name in
+/// the staging builder, child table, tokens)`.
+fn exploded(
+    model: &Model,
+    e: &Entity,
+    field: &Field,
+    items: &[Leaf],
+    item_is_struct: bool,
+) -> (Ident, Ident, String, TokenStream) {
+    let msg = type_ident(&e.name);
+    let child = naming::child_table(e, field);
+    let name = format_ident!("{}{}Exploded", e.name.to_upper_camel_case(), field.name.to_upper_camel_case());
+    let slot = format_ident!("exploded_{}", naming::snake_case(&field.name));
+    let fi = field_ident(field);
+    let mut key = Vec::new();
+    if let Some(k) = e.fields.get(e.key) {
+        leaves(model, &naming::snake_case(&k.name), &field_ident(k), &k.ty, &quote! { Some(m) }, &mut key);
+    }
+    let is_timestamp = matches!(&field.ty, Type::Array(t) if **t == Type::Scalar(Scalar::Timestamp));
+    let element_name = |l: &Leaf| match (item_is_struct, is_timestamp) {
+        (true, false) => l.column.clone(),
+        (true, true) => format!("value_{}", l.column),
+        (false, _) => "value".to_string(),
+    };
+    // (struct field, schema field, append, finish) of one column.
+    let parts = |column: String, l: &Leaf| {
+        let b = format_ident!("col_{}", column);
+        let (bt, at, v) = (builder_type(l.ty), arrow_type(l.ty), &l.value);
+        (
+            quote! { #b: #bt },
+            quote! { Field::new(#column, #at, true) },
+            quote! { self.#b.append_option(#v); },
+            quote! { Arc::new(self.#b.finish()) as ArrayRef },
+        )
+    };
+    type Parts = (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>);
+    let unzip4 = |v: Vec<(TokenStream, TokenStream, TokenStream, TokenStream)>| -> Parts {
+        let mut out: Parts = Default::default();
+        for (a, b, c, d) in v {
+            out.0.push(a);
+            out.1.push(b);
+            out.2.push(c);
+            out.3.push(d);
+        }
+        out
+    };
+    let (key_fields, key_schema, key_appends, key_finishes) =
+        unzip4(key.iter().map(|l| parts(l.column.clone(), l)).collect());
+    let (fields, schema, appends, finishes) = unzip4(items.iter().map(|l| parts(element_name(l), l)).collect());
+    let doc = format!(" The rows of `{}` exploded: one per element of `{}.{}`.", child, e.name, field.name);
+    let tokens = quote! {
+        #[doc = #doc]
+        #[derive(Default)]
+        pub struct #name {
+            rows: usize,
+            envelope: EnvelopeColumns,
+            #(#key_fields,)*
+            position: Int32Builder,
+            #(#fields,)*
+            required: RequiredColumns,
+        }
+
+        impl #name {
+            /// The exploded rows' Arrow schema.
+            pub fn schema() -> SchemaRef {
+                let mut fields = envelope_fields();
+                fields.extend([#(#key_schema,)* Field::new("position", DataType::Int32, false), #(#schema),*]);
+                fields.extend(required_fields());
+                Arc::new(Schema::new(fields))
+            }
+
+            /// Appends one row per element of the message's array (none without a message).
+            pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&#msg>) {
+                let Some(m) = m else { return };
+                for (position, e) in m.#fi.iter().enumerate() {
+                    self.envelope.append(meta);
+                    #(#key_appends)*
+                    self.position.append_value(position as i32);
+                    #(#appends)*
+                    self.required.append(meta);
+                    self.rows += 1;
+                }
+            }
+
+            pub fn finish(&mut self) -> RecordBatch {
+                let mut columns = self.envelope.finish();
+                columns.extend([#(#key_finishes,)* Arc::new(self.position.finish()) as ArrayRef, #(#finishes),*]);
+                columns.extend(self.required.finish());
+                self.rows = 0;
+                RecordBatch::try_new(Self::schema(), columns).expect("the columns match the schema")
+            }
+        }
+    };
+    (name, slot, child, tokens)
+}
+
 fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
     let msg = type_ident(&e.name);
     let staging = format_ident!("{}Staging", e.name.to_upper_camel_case());
     let cols = staging_columns(model, e);
+    let array_fields: Vec<&Field> = e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))).collect();
+    let explodes: Vec<(Ident, Ident, String, TokenStream)> = cols
+        .iter()
+        .filter_map(|c| match c {
+            StagingColumn::List { items, item_is_struct, .. } => Some((items, *item_is_struct)),
+            StagingColumn::Leaf(_) => None,
+        })
+        .zip(&array_fields)
+        .map(|((items, is_struct), f)| exploded(model, e, f, items, is_struct))
+        .collect();
+    let exploded_types: Vec<&Ident> = explodes.iter().map(|x| &x.0).collect();
+    let exploded_slots: Vec<&Ident> = explodes.iter().map(|x| &x.1).collect();
+    let exploded_tables: Vec<&String> = explodes.iter().map(|x| &x.2).collect();
+    let exploded_defs: Vec<&TokenStream> = explodes.iter().map(|x| &x.3).collect();
     let mut fields = Vec::new(); // struct fields
     let mut schema = Vec::new(); // schema fields
     let mut appends = Vec::new();
@@ -341,7 +451,10 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
             envelope: EnvelopeColumns,
             #(#fields,)*
             required: RequiredColumns,
+            #(#exploded_slots: #exploded_types,)*
         }
+
+        #(#exploded_defs)*
 
         impl #staging {
             /// The staging table's Arrow schema.
@@ -359,6 +472,7 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
                 #(#appends)*
                 self.required.append(meta);
                 self.rows += 1;
+                #(self.#exploded_slots.append_message(meta, m);)*
             }
         }
 
@@ -380,11 +494,17 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
                 self.rows = 0;
                 RecordBatch::try_new(Self::schema(), columns).expect("the columns match the schema")
             }
+
+            fn finish_exploded(&mut self) -> Vec<(&'static str, RecordBatch)> {
+                vec![#((#exploded_tables, self.#exploded_slots.finish())),*]
+            }
         }
     }
 }
 
 fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenStream {
+    let children: Vec<String> =
+        e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))).map(|f| naming::child_table(e, f)).collect();
     let staging = format_ident!("{}Staging", e.name.to_upper_camel_case());
     let name = &e.name;
     let product = &p.name;
@@ -416,6 +536,7 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
             staging_table: #table,
             staging_schema: #staging::schema,
             new_staging: || Box::new(#staging::default()),
+            child_tables: &[#(#children),*],
             models: &[#(#models),*],
         }
     }
