@@ -32,6 +32,12 @@ fn write(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<bool> {
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
+    // Temporary files are private (0600); an output file is an ordinary one.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     if durable {
         tmp.as_file().sync_all()?;
     }
@@ -171,6 +177,11 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        }
     }
 
     #[test]
