@@ -292,12 +292,8 @@ fn write_fields(out: &mut String, fields: &[FieldJson], reserved: &[ReservedJson
         }
         let number = f.number.map(|n| n.to_string()).unwrap_or_else(|| "?".into());
         let ty = format!("{}{}", f.ty, if f.optional { "?" } else { "" });
-        let _ = writeln!(out, "    {number:>3}  {:<24} {:<32} {}", f.name, ty, flags.join(" ")).map(|_| ());
-        if out.ends_with(" \n") {
-            let trimmed = out.trim_end().len();
-            out.truncate(trimmed);
-            out.push('\n');
-        }
+        let line = format!("    {number:>3}  {:<24} {:<32} {}", f.name, ty, flags.join(" "));
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     for r in reserved {
         let _ = writeln!(out, "    {:>3}  {} (reserved)", r.number, r.name);

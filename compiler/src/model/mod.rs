@@ -88,6 +88,20 @@ pub struct Manifest {
     pub span: Span,
 }
 
+impl Manifest {
+    /// An ACTIVE manifest without owner, until the real one is attached.
+    pub(crate) fn placeholder(span: Span) -> Self {
+        Manifest {
+            owner: String::new(),
+            state: EntityState::Active,
+            deprecated_since: None,
+            sunset: None,
+            replaced_by: None,
+            span,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EntityState {
     Active,

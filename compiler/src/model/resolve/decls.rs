@@ -45,14 +45,7 @@ impl Resolver<'_> {
                             doc,
                             fields: Vec::new(),
                             key: 0,
-                            manifest: Manifest {
-                                owner: String::new(),
-                                state: EntityState::Active,
-                                deprecated_since: None,
-                                sunset: None,
-                                replaced_by: None,
-                                span: it.name.span,
-                            },
+                            manifest: Manifest::placeholder(it.name.span),
                         });
                         TypeDecl::Entity(EntityId(product, list.len() as u32 - 1))
                     }
@@ -131,12 +124,13 @@ impl Resolver<'_> {
     }
 
     pub(super) fn duplicate_type(&mut self, name: &Name, prev: Span) {
-        self.diags.push(
-            Diagnostic::error(codes::M012, format!("`{}` is declared more than once", name.text))
-                .primary(name.span, "declared again here")
-                .secondary(prev, "first declared here")
-                .help("entity names are unique across all products (they name tables); struct and enum names are unique within a product"),
-        );
+        self.diags.push(declared_twice(
+            codes::M012,
+            format!("`{}`", name.text),
+            name.span,
+            prev,
+            "entity names are unique across all products (they name tables); struct and enum names are unique within a product",
+        ));
     }
 
     pub(super) fn check_type_name(&mut self, name: &Name) {
@@ -261,12 +255,13 @@ impl Resolver<'_> {
                 );
             }
             if let Some(prev) = seen.get(name.as_str()) {
-                self.diags.push(
-                    Diagnostic::error(codes::M013, format!("enum value `{name}` is declared twice"))
-                        .primary(m.name.span, "declared again here")
-                        .secondary(*prev, "first declared here")
-                        .help("remove one of them"),
-                );
+                self.diags.push(declared_twice(
+                    codes::M013,
+                    format!("enum value `{name}`"),
+                    m.name.span,
+                    *prev,
+                    "remove one of them",
+                ));
                 continue;
             }
             seen.insert(name, m.name.span);

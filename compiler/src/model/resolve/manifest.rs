@@ -85,14 +85,7 @@ impl Resolver<'_> {
     }
 
     pub(super) fn manifest(&mut self, file: FileId, it: &Interface) -> Manifest {
-        let mut m = Manifest {
-            owner: String::new(),
-            state: EntityState::Active,
-            deprecated_since: None,
-            sunset: None,
-            replaced_by: None,
-            span: it.name.span,
-        };
+        let mut m = Manifest::placeholder(it.name.span);
         let (mut has_owner, mut has_status) = (false, false);
         for p in &it.properties {
             for tag in &p.doc.tags {

@@ -135,6 +135,14 @@ enum Kind {
     Struct,
 }
 
+/// "`what` is declared twice": the second place primary, the first as context.
+fn declared_twice(code: &'static crate::diag::Code, what: String, again: Span, first: Span, help: &str) -> Diagnostic {
+    Diagnostic::error(code, format!("{what} is declared more than once"))
+        .primary(again, "declared again here")
+        .secondary(first, "first declared here")
+        .help(help.to_string())
+}
+
 /// JSDoc tags with a meaning in the schema language.
 pub(crate) const KNOWN_TAGS: [&str; 3] = ["key", "pii", "deprecated"];
 /// Documentation tags accepted silently.

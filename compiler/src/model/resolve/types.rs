@@ -35,15 +35,9 @@ impl Resolver<'_> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for p in &it.properties {
             if let Some(prev) = seen.get(p.name.text.as_str()) {
-                self.diags.push(
-                    Diagnostic::error(
-                        codes::M013,
-                        format!("field `{}` is declared twice in `{}`", p.name.text, it.name.text),
-                    )
-                    .primary(p.name.span, "declared again here")
-                    .secondary(*prev, "first declared here")
-                    .help("remove or rename one of them; each field is one proto field and one column"),
-                );
+                let what = format!("field `{}` of `{}`", p.name.text, it.name.text);
+                let help = "remove or rename one of them; each field is one proto field and one column";
+                self.diags.push(declared_twice(codes::M013, what, p.name.span, *prev, help));
                 continue;
             }
             seen.insert(&p.name.text, p.name.span);
