@@ -54,6 +54,25 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ModelFormat::Text)]
         format: ModelFormat,
     },
+    /// Check the schemas against a baseline for changes that would break consumers
+    /// (EVOLUTION-RULES: EC0xx, LC0xx). Exit 1 on a breaking finding, 2 if the
+    /// check cannot run.
+    Check {
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+        /// Compare with the lock at this git ref (e.g. `main`, `origin/main`).
+        #[arg(long, conflicts_with = "baseline")]
+        against: Option<String>,
+        /// Compare with this lock file. Default: the lock committed at HEAD (or the
+        /// working-tree lock outside git).
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = crate::evolve::CheckFormat::Text)]
+        format: crate::evolve::CheckFormat,
+        /// The date sunsets are compared with (YYYY-MM-DD; default: today, UTC).
+        #[arg(long)]
+        today: Option<String>,
+    },
     /// Benchmark a full build of a synthetic schema tree beside `buf build` and
     /// `dbt parse` of its output; prints one Markdown table.
     Bench {
@@ -92,6 +111,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Build { schemas, out, check, format } => build(&schemas, &out, check, format, color),
         Command::Model { schemas, format } => print_model(&schemas, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Check { schemas, against, baseline, format, today } => {
+            check(&schemas, against.as_deref(), baseline.as_deref(), format, today, color)
+        }
         Command::Bench { entities, fields, iterations, tools } => {
             let per = 100.min(entities.max(1));
             let shape = crate::synthetic::Shape {
@@ -229,6 +251,76 @@ fn print_model(schemas: &std::path::Path, format: ModelFormat, color: bool) -> E
     };
     let _ = std::io::stdout().write_all(out.as_bytes());
     ExitCode::SUCCESS
+}
+
+fn check(
+    schemas: &std::path::Path,
+    against: Option<&str>,
+    baseline: Option<&std::path::Path>,
+    format: crate::evolve::CheckFormat,
+    today: Option<String>,
+    color: bool,
+) -> ExitCode {
+    let lock_path = schemas.join(crate::lock::LOCK_FILE);
+    let baseline = match (against, baseline) {
+        (Some(rev), _) => git_show(rev, &lock_path).map(|t| (format!("{rev}:{}", lock_path.display()), t)),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|t| (path.display().to_string(), t))
+            .map_err(|e| anyhow::Error::new(e).context(format!("cannot read the baseline `{}`", path.display()))),
+        (None, None) => {
+            git_show("HEAD", &lock_path).map(|t| (format!("HEAD:{}", lock_path.display()), t)).or_else(|_| {
+                std::fs::read_to_string(&lock_path)
+                    .map(|t| (lock_path.display().to_string(), t))
+                    .map_err(anyhow::Error::new)
+            })
+        }
+    };
+    let (name, text) = match baseline {
+        Ok(b) => b,
+        Err(e) => {
+            report_error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
+    let today = today.unwrap_or_else(today_utc);
+    let report = crate::evolve::check(c, &name, &text, &today);
+    if report.diagnostics.has_errors() {
+        let _ = std::io::stderr().write_all(diag::render_text(&report.db, &report.diagnostics, color).as_bytes());
+        eprintln!("error: the check could not run: the schemas or the baseline have errors");
+        return ExitCode::from(2);
+    }
+    let _ = std::io::stdout().write_all(crate::evolve::render(&report, format, color).as_bytes());
+    if report.is_breaking() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// A file's content at a git revision (`git show REV:./path`, relative to the cwd).
+fn git_show(rev: &str, path: &std::path::Path) -> anyhow::Result<String> {
+    let spec = format!("{rev}:./{}", path.display());
+    let out = std::process::Command::new("git")
+        .args(["show", &spec])
+        .output()
+        .map_err(|e| anyhow::Error::new(e).context("cannot run git"))?;
+    if !out.status.success() {
+        anyhow::bail!("git show {spec} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Today's date in UTC, YYYY-MM-DD (civil-from-days, proleptic Gregorian).
+fn today_utc() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn explain(code: Option<&str>) -> ExitCode {

@@ -23,6 +23,7 @@ pub mod builder;
 pub mod cli;
 pub mod diag;
 pub mod emit;
+pub mod evolve;
 pub mod load;
 pub mod lock;
 pub mod model;

@@ -1,0 +1,77 @@
+//! Evolve: `manifold check` — compares the current schemas with a baseline lock
+//! and reports every change that would break the wire format, JSON, the tables,
+//! the dbt contracts or the entity lifecycle, each with its rule, location and
+//! the expand-contract path to take instead.
+//!
+//! Elements are paired by their stable numbers (entity_type, field number) from
+//! the lock, never by name: the current lock is `lock::assign(current, baseline)`,
+//! so an unchanged element keeps its number and a rename shows as a removal plus
+//! an addition.
+
+pub mod catalogue;
+mod render;
+mod rules;
+
+pub use catalogue::{Rule, Severity};
+pub use render::{CheckFormat, render};
+
+use crate::lock::{self, Lock};
+use crate::source::{FileId, SourceDb, SourceFile, Span};
+use crate::{Compilation, Diagnostics};
+
+/// One finding: a rule broken (or noted) by one element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub severity: Severity,
+    /// `JiraIssue.summary`, `jira.JiraIssueStatus.DONE`, `JiraIssue`.
+    pub element: String,
+    /// What changed, in the past tense.
+    pub message: String,
+    /// In the current schemas, or in the baseline lock for removed elements.
+    pub span: Span,
+}
+
+/// The outcome of a check: the findings and the sources they point into.
+pub struct Report {
+    pub db: SourceDb,
+    pub findings: Vec<Finding>,
+    /// Problems with the inputs (schema errors, an unreadable baseline).
+    pub diagnostics: Diagnostics,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// Whether the change may not merge.
+    pub fn is_breaking(&self) -> bool {
+        self.count(Severity::Error) > 0
+    }
+}
+
+/// Checks `current` (compiled schemas) against a baseline lock given as text.
+/// `today` (YYYY-MM-DD) decides whether sunset dates have passed.
+pub fn check(current: Compilation, baseline_name: &str, baseline_text: &str, today: &str) -> Report {
+    let Compilation { mut db, model, diagnostics, .. } = current;
+    let baseline_file: FileId = db.add(SourceFile::new(baseline_name, baseline_text));
+    let mut diags = diagnostics;
+    let (baseline, lock_diags) = lock::read(&db, baseline_file);
+    diags.extend(lock_diags);
+    let (Some(baseline), false) = (baseline, diags.has_errors()) else {
+        return Report { db, findings: Vec::new(), diagnostics: diags };
+    };
+    let current_lock: Lock = lock::assign(&model, &baseline);
+    let findings = rules::run(&rules::Input {
+        model: &model,
+        current: &current_lock,
+        baseline: &baseline,
+        baseline_file,
+        baseline_text,
+        today,
+    });
+    let mut findings = findings;
+    findings.sort_by(|a, b| (a.span.file, a.span.start, a.rule.id).cmp(&(b.span.file, b.span.start, b.rule.id)));
+    Report { db, findings, diagnostics: diags }
+}
