@@ -153,3 +153,69 @@ fn bench_runs_on_a_small_tree_and_prints_a_table() {
     assert!(table.contains("manifold build: 4 entities × 8 fields"), "{table}");
     assert!(table.contains("not installed"), "{table}");
 }
+
+/// `manifold check --against REF` on a real git repository with two commits: the
+/// baseline is the lock of the first commit, read by git (no checkout).
+#[test]
+fn check_against_a_git_ref_finds_the_breaking_change() {
+    let dir = copy_schemas();
+    let repo = dir.path().parent().unwrap().join(format!("repo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&repo);
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    std::fs::rename(dir.path(), repo.join("schemas")).unwrap_or_else(|_| {
+        // A rename across file systems fails: copy instead.
+        let o = Command::new("cp").arg("-r").arg(dir.path()).arg(repo.join("schemas")).output().unwrap();
+        assert!(o.status.success());
+    });
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "first"]);
+    let issue = repo.join("schemas/jira/issue.ts");
+    let text = std::fs::read_to_string(&issue).unwrap();
+    std::fs::write(&issue, text.replacen("  summary?: String;\n", "", 1)).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_manifold"))
+            .args(args)
+            .current_dir(&repo)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // The author rebuilds (the lock now reserves `summary`) and commits.
+    assert_eq!(run(&["build", "--out", "generated"]).status.code(), Some(0));
+    git(&["add", "."]);
+    git(&["commit", "-qm", "drop summary"]);
+
+    let o = run(&["check", "--against", "HEAD~1", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["breaking"], true);
+    let f = &json["findings"][0];
+    assert_eq!((f["rule"].as_str(), f["element"].as_str()), (Some("EC002"), Some("JiraIssue.summary")));
+    assert!(f["location"]["file"].as_str().unwrap().starts_with("HEAD~1:"), "{f}");
+
+    // Against itself nothing breaks; the default baseline is HEAD's lock.
+    assert_eq!(run(&["check", "--against", "HEAD"]).status.code(), Some(0));
+    assert_eq!(run(&["check"]).status.code(), Some(0));
+    // GitHub annotations and SARIF.
+    let o = run(&["check", "--against", "HEAD~1", "--format", "github"]);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("::error file="), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&["check", "--against", "HEAD~1", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "EC002");
+    // A ref that does not exist: the check cannot run.
+    let o = run(&["check", "--against", "no-such-ref"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-ref"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&repo);
+}
