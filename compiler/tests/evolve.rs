@@ -109,3 +109,102 @@ fn safe_changes_are_never_breaking() {
         }
     }
 }
+
+/// What a `buf breaking` finding is about.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum BufElement {
+    Field { message: String, field: String },
+    Enum(String),
+    Message(String),
+    Other(String),
+}
+
+/// Parses buf's messages (`… field "6" with name "summary" on message "JiraIssue" …`).
+fn buf_element(message: &str) -> BufElement {
+    let quoted = |after: &str| message.split(after).nth(1).and_then(|rest| rest.split('"').nth(1)).map(str::to_string);
+    if let (Some(field), Some(msg)) = (quoted("with name "), quoted("on message ")) {
+        return BufElement::Field { message: msg, field };
+    }
+    if let Some(e) = quoted("on enum ") {
+        return BufElement::Enum(e);
+    }
+    if let Some(m) = quoted("message ") {
+        return BufElement::Message(m);
+    }
+    BufElement::Other(message.to_string())
+}
+
+fn emit_protos(tree: &Path, out: &Path) {
+    let c = compile(tree, "").unwrap();
+    let emitted = manifold_compiler::emit(&c);
+    let protos: Vec<_> =
+        emitted.artifacts.into_iter().filter(|a| a.path.starts_with("proto/") && !a.path.ends_with(".binpb")).collect();
+    manifold_compiler::write::write_tree(out, &protos).unwrap();
+}
+
+/// For every case: wherever the real `buf breaking` (WIRE_JSON) reports a breaking
+/// change between the emitted protos of `before/` and `after/`, `manifold check`
+/// reports an error for the same element. Manifold is deliberately stricter
+/// where buf cannot see the history: a removal is reserved in the emitted proto
+/// (buf is then silent) but still needs a deprecation release first (EC002,
+/// EC016), and lifecycle, presence and key rules (LC0xx, EC011, EC012, EC021)
+/// have no protobuf equivalent.
+#[test]
+fn manifold_errors_wherever_buf_breaking_does() {
+    let buf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/node_modules/.bin/buf");
+    assert!(buf.exists(), "buf is not installed: run scripts/setup-tools.sh (scripts/test.sh does)");
+    let mut failures = Vec::new();
+    let mut buf_findings = 0;
+    for case in cases() {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let before = tree(&case.join("before"));
+        let b = compile(before.path(), "").unwrap();
+        let after = tree(&case.join("after"));
+        // The after side is numbered from the baseline lock, as `manifold build` would.
+        std::fs::write(after.path().join("manifold.lock"), &b.lock_text).unwrap();
+        let protos = tempfile::tempdir().unwrap();
+        emit_protos(before.path(), &protos.path().join("before"));
+        emit_protos(after.path(), &protos.path().join("after"));
+        let o = std::process::Command::new(&buf)
+            .args(["breaking", "after", "--against", "before", "--error-format=json"])
+            .current_dir(protos.path())
+            .output()
+            .unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 100)), "{name}: buf failed: {}", String::from_utf8_lossy(&o.stderr));
+        let (_, text, report) = run_case(&case);
+        let errors: Vec<(String, String)> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| {
+                let (owner, field) = f.element.rsplit_once('.').unwrap_or((f.element.as_str(), ""));
+                let owner = owner.rsplit('.').next().unwrap_or(owner).to_string();
+                (owner, manifold_compiler::model::naming::snake_case(field))
+            })
+            .collect();
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            let finding: serde_json::Value = serde_json::from_str(line).unwrap();
+            buf_findings += 1;
+            let element = buf_element(finding["message"].as_str().unwrap());
+            let covered = match &element {
+                BufElement::Field { message, field } => errors.iter().any(|(o, f)| o == message && f == field),
+                BufElement::Enum(e) => {
+                    errors.iter().any(|(o, _)| o == e)
+                        || report
+                            .findings
+                            .iter()
+                            .any(|f| f.severity == Severity::Error && f.element.contains(e.as_str()))
+                }
+                BufElement::Message(m) => {
+                    errors.iter().any(|(o, f)| o == m || f == &manifold_compiler::model::naming::snake_case(m))
+                }
+                BufElement::Other(_) => !errors.is_empty(),
+            };
+            if !covered {
+                failures.push(format!("{name}: buf {} on {element:?} — manifold:\n{text}", finding["type"]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "manifold missed what buf breaking reports:\n{}", failures.join("\n"));
+    assert!(buf_findings > 0, "no case made buf report anything: the agreement test would prove nothing");
+}

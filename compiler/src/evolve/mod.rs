@@ -9,6 +9,7 @@
 //! an addition.
 
 pub mod catalogue;
+mod overrides;
 mod render;
 mod rules;
 
@@ -45,9 +46,10 @@ impl Report {
         self.findings.iter().filter(|f| f.severity == severity).count()
     }
 
-    /// Whether the change may not merge.
+    /// Whether the change may not merge: an ERROR, or a WARN without an
+    /// `@allow` override on its element.
     pub fn is_breaking(&self) -> bool {
-        self.count(Severity::Error) > 0
+        self.count(Severity::Error) + self.count(Severity::Warn) > 0
     }
 }
 
@@ -72,6 +74,7 @@ pub fn check(current: Compilation, baseline_name: &str, baseline_text: &str, tod
         today,
     });
     let mut findings = findings;
+    overrides::apply(&model, &mut findings);
     findings.sort_by(|a, b| (a.span.file, a.span.start, a.rule.id).cmp(&(b.span.file, b.span.start, b.rule.id)));
     Report { db, findings, diagnostics: diags }
 }

@@ -67,6 +67,8 @@ pub struct Entity {
     /// Index of the key field in `fields`.
     pub key: usize,
     pub manifest: Manifest,
+    /// `@allow` tags on the entity interface or its manifest.
+    pub allows: Vec<Allow>,
 }
 
 impl Entity {
@@ -154,6 +156,7 @@ pub struct EnumValue {
     pub span: Span,
     pub doc: String,
     pub deprecated: Option<String>,
+    pub allows: Vec<Allow>,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +171,33 @@ pub struct Field {
     pub deprecated: Option<String>,
     /// `@pii`: personal data (drives GDPR tooling and column comments).
     pub pii: bool,
+    /// `@allow <RULE> <reason>`: scoped overrides of `manifold check` warnings.
+    pub allows: Vec<Allow>,
+}
+
+/// `@allow EC012 backfill finished in #1234`: accepts one `manifold check`
+/// warning on the element the tag is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allow {
+    /// The rule id as written (validated by `manifold check`).
+    pub rule: String,
+    pub reason: String,
+    /// The tag.
+    pub span: Span,
+}
+
+impl Allow {
+    /// The `@allow` tags of a JSDoc block.
+    pub fn from_doc(doc: &crate::parse::syntax::Doc) -> Vec<Allow> {
+        doc.tags
+            .iter()
+            .filter(|t| t.name == "allow")
+            .map(|t| {
+                let (rule, reason) = t.value.split_once(char::is_whitespace).unwrap_or((t.value.as_str(), ""));
+                Allow { rule: rule.to_string(), reason: reason.trim().to_string(), span: t.span }
+            })
+            .collect()
+    }
 }
 
 /// A field's type. Arrays hold scalars, enums or structs, never arrays or relations.

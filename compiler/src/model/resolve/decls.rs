@@ -46,6 +46,7 @@ impl Resolver<'_> {
                             fields: Vec::new(),
                             key: 0,
                             manifest: Manifest::placeholder(it.name.span),
+                            allows: Allow::from_doc(&it.doc),
                         });
                         TypeDecl::Entity(EntityId(product, list.len() as u32 - 1))
                     }
@@ -149,6 +150,7 @@ impl Resolver<'_> {
         let entity = it.name.text.strip_suffix("Manifest").filter(|_| kind == Kind::Manifest).unwrap_or(&it.name.text);
         for tag in &it.doc.tags {
             let (label, help) = match (tag.name.as_str(), kind) {
+                ("allow", Kind::Entity | Kind::Manifest) => continue,
                 ("deprecated", Kind::Entity | Kind::Manifest) => (
                     "entities are deprecated through their manifest's status",
                     format!("set `status: EntityState.DEPRECATED` in `{entity}Manifest`"),
@@ -266,7 +268,7 @@ impl Resolver<'_> {
             }
             seen.insert(name, m.name.span);
             for tag in &m.doc.tags {
-                if tag.name != "deprecated" {
+                if tag.name != "deprecated" && tag.name != "allow" {
                     self.unknown_or_misplaced_tag(tag, "an enum value");
                 }
             }
@@ -275,6 +277,7 @@ impl Resolver<'_> {
                 span: m.name.span,
                 doc: m.doc.text.clone(),
                 deprecated: m.doc.tag("deprecated").map(|t| t.value.clone()),
+                allows: Allow::from_doc(&m.doc),
             });
         }
         out

@@ -58,7 +58,9 @@ impl Resolver<'_> {
                 }
                 attached.insert(id, it.name.span);
                 let manifest = self.manifest(f.file, it);
-                self.model.products[product.0 as usize].entities[index].manifest = manifest;
+                let entity = &mut self.model.products[product.0 as usize].entities[index];
+                entity.manifest = manifest;
+                entity.allows.extend(Allow::from_doc(&it.doc));
             }
         }
         let missing: Vec<(String, Span)> = self

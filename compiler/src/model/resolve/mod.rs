@@ -144,7 +144,7 @@ fn declared_twice(code: &'static crate::diag::Code, what: String, again: Span, f
 }
 
 /// JSDoc tags with a meaning in the schema language.
-pub(crate) const KNOWN_TAGS: [&str; 3] = ["key", "pii", "deprecated"];
+pub(crate) const KNOWN_TAGS: [&str; 4] = ["key", "pii", "deprecated", "allow"];
 /// Documentation tags accepted silently.
 const TOLERATED_TAGS: [&str; 6] = ["see", "example", "remarks", "since", "link", "todo"];
 

@@ -78,7 +78,7 @@ impl Resolver<'_> {
             }
             for tag in &p.doc.tags {
                 match tag.name.as_str() {
-                    "deprecated" | "pii" => {}
+                    "deprecated" | "pii" | "allow" => {}
                     "key" if is_entity => {}
                     "key" => self.diags.push(
                         Diagnostic::error(codes::M031, format!("`@key` on struct field `{}`", p.name.text))
@@ -96,6 +96,7 @@ impl Resolver<'_> {
                 doc: p.doc.text.clone(),
                 deprecated: p.doc.tag("deprecated").map(|t| t.value.clone()),
                 pii: p.doc.tag("pii").is_some(),
+                allows: Allow::from_doc(&p.doc),
             });
         }
         if is_entity {
