@@ -263,19 +263,22 @@ fn check(
 ) -> ExitCode {
     let lock_path = schemas.join(crate::lock::LOCK_FILE);
     let baseline = match (against, baseline) {
-        (Some(rev), _) => git_show(rev, &lock_path).map(|t| (format!("{rev}:{}", lock_path.display()), t)),
+        (Some(rev), _) => git_baseline(rev, schemas),
         (None, Some(path)) => std::fs::read_to_string(path)
-            .map(|t| (path.display().to_string(), t))
+            .map(|lock_text| crate::evolve::Baseline { name: path.display().to_string(), lock_text, compiled: None })
             .map_err(|e| anyhow::Error::new(e).context(format!("cannot read the baseline `{}`", path.display()))),
-        (None, None) => {
-            git_show("HEAD", &lock_path).map(|t| (format!("HEAD:{}", lock_path.display()), t)).or_else(|_| {
-                std::fs::read_to_string(&lock_path)
-                    .map(|t| (lock_path.display().to_string(), t))
-                    .map_err(anyhow::Error::new)
-            })
-        }
+        // Outside git, the working-tree lock is the only baseline there is.
+        (None, None) => git_baseline("HEAD", schemas).or_else(|_| {
+            std::fs::read_to_string(&lock_path)
+                .map(|lock_text| crate::evolve::Baseline {
+                    name: lock_path.display().to_string(),
+                    lock_text,
+                    compiled: None,
+                })
+                .map_err(anyhow::Error::new)
+        }),
     };
-    let (name, text) = match baseline {
+    let baseline = match baseline {
         Ok(b) => b,
         Err(e) => {
             report_error(&e);
@@ -284,7 +287,7 @@ fn check(
     };
     let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
     let today = today.unwrap_or_else(today_utc);
-    let report = crate::evolve::check(c, &name, &text, &today);
+    let report = crate::evolve::check(c, baseline, &today);
     if report.diagnostics.has_errors() {
         let _ = std::io::stderr().write_all(diag::render_text(&report.db, &report.diagnostics, color).as_bytes());
         eprintln!("error: the check could not run: the schemas or the baseline have errors");
@@ -292,6 +295,31 @@ fn check(
     }
     let _ = std::io::stdout().write_all(crate::evolve::render(&report, format, color).as_bytes());
     if report.is_breaking() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// The baseline at a git revision: its lock and its schemas compiled, read with
+/// git itself (no checkout).
+fn git_baseline(rev: &str, schemas: &std::path::Path) -> anyhow::Result<crate::evolve::Baseline> {
+    let lock_path = schemas.join(crate::lock::LOCK_FILE);
+    let lock_text = git_show(rev, &lock_path)?;
+    let root = format!("./{}", schemas.display());
+    let out = std::process::Command::new("git").args(["ls-tree", "-r", "--name-only", rev, "--", &root]).output()?;
+    if !out.status.success() {
+        anyhow::bail!("git ls-tree {rev} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let prefix = format!("{}/", schemas.display().to_string().trim_start_matches("./").trim_end_matches('/'));
+    let mut files = Vec::new();
+    for path in String::from_utf8(out.stdout)?.lines() {
+        let rel = path.strip_prefix(&prefix).unwrap_or(path).to_string();
+        if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(&rel) {
+            let text = git_show(rev, &schemas.join(&rel))?;
+            files.push((rel, text));
+        }
+    }
+    let display = format!("{rev}:{}", schemas.display());
+    let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
+    let compiled = crate::compile_loaded(loaded, lock_path.clone());
+    Ok(crate::evolve::Baseline { name: format!("{rev}:{}", lock_path.display()), lock_text, compiled: Some(compiled) })
 }
 
 /// A file's content at a git revision (`git show REV:./path`, relative to the cwd).

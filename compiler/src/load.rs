@@ -73,19 +73,25 @@ pub fn load(root: &Path, display_root: &str) -> Result<Loaded, LoadError> {
 /// (`manifold.ts`, `jira/issue.ts`, …) and an optional lock text. For tests,
 /// fuzzing and benchmarks; paths are shown as given.
 pub fn from_memory(files: &[(String, String)], lock: Option<&str>) -> Loaded {
+    from_memory_in(files, lock, "")
+}
+
+/// [`from_memory`], showing paths under `display_root` (e.g. `main:schemas`).
+pub fn from_memory_in(files: &[(String, String)], lock: Option<&str>, display_root: &str) -> Loaded {
+    let display = |rel: &str| if display_root.is_empty() { rel.to_string() } else { format!("{display_root}/{rel}") };
     let mut sorted: Vec<&(String, String)> = files.iter().collect();
     sorted.sort();
     let mut db = SourceDb::new();
     let mut layout = Layout::default();
     for (rel, text) in sorted {
-        let id = db.add(SourceFile::new(rel.clone(), text.clone()));
+        let id = db.add(SourceFile::new(display(rel), text.clone()));
         if rel == BASE_FILE {
             layout.base = Some(id);
         }
         let product = rel.split_once('/').map(|(p, _)| p.to_string());
         layout.files.push(LayoutFile { id, rel: rel.clone(), product });
     }
-    let lock = lock.map(|text| db.add(SourceFile::new(LOCK_FILE, text)));
+    let lock = lock.map(|text| db.add(SourceFile::new(display(LOCK_FILE), text)));
     Loaded { db, layout, lock, paths: Vec::new() }
 }
 

@@ -22,6 +22,11 @@ impl Span {
     pub fn new(file: FileId, start: u32, end: u32) -> Self {
         Span { file, start, end: end.max(start) }
     }
+
+    /// The same range in a database that absorbed this span's (see `SourceDb::absorb`).
+    pub fn shifted(self, offset: u32) -> Self {
+        Span { file: FileId(self.file.0 + offset), ..self }
+    }
 }
 
 /// One file's text, its display path (relative to the schema root's parent, with
@@ -77,6 +82,14 @@ impl SourceDb {
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    /// Moves every file of `other` into this database; a span of `other` is moved
+    /// along with [`Span::shifted`] by the returned offset.
+    pub fn absorb(&mut self, other: SourceDb) -> u32 {
+        let offset = self.files.len() as u32;
+        self.files.extend(other.files);
+        offset
     }
 
     pub fn find(&self, path: &str) -> Option<FileId> {

@@ -1,8 +1,8 @@
 //! The evolution corpus: each case under `fixtures/evolve/<case>/` holds
 //! `before/` and `after/` schema trees (product folders; the base declarations are
 //! added) and `expect.txt`, one line per finding: `RULE file:line:col`, where
-//! `file` is a path in `after/` or `baseline.lock` (the lock built from
-//! `before/`, for removed elements). `# safe` cases expect no finding at all.
+//! `file` is a path in `after/`, `baseline.lock` (the lock built from
+//! `before/`, for removed elements) or `before/…` (a removed team model). `# safe` cases expect no finding at all.
 //! The baseline is the lock of `before/`; the check runs with today = 2026-11-26.
 
 use std::collections::BTreeSet;
@@ -42,7 +42,8 @@ type Found = BTreeSet<(String, String, usize, usize)>;
 
 fn run_case(case: &Path) -> (Found, String, evolve::Report) {
     let before = tree(&case.join("before"));
-    let b = compile(before.path(), "").unwrap();
+    // Baseline files show as `before/…` (the team model a case deletes, say).
+    let b = compile(before.path(), "before").unwrap();
     assert!(
         !b.diagnostics.has_errors(),
         "{}: before/ has errors:\n{}",
@@ -57,7 +58,9 @@ fn run_case(case: &Path) -> (Found, String, evolve::Report) {
         case.display(),
         diag::render_text(&a.db, &a.diagnostics, false)
     );
-    let report = evolve::check(a, "baseline.lock", &b.lock_text, "2026-11-26");
+    let lock_text = b.lock_text.clone();
+    let baseline = evolve::Baseline { name: "baseline.lock".into(), lock_text, compiled: Some(b) };
+    let report = evolve::check(a, baseline, "2026-11-26");
     let mut found = Found::new();
     for f in &report.findings {
         let src = report.db.get(f.span.file);

@@ -248,12 +248,14 @@ fn reserved_numbers(fields: &[LockedField]) -> Vec<u32> {
 /// Reserved names of removed fields, unless a live field has taken the name again
 /// (EC003 reports that; protoc would reject the file).
 fn reserved_names(fields: &[LockedField]) -> Vec<String> {
-    let live: BTreeSet<&str> =
-        fields.iter().filter(|f| f.state != ElementState::Removed).map(|f| f.name.as_str()).collect();
+    // Compared as proto names: `labelIDs` and `labelIds` are both `label_ids`.
+    let live: BTreeSet<String> =
+        fields.iter().filter(|f| f.state != ElementState::Removed).map(crate::lock::reserved_name).collect();
     let names: BTreeSet<String> = fields
         .iter()
-        .filter(|f| f.state == ElementState::Removed && !live.contains(f.name.as_str()))
+        .filter(|f| f.state == ElementState::Removed)
         .map(crate::lock::reserved_name)
+        .filter(|n| !live.contains(n))
         .collect();
     names.into_iter().collect()
 }

@@ -9,6 +9,7 @@
 //! an addition.
 
 pub mod catalogue;
+mod models;
 mod overrides;
 mod render;
 mod rules;
@@ -53,27 +54,47 @@ impl Report {
     }
 }
 
-/// Checks `current` (compiled schemas) against a baseline lock given as text.
-/// `today` (YYYY-MM-DD) decides whether sunset dates have passed.
-pub fn check(current: Compilation, baseline_name: &str, baseline_text: &str, today: &str) -> Report {
+/// What `current` is compared with.
+pub struct Baseline {
+    /// How to show it: `HEAD:schemas/manifold.lock`, a file path.
+    pub name: String,
+    /// The baseline lock's text.
+    pub lock_text: String,
+    /// The baseline's schemas compiled (from a git ref), when available: enables
+    /// the rules that need the baseline Model (owners, team models).
+    pub compiled: Option<Compilation>,
+}
+
+/// Checks `current` (compiled schemas) against `baseline`. `today` (YYYY-MM-DD)
+/// decides whether sunset dates have passed.
+pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
     let Compilation { mut db, model, diagnostics, .. } = current;
-    let baseline_file: FileId = db.add(SourceFile::new(baseline_name, baseline_text));
+    let baseline_file: FileId = db.add(SourceFile::new(baseline.name.as_str(), baseline.lock_text.as_str()));
     let mut diags = diagnostics;
-    let (baseline, lock_diags) = lock::read(&db, baseline_file);
+    let (lock, lock_diags) = lock::read(&db, baseline_file);
     diags.extend(lock_diags);
-    let (Some(baseline), false) = (baseline, diags.has_errors()) else {
+    let (Some(baseline_lock), false) = (lock, diags.has_errors()) else {
         return Report { db, findings: Vec::new(), diagnostics: diags };
     };
-    let current_lock: Lock = lock::assign(&model, &baseline);
-    let findings = rules::run(&rules::Input {
+    let current_lock: Lock = lock::assign(&model, &baseline_lock);
+    let mut findings = rules::run(&rules::Input {
         model: &model,
         current: &current_lock,
-        baseline: &baseline,
+        baseline: &baseline_lock,
         baseline_file,
-        baseline_text,
+        baseline_text: &baseline.lock_text,
         today,
     });
-    let mut findings = findings;
+    if let Some(base) = baseline.compiled {
+        if base.diagnostics.has_errors() {
+            // The baseline itself does not compile (it predates a rule, say):
+            // the lock-based rules above still ran.
+        } else {
+            let base_lock = base.lock.clone();
+            let offset = db.absorb(base.db);
+            findings.extend(models::run(&model, &current_lock, &base.model, &base_lock, offset));
+        }
+    }
     overrides::apply(&model, &mut findings);
     findings.sort_by(|a, b| (a.span.file, a.span.start, a.rule.id).cmp(&(b.span.file, b.span.start, b.rule.id)));
     Report { db, findings, diagnostics: diags }

@@ -4,7 +4,7 @@
 use super::Finding;
 use super::catalogue::{self as c, Rule, Severity};
 use crate::lock::{ElementState, Lock, LockedField};
-use crate::model::{EntityState, Model, Type};
+use crate::model::{EntityState, Model, Type, naming};
 use crate::source::{FileId, Span};
 
 pub struct Input<'a> {
@@ -289,13 +289,21 @@ fn fields(
     for now in cur.iter().filter(|f| f.state != ElementState::Removed && !base.iter().any(|b| b.number == f.number)) {
         let element = format!("{owner}.{}", now.name);
         let here = span_of(&now.name).or_else(owner_span).unwrap_or(Span::new(FileId(0), 0, 0));
-        if base.iter().any(|b| b.state == ElementState::Removed && b.name == now.name) {
-            out.push(
-                c::EC003,
-                element.clone(),
-                format!("the new field `{}` reuses the name of a removed field", now.name),
-                here,
-            );
+        // Names are compared as proto and column names: `reporterID` reuses
+        // `reporterId`; `authorValue` reuses the column `author_value` of `author: ARI`.
+        let proto = naming::snake_case(&now.name);
+        let new_columns = locked_columns(&now.name, &now.ty);
+        let reused = base.iter().filter(|b| b.state == ElementState::Removed).find_map(|b| {
+            if naming::snake_case(&b.name) == proto {
+                return Some((b, proto.clone()));
+            }
+            let old_columns = locked_columns(&b.name, &b.ty);
+            new_columns.iter().find(|c| old_columns.contains(c)).map(|c| (b, c.clone()))
+        });
+        if let Some((old, name)) = reused {
+            let msg =
+                format!("the new field `{}` reuses the name `{name}` of the removed field `{}`", now.name, old.name);
+            out.push(c::EC003, element.clone(), msg, here);
         }
         if owner_state == EntityState::Deprecated {
             out.push(
@@ -322,16 +330,29 @@ fn fields(
     }
 }
 
-/// New references (fields not in the baseline) to DEPRECATED or RETIRED entities.
+/// The staging columns a field of a locked type produced (structs by prefix only:
+/// `author_*` is approximated by `author`'s own flattened name).
+fn locked_columns(name: &str, ty: &str) -> Vec<String> {
+    let snake = naming::snake_case(name);
+    match ty {
+        "ARI" => vec![format!("{snake}_value")],
+        "Timestamp" => vec![format!("{snake}_seconds"), format!("{snake}_nanos")],
+        _ => vec![snake],
+    }
+}
+
+/// New references (fields not in the baseline, or retargeted) to DEPRECATED or
+/// RETIRED entities.
 fn relations(out: &mut Out<'_>, owner: &str, base: &[LockedField]) {
     let model = out.input.model;
     let Some(e) = model.entity_by_name(owner) else { return };
     for f in &e.fields {
         let Type::Relation(target) = f.ty else { continue };
-        if base.iter().any(|b| b.name == f.name && b.state != ElementState::Removed) {
+        let t = model.entity(target);
+        let type_name = format!("ComposedBy<{}>", t.name);
+        if base.iter().any(|b| b.name == f.name && b.state != ElementState::Removed && b.ty == type_name) {
             continue;
         }
-        let t = model.entity(target);
         let severity = match t.manifest.state {
             EntityState::Active => continue,
             EntityState::Deprecated => Severity::Warn,

@@ -1,0 +1,66 @@
+//! Rules that need the baseline's Model (a baseline compiled from a git ref):
+//! owner changes (LC008) and the team models' contracts — a writer weakened from
+//! merge to append, a model turned analytics or deleted (EC013), its key or
+//! partitioning changed (EC021).
+
+use super::Finding;
+use super::catalogue::{self as c, Rule};
+use crate::emit::dbt::{self, DbtModel, Kind, Origin, Writer};
+use crate::lock::Lock;
+use crate::model::Model;
+use crate::source::Span;
+
+pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock, offset: u32) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
+        out.push(Finding { rule, severity: rule.severity, element, message, span })
+    };
+    for e in current.entities() {
+        if let Some(b) = base.entity_by_name(&e.name)
+            && b.manifest.owner != e.manifest.owner
+        {
+            let msg = format!("`{}` moved from team {} to {}", e.name, b.manifest.owner, e.manifest.owner);
+            push(c::LC008, e.name.clone(), msg, e.manifest.span);
+        }
+    }
+    let now = dbt::emit(current, current_lock).models;
+    let before = dbt::emit(base, base_lock).models;
+    for b in before.iter().filter(|m| matches!(m.origin, Origin::User { .. })) {
+        let base_span = |m: &DbtModel| match m.origin {
+            Origin::User { file } => Span::new(file, 0, 0).shifted(offset),
+            Origin::Generated { .. } => Span::new(crate::source::FileId(offset), 0, 0),
+        };
+        let Some(n) = now.iter().find(|m| m.name == b.name) else {
+            let msg = format!("the team model `{}` was deleted; its table loses its producer", b.name);
+            push(c::EC013, b.name.clone(), msg, base_span(b));
+            continue;
+        };
+        let here = match n.origin {
+            Origin::User { file } => {
+                let um = current.products.iter().flat_map(|p| &p.models).find(|u| u.file == file);
+                let line = um.map(|u| u.sql.lines().position(|l| l.contains("config(")).unwrap_or(0) + 1).unwrap_or(1);
+                um.map(|u| dbt::line_span(u, line)).unwrap_or(Span::new(file, 0, 0))
+            }
+            Origin::Generated { .. } => base_span(b),
+        };
+        match (b.kind, n.kind) {
+            (Kind::Ingestion(Writer::Merge | Writer::MergeExploded), Kind::Ingestion(Writer::Append)) => {
+                push(c::EC013, n.name.clone(), format!("`{}` changed its writer from merge to append", n.name), here)
+            }
+            (Kind::Ingestion(_), Kind::Analytics) => {
+                push(c::EC013, n.name.clone(), format!("`{}` stopped being an ingestion model", n.name), here)
+            }
+            _ => {}
+        }
+        if b.key != n.key {
+            let msg = format!("`{}` changed its key from {:?} to {:?}", n.name, b.key, n.key);
+            push(c::EC021, n.name.clone(), msg, here);
+        }
+        if b.partition_by != n.partition_by {
+            let msg =
+                format!("`{}` changed its partitioning from {:?} to {:?}", n.name, b.partition_by, n.partition_by);
+            push(c::EC021, n.name.clone(), msg, here);
+        }
+    }
+    out
+}
