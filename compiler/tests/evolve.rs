@@ -211,3 +211,50 @@ fn manifold_errors_wherever_buf_breaking_does() {
     assert!(failures.is_empty(), "manifold missed what buf breaking reports:\n{}", failures.join("\n"));
     assert!(buf_findings > 0, "no case made buf report anything: the agreement test would prove nothing");
 }
+
+/// The SARIF output validates against the SARIF 2.1.0 JSON schema (the one the
+/// npm package `@microsoft/jest-sarif` ships), checked with Python's `jsonschema`
+/// from the project's venv; and an invalid document is rejected, so the check can fail.
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let schema = root.join("tools/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let python = root.join("tools/venv/bin/python");
+    assert!(
+        schema.exists() && python.exists(),
+        "run scripts/setup-tools.sh and scripts/setup-python.sh (scripts/test.sh does)"
+    );
+    // Every case's findings as SARIF (errors, warnings, notes; locations in schema
+    // files and in the baseline lock), plus one invalid document that must fail.
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = 0;
+    for case in cases() {
+        let (_, _, report) = run_case(&case);
+        results += report.findings.len();
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::write(
+            dir.path().join(format!("{name}.sarif")),
+            evolve::render(&report, evolve::CheckFormat::Sarif, false),
+        )
+        .unwrap();
+    }
+    assert!(results > 0);
+    std::fs::write(dir.path().join("zz_invalid.sarif"), r#"{"version": "2.1.0", "runs": [{"tool": {}}]}"#).unwrap();
+    let script = "import json,sys,glob,os,jsonschema\n\
+                  v=jsonschema.Draft4Validator(json.load(open(sys.argv[1])))\n\
+                  for p in sorted(glob.glob(os.path.join(sys.argv[2], '*.sarif'))):\n\
+                  \x20   errs=list(v.iter_errors(json.load(open(p))))\n\
+                  \x20   print(os.path.basename(p), 'valid' if not errs else 'INVALID: ' + errs[0].message)";
+    let o = std::process::Command::new(&python).args(["-c", script]).arg(&schema).arg(dir.path()).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), cases().len() + 1, "{out}");
+    for line in &lines {
+        if line.starts_with("zz_invalid") {
+            assert!(line.contains("INVALID"), "the validator accepted a run without a driver: {line}");
+        } else {
+            assert!(line.ends_with(" valid"), "invalid SARIF: {line}");
+        }
+    }
+}
