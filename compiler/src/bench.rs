@@ -85,6 +85,41 @@ pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<
         &out.join("proto"),
         &[],
     ));
+    // `manifold check` against the built tree after 100 changes, and `buf breaking`
+    // on the emitted protos of the same pair.
+    let changed = dir.path().join("changed");
+    for (rel, text) in with_changes(&tree(shape), 100) {
+        let path = changed.join("schemas").join(&rel);
+        std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
+        std::fs::write(path, text)?;
+    }
+    let baseline_lock = std::fs::read_to_string(schemas.join(crate::lock::LOCK_FILE))?;
+    std::fs::write(changed.join("schemas").join(crate::lock::LOCK_FILE), &baseline_lock)?;
+    let start = Instant::now();
+    let c = compile(&changed.join("schemas"), "schemas")?;
+    let baseline = crate::evolve::Baseline { name: "baseline".into(), lock_text: baseline_lock, compiled: None };
+    let report = crate::evolve::check(c, baseline, "2026-01-01");
+    let check_time = start.elapsed();
+    rows.push(Row {
+        what: "manifold check: 100 changes against the lock".into(),
+        time: Some(check_time),
+        note: format!(
+            "{} findings ({} errors); compiles the changed tree and pairs it with the baseline",
+            report.findings.len(),
+            report.count(crate::evolve::Severity::Error)
+        ),
+    });
+    let c = compile(&changed.join("schemas"), "schemas")?;
+    let protos: Vec<_> = emit::proto::emit(&c.model, &c.lock).files;
+    write::write_tree(&changed.join("generated"), &protos)?;
+    let against = out.join("proto").display().to_string();
+    rows.push(timed_tool(
+        "buf breaking (the same pair's protos)",
+        &buf,
+        &["breaking", "--error-format=json", "proto", "--against", &against],
+        &changed.join("generated"),
+        &[],
+    ));
     let project = out.join("dbt");
     std::fs::write(
         project.join("profiles.yml"),
@@ -99,6 +134,30 @@ pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<
         &[("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")],
     ));
     Ok(rows)
+}
+
+/// The synthetic tree with `n` breaking changes, one per entity file, cycling
+/// through: a type change (EC006), a removed field (EC002), a required field
+/// added (EC011).
+fn with_changes(files: &[(String, String)], n: usize) -> Vec<(String, String)> {
+    let mut changed = 0;
+    files
+        .iter()
+        .map(|(rel, text)| {
+            if changed >= n || !rel.contains("/e") {
+                return (rel.clone(), text.clone());
+            }
+            let new = match changed % 3 {
+                0 => text.replacen("field8: Json;", "field8: String;", 1),
+                1 => text.replacen("  /** Field 9. */\n  field9?: String;\n", "", 1),
+                _ => text.replacen("  id: ARI;", "  id: ARI;\n  extra: Int;", 1),
+            };
+            if new != *text {
+                changed += 1;
+            }
+            (rel.clone(), new)
+        })
+        .collect()
 }
 
 /// Time spent in each stage of one build.
