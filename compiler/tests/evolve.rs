@@ -169,7 +169,8 @@ fn manifold_errors_wherever_buf_breaking_does() {
         emit_protos(before.path(), &protos.path().join("before"));
         emit_protos(after.path(), &protos.path().join("after"));
         let o = std::process::Command::new(&buf)
-            .args(["breaking", "after", "--against", "before", "--error-format=json"])
+            // The module roots hold the emitted buf.yaml (breaking: WIRE_JSON).
+            .args(["breaking", "after/proto", "--against", "before/proto", "--error-format=json"])
             .current_dir(protos.path())
             .output()
             .unwrap();

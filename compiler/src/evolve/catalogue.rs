@@ -47,14 +47,14 @@ macro_rules! rules {
 rules! {
     EC001, Error, "a field's number changed (or the lock was edited)", "buf FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED + FIELD_SAME_NAME", "numbers are immutable; the compiler assigns them from the lock — restore the lock";
     EC002, Error, "a field removed that the baseline did not show @deprecated", "buf FIELD_NO_DELETE; dbt column removed; Atlas DS103", "release N: mark it `/** @deprecated <reason> */`; release N+1: remove it; its number and name stay reserved";
-    EC003, Error, "a new field reuses a reserved number, proto name or column name", "buf FIELD_NO_DELETE_UNLESS_{NUMBER,NAME}_RESERVED; CSR transitive modes", "choose a new name; numbers come from the lock";
+    EC003, Error, "a new field or entity reuses a reserved number, proto name, column or table name", "buf FIELD_NO_DELETE_UNLESS_{NUMBER,NAME}_RESERVED; CSR transitive modes", "choose a new name; numbers come from the lock";
     EC004, Error, "a reservation removed from the lock", "buf RESERVED_MESSAGE_NO_DELETE, RESERVED_ENUM_NO_DELETE", "none: reservations are append-only — restore the lock";
     EC005, Error, "a field renamed (same number, new name)", "buf FIELD_SAME_NAME, FIELD_SAME_JSON_NAME; Atlas BC102; dbt column removed", "add the new field, dual-write and backfill, deprecate the old, remove it a release later";
     EC006, Error, "a type change outside what every artifact accepts (incl. Int→Long, string↔number, struct A→struct B)", "buf FIELD_WIRE_JSON_COMPATIBLE_TYPE; CSR FIELD_SCALAR_KIND_CHANGED; dbt data_type changed; Delta type rules", "add `<name>V2` with the new type, backfill, deprecate the old field";
     EC007, Warn, "a change that only widens storage with identical encoding", "Delta type widening; dbt ignores precision", "enable Delta type widening in an earlier release first";
     EC008, Error, "cardinality changed: T ↔ T[]", "buf FIELD_WIRE_JSON_COMPATIBLE_CARDINALITY; CSR FIELD_NUMERIC_LABEL_CHANGED", "a new field with a new number";
     EC010, Error, "a relation's target changed (ComposedBy<A> → ComposedBy<B>) or a nested struct swapped", "buf FIELD_WIRE_JSON_COMPATIBLE_TYPE; CSR FIELD_NAMED_TYPE_CHANGED", "a new field referencing B; migrate; retire the old";
-    EC011, Error, "a required (non-optional) field added to an existing entity", "buf MESSAGE_SAME_REQUIRED_FIELDS; CSR REQUIRED_FIELD_ADDED; Atlas NOT NULL without default; Delta NOT NULL add", "add it optional, backfill, then tighten it (EC012)";
+    EC011, Error, "a required (non-optional) field added to an existing entity or struct", "buf MESSAGE_SAME_REQUIRED_FIELDS; CSR REQUIRED_FIELD_ADDED; Atlas NOT NULL without default; Delta NOT NULL add", "add it optional, backfill, then tighten it (EC012)";
     EC012, Warn, "optional → required", "Delta NOT NULL must hold on existing rows", "only after a backfill shows no nulls";
     EC013, Error, "a contract weakened: key/constraint removed, enforcement off, writer changed from merge to append", "dbt constraint removed, contract disabled, materialization changed", "a new model/table version; deprecate the old";
     EC015, Error, "an explicit JSON/column name override changed, or the compiler's naming changed", "buf FIELD_SAME_JSON_NAME; dbt column removed", "as EC005; compiler upgrades must keep names stable";

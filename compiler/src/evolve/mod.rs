@@ -77,19 +77,20 @@ pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
         return Report { db, findings: Vec::new(), diagnostics: diags };
     };
     let current_lock: Lock = lock::assign(&model, &baseline_lock);
+    // A baseline that does not compile (it predates a rule, say) still gives its
+    // lock: the lock-based rules run, the Model-based ones do not.
+    let base = baseline.compiled.filter(|b| !b.diagnostics.has_errors());
     let mut findings = rules::run(&rules::Input {
         model: &model,
         current: &current_lock,
         baseline: &baseline_lock,
         baseline_file,
         baseline_text: &baseline.lock_text,
+        baseline_model: base.as_ref().map(|b| &b.model),
         today,
     });
-    if let Some(base) = baseline.compiled {
-        if base.diagnostics.has_errors() {
-            // The baseline itself does not compile (it predates a rule, say):
-            // the lock-based rules above still ran.
-        } else {
+    if let Some(base) = base {
+        {
             let base_lock = base.lock.clone();
             let offset = db.absorb(base.db);
             findings.extend(models::run(&model, &current_lock, &base.model, &base_lock, offset));

@@ -13,6 +13,8 @@ pub struct Input<'a> {
     pub baseline: &'a Lock,
     pub baseline_file: FileId,
     pub baseline_text: &'a str,
+    /// The baseline's Model, when it was compiled from a git ref.
+    pub baseline_model: Option<&'a Model>,
     pub today: &'a str,
 }
 
@@ -121,7 +123,6 @@ fn entities(out: &mut Out<'_>) {
         }
         transition(out, name, base.state, cur.state, here);
         let retired = base.state == EntityState::Retired && cur.state == EntityState::Retired;
-        let before = out.findings.len();
         fields(
             out,
             name,
@@ -132,8 +133,9 @@ fn entities(out: &mut Out<'_>) {
             true,
             cur.state,
         );
-        if retired && out.findings.len() > before {
-            out.push(c::LC006, name.clone(), format!("`{name}` is RETIRED; it may not change any more"), here);
+        if retired && base.fields != cur.fields {
+            let msg = format!("`{name}` is RETIRED; its fields may not change any more");
+            out.push_as(c::LC006, Severity::Error, name.clone(), msg, here);
         }
         relations(out, name, &base.fields);
     }
@@ -143,6 +145,13 @@ fn entities(out: &mut Out<'_>) {
             continue;
         }
         let span = model.entity_by_name(name).map(|e| e.span).unwrap_or(Span::new(FileId(0), 0, 0));
+        let table = naming::snake_case(name);
+        if let Some((old, _)) =
+            baseline.entities.iter().find(|(n, e)| e.removed && *n != name && naming::snake_case(n) == table)
+        {
+            let msg = format!("the new entity `{name}` reuses the table `{table}` of the removed entity `{old}`");
+            out.push(c::EC003, name.clone(), msg, span);
+        }
         if cur.state != EntityState::Active {
             out.push(c::LC001, name.clone(), format!("the new entity `{name}` was born {}", cur.state.as_str()), span);
         }
@@ -158,8 +167,12 @@ fn transition(out: &mut Out<'_>, name: &str, from: EntityState, to: EntityState,
         (a, b) if a == b => {}
         (Active, Deprecated) => {}
         (Deprecated, Retired) => {
+            // The sunset the entity was deprecated with: a sunset moved earlier (or
+            // dropped) in the same change does not count.
+            let released =
+                out.input.baseline_model.and_then(|m| m.entity_by_name(name)).and_then(|e| e.manifest.sunset.clone());
             let e = out.input.model.entity_by_name(name);
-            if let Some(sunset) = e.and_then(|e| e.manifest.sunset.as_deref())
+            if let Some(sunset) = released.as_deref().or(e.and_then(|e| e.manifest.sunset.as_deref()))
                 && out.input.today < sunset
             {
                 out.push(
@@ -274,7 +287,7 @@ fn fields(
                 here,
             );
         }
-        if b.optional && !now.optional {
+        if b.optional && !now.optional && !now.ty.ends_with("[]") {
             out.push(c::EC012, element.clone(), format!("field `{}` became required", b.name), here);
         }
         if is_entity && b.key != now.key {
@@ -289,16 +302,16 @@ fn fields(
     for now in cur.iter().filter(|f| f.state != ElementState::Removed && !base.iter().any(|b| b.number == f.number)) {
         let element = format!("{owner}.{}", now.name);
         let here = span_of(&now.name).or_else(owner_span).unwrap_or(Span::new(FileId(0), 0, 0));
-        // Names are compared as proto and column names: `reporterID` reuses
-        // `reporterId`; `authorValue` reuses the column `author_value` of `author: ARI`.
+        // Names are compared as proto and column names, against every removed
+        // field (earlier, or in this very change): `reporterID` reuses
+        // `reporterId`; `authorValue` reuses `author_value` of `author: ARI`.
         let proto = naming::snake_case(&now.name);
         let new_columns = locked_columns(&now.name, &now.ty);
-        let reused = base.iter().filter(|b| b.state == ElementState::Removed).find_map(|b| {
-            if naming::snake_case(&b.name) == proto {
-                return Some((b, proto.clone()));
+        let reused = cur.iter().filter(|f| f.state == ElementState::Removed).find_map(|old| {
+            if naming::snake_case(&old.name) == proto {
+                return Some((old, proto.clone()));
             }
-            let old_columns = locked_columns(&b.name, &b.ty);
-            new_columns.iter().find(|c| old_columns.contains(c)).map(|c| (b, c.clone()))
+            new_columns.iter().find(|c| column_taken(&old.name, &old.ty, c)).map(|c| (old, c.clone()))
         });
         if let Some((old, name)) = reused {
             let msg =
@@ -330,8 +343,8 @@ fn fields(
     }
 }
 
-/// The staging columns a field of a locked type produced (structs by prefix only:
-/// `author_*` is approximated by `author`'s own flattened name).
+/// The staging columns a field of a locked type produces (a struct's are all
+/// `<name>_…`, see `column_taken`).
 fn locked_columns(name: &str, ty: &str) -> Vec<String> {
     let snake = naming::snake_case(name);
     match ty {
@@ -339,6 +352,14 @@ fn locked_columns(name: &str, ty: &str) -> Vec<String> {
         "Timestamp" => vec![format!("{snake}_seconds"), format!("{snake}_nanos")],
         _ => vec![snake],
     }
+}
+
+/// Whether a removed field of this name and locked type produced `column`.
+fn column_taken(name: &str, ty: &str, column: &str) -> bool {
+    if ty.starts_with("struct ") && !ty.ends_with("[]") {
+        return column.starts_with(&format!("{}_", naming::snake_case(name)));
+    }
+    locked_columns(name, ty).iter().any(|c| c == column)
 }
 
 /// New references (fields not in the baseline, or retargeted) to DEPRECATED or
