@@ -55,6 +55,8 @@ pub struct Compilation {
     pub old_lock_text: Option<String>,
     /// The lock's path.
     pub lock_path: PathBuf,
+    /// The lock file as read (in `db`), if there was one.
+    pub lock_file: Option<source::FileId>,
     /// Every file read, for `cargo:rerun-if-changed`.
     pub inputs: Vec<PathBuf>,
     pub diagnostics: Diagnostics,
@@ -103,5 +105,15 @@ pub fn compile_loaded(loaded: load::Loaded, lock_path: PathBuf) -> Compilation {
     let lock_text = lock::write(&lock);
     let old_lock_text = loaded.lock.map(|f| loaded.db.get(f).text.clone());
     diagnostics.sort();
-    Compilation { db: loaded.db, model, lock, lock_text, old_lock_text, lock_path, inputs: loaded.paths, diagnostics }
+    Compilation {
+        db: loaded.db,
+        model,
+        lock,
+        lock_text,
+        old_lock_text,
+        lock_path,
+        lock_file: loaded.lock,
+        inputs: loaded.paths,
+        diagnostics,
+    }
 }

@@ -9,6 +9,7 @@
 //! an addition.
 
 pub mod catalogue;
+mod edits;
 mod models;
 mod overrides;
 mod render;
@@ -68,7 +69,7 @@ pub struct Baseline {
 /// Checks `current` (compiled schemas) against `baseline`. `today` (YYYY-MM-DD)
 /// decides whether sunset dates have passed.
 pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
-    let Compilation { mut db, model, diagnostics, .. } = current;
+    let Compilation { mut db, model, diagnostics, lock_file, .. } = current;
     let baseline_file: FileId = db.add(SourceFile::new(baseline.name.as_str(), baseline.lock_text.as_str()));
     let mut diags = diagnostics;
     let (lock, lock_diags) = lock::read(&db, baseline_file);
@@ -89,6 +90,13 @@ pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
         baseline_model: base.as_ref().map(|b| &b.model),
         today,
     });
+    // The lock the change carries must be the one the baseline dictates.
+    if let Some(file) = lock_file
+        && let (Some(pr), _) = lock::read(&db, file)
+    {
+        let text = db.get(file).text.clone();
+        findings.extend(edits::run(&pr, &current_lock, file, &text));
+    }
     if let Some(base) = base {
         {
             let base_lock = base.lock.clone();
