@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::diag::{self, Format, codes};
+use crate::evolve::Baseline;
 use crate::{Compilation, compile, model, write};
 
 #[derive(Parser, Debug)]
@@ -261,22 +262,10 @@ fn check(
     today: Option<String>,
     color: bool,
 ) -> ExitCode {
-    let lock_path = schemas.join(crate::lock::LOCK_FILE);
     let baseline = match (against, baseline) {
-        (Some(rev), _) => git_baseline(rev, schemas),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map(|lock_text| crate::evolve::Baseline { name: path.display().to_string(), lock_text, compiled: None })
-            .map_err(|e| anyhow::Error::new(e).context(format!("cannot read the baseline `{}`", path.display()))),
-        // Outside git, the working-tree lock is the only baseline there is.
-        (None, None) => git_baseline("HEAD", schemas).or_else(|_| {
-            std::fs::read_to_string(&lock_path)
-                .map(|lock_text| crate::evolve::Baseline {
-                    name: lock_path.display().to_string(),
-                    lock_text,
-                    compiled: None,
-                })
-                .map_err(anyhow::Error::new)
-        }),
+        (Some(rev), _) => Baseline::from_git(rev, schemas),
+        (None, Some(path)) => Baseline::from_lock_file(path),
+        (None, None) => Baseline::default_for(schemas),
     };
     let baseline = match baseline {
         Ok(b) => b,
@@ -286,7 +275,7 @@ fn check(
         }
     };
     let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
-    let today = today.unwrap_or_else(today_utc);
+    let today = today.unwrap_or_else(crate::evolve::today_utc);
     let report = crate::evolve::check(c, baseline, &today);
     if report.diagnostics.has_errors() {
         let _ = std::io::stderr().write_all(diag::render_text(&report.db, &report.diagnostics, color).as_bytes());
@@ -295,60 +284,6 @@ fn check(
     }
     let _ = std::io::stdout().write_all(crate::evolve::render(&report, format, color).as_bytes());
     if report.is_breaking() { ExitCode::from(1) } else { ExitCode::SUCCESS }
-}
-
-/// The baseline at a git revision: its lock and its schemas compiled, read with
-/// git itself (no checkout).
-fn git_baseline(rev: &str, schemas: &std::path::Path) -> anyhow::Result<crate::evolve::Baseline> {
-    let lock_path = schemas.join(crate::lock::LOCK_FILE);
-    let lock_text = git_show(rev, &lock_path)?;
-    let root = format!("./{}", schemas.display());
-    let out = std::process::Command::new("git").args(["ls-tree", "-r", "--name-only", rev, "--", &root]).output()?;
-    if !out.status.success() {
-        anyhow::bail!("git ls-tree {rev} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    let prefix = format!("{}/", schemas.display().to_string().trim_start_matches("./").trim_end_matches('/'));
-    let mut files = Vec::new();
-    for path in String::from_utf8(out.stdout)?.lines() {
-        let rel = path.strip_prefix(&prefix).unwrap_or(path).to_string();
-        if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(&rel) {
-            let text = git_show(rev, &schemas.join(&rel))?;
-            files.push((rel, text));
-        }
-    }
-    let display = format!("{rev}:{}", schemas.display());
-    let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
-    let compiled = crate::compile_loaded(loaded, lock_path.clone());
-    Ok(crate::evolve::Baseline { name: format!("{rev}:{}", lock_path.display()), lock_text, compiled: Some(compiled) })
-}
-
-/// A file's content at a git revision (`git show REV:./path`, relative to the cwd).
-fn git_show(rev: &str, path: &std::path::Path) -> anyhow::Result<String> {
-    let spec = format!("{rev}:./{}", path.display());
-    let out = std::process::Command::new("git")
-        .args(["show", &spec])
-        .output()
-        .map_err(|e| anyhow::Error::new(e).context("cannot run git"))?;
-    if !out.status.success() {
-        anyhow::bail!("git show {spec} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8(out.stdout)?)
-}
-
-/// Today's date in UTC, YYYY-MM-DD (civil-from-days, proleptic Gregorian).
-fn today_utc() -> String {
-    let secs =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn explain(code: Option<&str>) -> ExitCode {

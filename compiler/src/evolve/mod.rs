@@ -8,6 +8,7 @@
 //! so an unchanged element keeps its number and a rename shows as a removal plus
 //! an addition.
 
+mod baseline;
 pub mod catalogue;
 mod edits;
 mod models;
@@ -15,6 +16,7 @@ mod overrides;
 mod render;
 mod rules;
 
+pub use baseline::today_utc;
 pub use catalogue::{Rule, Severity};
 pub use render::{CheckFormat, render};
 

@@ -12,16 +12,20 @@
 //!   resolved, see `compile.rs`) as files and as `manifest.json`.
 
 pub mod compile;
+mod manifest;
+mod yaml;
 
 use std::collections::BTreeMap;
 
+use self::manifest::{ManifestJson, ManifestNode, Metadata};
+use self::yaml::{schema_yml, sources_yml};
 use serde::Serialize;
 
-use super::columns::{self, SqlType, TargetColumn};
+use super::columns::{self, TargetColumn};
 use super::{Artifact, templates};
 use crate::diag::{Diagnostic, Diagnostics, codes};
 use crate::lock::Lock;
-use crate::model::{Entity, EntityState, Field, Model, Product, Type, UserModel, naming};
+use crate::model::{Entity, Field, Model, Product, Type, UserModel, naming};
 use crate::source::{FileId, Span};
 
 pub use compile::{CompileError, Compiled, TARGET_SCHEMA};
@@ -353,213 +357,4 @@ pub fn line_span(um: &UserModel, line: usize) -> Span {
         start += l.len();
     }
     Span::new(um.file, 0, 0)
-}
-
-// ----- YAML ------------------------------------------------------------------------
-
-#[derive(Serialize)]
-struct SourcesYml {
-    product: String,
-    tables: Vec<SourceTable>,
-}
-
-#[derive(Serialize)]
-struct SourceTable {
-    name: String,
-    description: String,
-    entity_type: u32,
-    message: String,
-    columns: Vec<YamlColumn>,
-}
-
-#[derive(Serialize)]
-struct YamlColumn {
-    name: String,
-    data_type: String,
-    description: String,
-    not_null: bool,
-}
-
-fn sources_yml(model: &Model, lock: &Lock, p: &Product) -> String {
-    let tables = p
-        .entities
-        .iter()
-        .map(|e| SourceTable {
-            name: e.name.clone(),
-            description: first_line(&e.doc),
-            entity_type: lock.entity(&e.name).map(|l| l.entity_type).unwrap_or(0),
-            message: format!("{}.{}", super::proto::package(&p.name), e.name),
-            columns: columns::source_table(model, e)
-                .into_iter()
-                .map(|c| YamlColumn {
-                    data_type: source_type_name(&c.ty),
-                    name: c.name,
-                    description: String::new(),
-                    not_null: !c.nullable,
-                })
-                .collect(),
-        })
-        .collect();
-    templates::render("dbt/sources.yml.j2", SourcesYml { product: p.name.clone(), tables })
-}
-
-/// Spark's spelling of a source column type: `string`, `array<struct<a:string>>`.
-pub fn source_type_name(ty: &columns::SourceType) -> String {
-    match ty {
-        columns::SourceType::Primitive(t) => t.dbt_name().to_string(),
-        columns::SourceType::Array(t) => format!("array<{}>", t.dbt_name()),
-        columns::SourceType::ArrayOfStruct(cols) => format!(
-            "array<struct<{}>>",
-            cols.iter().map(|c| format!("{}:{}", c.name, source_type_name(&c.ty))).collect::<Vec<_>>().join(",")
-        ),
-    }
-}
-
-#[derive(Serialize)]
-struct SchemaYml {
-    product: String,
-    models: Vec<YamlModel>,
-}
-
-#[derive(Serialize)]
-struct YamlModel {
-    name: String,
-    description: String,
-    deprecation_date: Option<String>,
-    columns: Vec<YamlColumn>,
-}
-
-fn schema_yml(model: &Model, p: &Product, generated: &[DbtModel]) -> String {
-    let models = generated
-        .iter()
-        .filter_map(|m| {
-            let Origin::Generated { entity, field } = &m.origin else { return None };
-            let e = p.entities.iter().find(|e| &e.name == entity)?;
-            let field = field.as_ref().and_then(|n| e.fields.iter().find(|f| &f.name == n));
-            let own = match field {
-                None => columns::main_table(model, e),
-                Some(f) => columns::child_table(model, e, f),
-            };
-            let descriptions = column_descriptions(model, e);
-            let mut cols: Vec<YamlColumn> = Vec::new();
-            let mut push = |name: &str, ty: SqlType, not_null: bool, description: String| {
-                cols.push(YamlColumn {
-                    name: name.to_string(),
-                    data_type: ty.dbt_name().to_string(),
-                    description,
-                    not_null,
-                })
-            };
-            for (n, t) in columns::ENVELOPE_COLUMNS {
-                push(n, t, true, String::new());
-            }
-            for c in &own {
-                let key = m.key.contains(&c.name);
-                push(&c.name, c.ty, key, descriptions.get(&c.name).cloned().unwrap_or_default());
-            }
-            for (n, t) in columns::REQUIRED_COLUMNS {
-                push(n, t, true, String::new());
-            }
-            let description = match field {
-                None => first_line(&e.doc),
-                Some(f) => format!("The `{}` of {}, one row per element.", f.name, e.name),
-            };
-            Some(YamlModel {
-                name: m.name.clone(),
-                description,
-                deprecation_date: (e.manifest.state != EntityState::Active)
-                    .then(|| e.manifest.sunset.clone())
-                    .flatten(),
-                columns: cols,
-            })
-        })
-        .collect();
-    templates::render("dbt/schema.yml.j2", SchemaYml { product: p.name.clone(), models })
-}
-
-/// Column descriptions of an entity's main table: the field's doc, with PII and
-/// deprecation marked.
-fn column_descriptions(model: &Model, e: &Entity) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for f in &e.fields {
-        let mut d = first_line(&f.doc);
-        if f.pii {
-            d = format!("[PII] {d}");
-        }
-        if let Some(reason) = &f.deprecated {
-            d = format!("DEPRECATED{}. {d}", if reason.is_empty() { String::new() } else { format!(": {reason}") });
-        }
-        for c in naming::table_columns(model, f) {
-            out.insert(c, d.trim().to_string());
-        }
-    }
-    out
-}
-
-fn first_line(doc: &str) -> String {
-    doc.lines().next().unwrap_or("").trim().to_string()
-}
-
-// ----- manifest.json -----------------------------------------------------------
-
-#[derive(Serialize)]
-struct ManifestJson {
-    metadata: Metadata,
-    nodes: BTreeMap<String, ManifestNode>,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    generated_by: &'static str,
-    dbt_project: &'static str,
-    target_schema: &'static str,
-}
-
-#[derive(Serialize)]
-struct ManifestNode {
-    name: String,
-    product: String,
-    /// `ingestion` (run by the ingestion binaries) or `analytics` (run by dbt).
-    kind: &'static str,
-    writer: Option<Writer>,
-    unique_key: Vec<String>,
-    partition_by: Vec<String>,
-    original_file_path: String,
-    compiled_path: String,
-    config: serde_json::Map<String, serde_json::Value>,
-    depends_on: DependsOn,
-    compiled_sql: String,
-}
-
-#[derive(Serialize)]
-struct DependsOn {
-    sources: Vec<String>,
-    refs: Vec<String>,
-}
-
-impl ManifestNode {
-    fn new(m: &DbtModel, compiled_path: String) -> Self {
-        ManifestNode {
-            name: m.name.clone(),
-            product: m.product.clone(),
-            kind: match m.kind {
-                Kind::Ingestion(_) => "ingestion",
-                Kind::Analytics => "analytics",
-            },
-            writer: match m.kind {
-                Kind::Ingestion(w) => Some(w),
-                Kind::Analytics => None,
-            },
-            unique_key: m.key.clone(),
-            partition_by: m.partition_by.clone(),
-            original_file_path: m.path(),
-            compiled_path,
-            config: m.compiled.config.clone(),
-            depends_on: DependsOn {
-                sources: m.compiled.sources.iter().cloned().collect(),
-                refs: m.compiled.refs.iter().cloned().collect(),
-            },
-            compiled_sql: m.compiled.sql.clone(),
-        }
-    }
 }

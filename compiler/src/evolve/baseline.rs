@@ -1,0 +1,93 @@
+//! Where a check's baseline comes from: a lock file, or a git revision (its lock
+//! and its schemas, read with git itself — no checkout).
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::Baseline;
+
+impl Baseline {
+    /// A lock file alone (no baseline Model: owner and team-model rules do not run).
+    pub fn from_lock_file(path: &Path) -> anyhow::Result<Baseline> {
+        let lock_text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the baseline `{}`", path.display()))?;
+        Ok(Baseline { name: path.display().to_string(), lock_text, compiled: None })
+    }
+
+    /// The lock and the schemas at `rev`; `schemas` is relative to the current
+    /// directory, inside a git work tree.
+    pub fn from_git(rev: &str, schemas: &Path) -> anyhow::Result<Baseline> {
+        let lock_path = schemas.join(crate::lock::LOCK_FILE);
+        let lock_text = git_show(rev, &lock_path)?;
+        let root = format!("./{}", schemas.display());
+        let out = std::process::Command::new("git")
+            .args(["ls-tree", "-r", "--name-only", rev, "--", &root])
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            anyhow::bail!("git ls-tree {rev} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let prefix = format!("{}/", schemas.display().to_string().trim_start_matches("./").trim_end_matches('/'));
+        let mut files = Vec::new();
+        for path in String::from_utf8(out.stdout)?.lines() {
+            let rel = path.strip_prefix(&prefix).unwrap_or(path).to_string();
+            if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(&rel) {
+                let text = git_show(rev, &schemas.join(&rel))?;
+                files.push((rel, text));
+            }
+        }
+        let display = format!("{rev}:{}", schemas.display());
+        let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
+        let compiled = crate::compile_loaded(loaded, lock_path.clone());
+        Ok(Baseline { name: format!("{rev}:{}", lock_path.display()), lock_text, compiled: Some(compiled) })
+    }
+
+    /// The default: the state committed at HEAD, or outside git the working-tree
+    /// lock (the only baseline there is).
+    pub fn default_for(schemas: &Path) -> anyhow::Result<Baseline> {
+        Baseline::from_git("HEAD", schemas).or_else(|_| Baseline::from_lock_file(&schemas.join(crate::lock::LOCK_FILE)))
+    }
+}
+
+/// A file's content at a git revision (`git show REV:./path`, relative to the cwd).
+fn git_show(rev: &str, path: &Path) -> anyhow::Result<String> {
+    let spec = format!("{rev}:./{}", path.display());
+    let out = std::process::Command::new("git").args(["show", &spec]).output().context("cannot run git")?;
+    if !out.status.success() {
+        anyhow::bail!("git show {spec} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Today's date in UTC, YYYY-MM-DD (civil-from-days, proleptic Gregorian).
+pub fn today_utc() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    civil_date(secs.div_euclid(86_400))
+}
+
+/// The date `days` days after 1970-01-01.
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil_date(0), "1970-01-01");
+        assert_eq!(super::civil_date(20_418), "2025-11-26");
+        assert_eq!(super::civil_date(11_016), "2000-02-29");
+        assert_eq!(super::civil_date(-1), "1969-12-31");
+    }
+}
