@@ -98,7 +98,7 @@ pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<
     let start = Instant::now();
     let c = compile(&changed.join("schemas"), "schemas")?;
     let baseline = crate::evolve::Baseline { name: "baseline".into(), lock_text: baseline_lock, compiled: None };
-    let report = crate::evolve::check(c, baseline, "2026-01-01");
+    let report = crate::evolve::check(c, baseline, &crate::evolve::Config::default(), "2026-01-01");
     let check_time = start.elapsed();
     rows.push(Row {
         what: "manifold check: 100 changes against the lock".into(),

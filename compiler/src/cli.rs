@@ -276,7 +276,14 @@ fn check(
     };
     let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
     let today = today.unwrap_or_else(crate::evolve::today_utc);
-    let report = crate::evolve::check(c, baseline, &today);
+    let config = match crate::evolve::Config::load(schemas) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = crate::evolve::check(c, baseline, &config, &today);
     if report.diagnostics.has_errors() {
         let _ = std::io::stderr().write_all(diag::render_text(&report.db, &report.diagnostics, color).as_bytes());
         eprintln!("error: the check could not run: the schemas or the baseline have errors");

@@ -60,7 +60,12 @@ fn run_case(case: &Path) -> (Found, String, evolve::Report) {
     );
     let lock_text = b.lock_text.clone();
     let baseline = evolve::Baseline { name: "baseline.lock".into(), lock_text, compiled: Some(b) };
-    let report = evolve::check(a, baseline, "2026-11-26");
+    // A case may carry the project's check config (after/manifold.toml).
+    let config = match std::fs::read_to_string(case.join("after").join(evolve::CONFIG_FILE)) {
+        Ok(text) => evolve::Config::from_toml(&text).unwrap(),
+        Err(_) => evolve::Config::default(),
+    };
+    let report = evolve::check(a, baseline, &config, "2026-11-26");
     let mut found = Found::new();
     for f in &report.findings {
         let src = report.db.get(f.span.file);
@@ -258,4 +263,17 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
             assert!(line.ends_with(" valid"), "invalid SARIF: {line}");
         }
     }
+}
+
+/// `schemas/manifold.toml` tunes severities: an optional field added (EC023, an
+/// INFO by default) blocks when the project makes it an error.
+#[test]
+fn a_project_config_tunes_severities() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/config_severity_raised");
+    let (_, text, report) = run_case(&dir);
+    assert!(report.is_breaking(), "{text}");
+    assert_eq!(report.findings[0].severity, Severity::Error);
+    let (_, text, report) = run_case(&dir.with_file_name("safe_add_optional_field"));
+    assert!(!report.is_breaking(), "{text}");
+    assert_eq!(report.findings[0].severity, Severity::Info);
 }

@@ -67,6 +67,22 @@ pub fn today_utc() -> String {
     civil_date(secs.div_euclid(86_400))
 }
 
+/// Days since 1970-01-01 of an ISO date `YYYY-MM-DD` (None if malformed).
+pub fn days_from_civil(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || date.len() != 10 {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// The date `days` days after 1970-01-01.
 fn civil_date(days: i64) -> String {
     let z = days + 719_468;
@@ -89,5 +105,9 @@ mod tests {
         assert_eq!(super::civil_date(20_418), "2025-11-26");
         assert_eq!(super::civil_date(11_016), "2000-02-29");
         assert_eq!(super::civil_date(-1), "1969-12-31");
+        for days in [-1, 0, 11_016, 20_418, 40_000] {
+            assert_eq!(super::days_from_civil(&super::civil_date(days)), Some(days));
+        }
+        assert_eq!(super::days_from_civil("2026-13-01"), None);
     }
 }

@@ -10,6 +10,7 @@
 
 mod baseline;
 pub mod catalogue;
+mod config;
 mod edits;
 mod models;
 mod overrides;
@@ -18,6 +19,7 @@ mod rules;
 
 pub use baseline::today_utc;
 pub use catalogue::{Rule, Severity};
+pub use config::{CONFIG_FILE, Config};
 pub use render::{CheckFormat, render};
 
 use crate::lock::{self, Lock};
@@ -70,7 +72,7 @@ pub struct Baseline {
 
 /// Checks `current` (compiled schemas) against `baseline`. `today` (YYYY-MM-DD)
 /// decides whether sunset dates have passed.
-pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
+pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &str) -> Report {
     let Compilation { mut db, model, diagnostics, lock_file, .. } = current;
     let baseline_file: FileId = db.add(SourceFile::new(baseline.name.as_str(), baseline.lock_text.as_str()));
     let mut diags = diagnostics;
@@ -91,6 +93,7 @@ pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
         baseline_text: &baseline.lock_text,
         baseline_model: base.as_ref().map(|b| &b.model),
         today,
+        window_days: config.deprecation_window_days,
     });
     // The lock the change carries must be the one the baseline dictates.
     if let Some(file) = lock_file
@@ -104,6 +107,12 @@ pub fn check(current: Compilation, baseline: Baseline, today: &str) -> Report {
             let base_lock = base.lock.clone();
             let offset = db.absorb(base.db);
             findings.extend(models::run(&model, &current_lock, &base.model, &base_lock, offset));
+        }
+    }
+    // The project's severities, then the element-scoped overrides.
+    for f in &mut findings {
+        if let Some(s) = config.severity.get(f.rule.id) {
+            f.severity = *s;
         }
     }
     overrides::apply(&model, &mut findings);

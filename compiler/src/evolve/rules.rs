@@ -16,6 +16,8 @@ pub struct Input<'a> {
     /// The baseline's Model, when it was compiled from a git ref.
     pub baseline_model: Option<&'a Model>,
     pub today: &'a str,
+    /// Days a field must have been deprecated before its removal (LC007); 0: one release.
+    pub window_days: u32,
 }
 
 struct Out<'a> {
@@ -206,6 +208,48 @@ fn transition(out: &mut Out<'_>, name: &str, from: EntityState, to: EntityState,
     }
 }
 
+/// LC007: a deprecated field removed before the configured window has passed,
+/// counted from the date its `@deprecated YYYY-MM-DD …` tag gives in the baseline.
+fn window(out: &mut Out<'_>, owner: &str, field: &str, header: &str) {
+    let days = out.input.window_days;
+    if days == 0 {
+        return;
+    }
+    let element = format!("{owner}.{field}");
+    let span = out.baseline_span(header, Some(field));
+    let base_field = out.input.baseline_model.and_then(|m| {
+        let fields = match m.entity_by_name(owner) {
+            Some(e) => &e.fields,
+            None => {
+                let (p, s) = owner.split_once('.')?;
+                &m.products.iter().find(|x| x.name == p)?.structs.iter().find(|x| x.name == s)?.fields
+            }
+        };
+        fields.iter().find(|f| f.name == field).cloned()
+    });
+    let since = base_field
+        .as_ref()
+        .and_then(|f| f.deprecated.as_deref())
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(super::baseline::days_from_civil);
+    let today = super::baseline::days_from_civil(out.input.today).unwrap_or(0);
+    match since {
+        Some(since) if today - since >= i64::from(days) => {}
+        Some(since) => {
+            let msg = format!(
+                "`{field}` was removed {} days after its deprecation; the window is {days} days",
+                today - since
+            );
+            out.push(c::LC007, element, msg, span);
+        }
+        None => {
+            let msg =
+                format!("`{field}` was removed, but its deprecation has no date to count the {days}-day window from");
+            out.push(c::LC007, element, msg, span);
+        }
+    }
+}
+
 /// A field type change: which rule it breaks.
 fn type_rule(old: &str, new: &str) -> &'static Rule {
     let (old_array, new_array) = (old.ends_with("[]"), new.ends_with("[]"));
@@ -275,7 +319,10 @@ fn fields(
                 );
                 continue;
             }
-            (ElementState::Deprecated, ElementState::Removed) => continue,
+            (ElementState::Deprecated, ElementState::Removed) => {
+                window(out, owner, &b.name, header);
+                continue;
+            }
             _ => {}
         }
         if now.ty != b.ty {
