@@ -97,7 +97,12 @@ pub fn run(shape: Shape, iterations: usize, tools: &Path) -> anyhow::Result<Vec<
     std::fs::write(changed.join("schemas").join(crate::lock::LOCK_FILE), &baseline_lock)?;
     let start = Instant::now();
     let c = compile(&changed.join("schemas"), "schemas")?;
-    let baseline = crate::evolve::Baseline { name: "baseline".into(), lock_text: baseline_lock, compiled: None };
+    let baseline = crate::evolve::Baseline {
+        name: "baseline".into(),
+        lock_text: baseline_lock,
+        compiled: None,
+        released_columns: Default::default(),
+    };
     let report = crate::evolve::check(c, baseline, &crate::evolve::Config::default(), "2026-01-01");
     let check_time = start.elapsed();
     rows.push(Row {

@@ -68,6 +68,10 @@ pub enum Command {
         /// working-tree lock outside git).
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// The generated tree committed beside the schemas (its staging schemas at
+        /// the baseline reveal naming changes, EC015).
+        #[arg(long, default_value = "generated")]
+        generated: PathBuf,
         #[arg(long, value_enum, default_value_t = crate::evolve::CheckFormat::Text)]
         format: crate::evolve::CheckFormat,
         /// The date sunsets are compared with (YYYY-MM-DD; default: today, UTC).
@@ -112,8 +116,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Build { schemas, out, check, format } => build(&schemas, &out, check, format, color),
         Command::Model { schemas, format } => print_model(&schemas, format, color),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Check { schemas, against, baseline, format, today } => {
-            check(&schemas, against.as_deref(), baseline.as_deref(), format, today, color)
+        Command::Check { schemas, against, baseline, generated, format, today } => {
+            check(&schemas, against.as_deref(), baseline.as_deref(), &generated, format, today, color)
         }
         Command::Bench { entities, fields, iterations, tools } => {
             let per = 100.min(entities.max(1));
@@ -258,14 +262,15 @@ fn check(
     schemas: &std::path::Path,
     against: Option<&str>,
     baseline: Option<&std::path::Path>,
+    generated: &std::path::Path,
     format: crate::evolve::CheckFormat,
     today: Option<String>,
     color: bool,
 ) -> ExitCode {
     let baseline = match (against, baseline) {
-        (Some(rev), _) => Baseline::from_git(rev, schemas),
+        (Some(rev), _) => Baseline::from_git(rev, schemas, generated),
         (None, Some(path)) => Baseline::from_lock_file(path),
-        (None, None) => Baseline::default_for(schemas),
+        (None, None) => Baseline::default_for(schemas, generated),
     };
     let baseline = match baseline {
         Ok(b) => b,

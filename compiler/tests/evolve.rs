@@ -59,7 +59,17 @@ fn run_case(case: &Path) -> (Found, String, evolve::Report) {
         diag::render_text(&a.db, &a.diagnostics, false)
     );
     let lock_text = b.lock_text.clone();
-    let baseline = evolve::Baseline { name: "baseline.lock".into(), lock_text, compiled: Some(b) };
+    // Staging schemas released with the baseline, when a case carries them
+    // (`before/generated/tables/manifold_entities/*.json`).
+    let mut released_columns = std::collections::BTreeMap::new();
+    if let Ok(dir) = std::fs::read_dir(case.join("before/generated/tables/manifold_entities")) {
+        for e in dir {
+            let path = e.unwrap().path();
+            let entity = path.file_stem().unwrap().to_string_lossy().into_owned();
+            released_columns.insert(entity, evolve::staging_columns(&std::fs::read_to_string(&path).unwrap()).unwrap());
+        }
+    }
+    let baseline = evolve::Baseline { name: "baseline.lock".into(), lock_text, compiled: Some(b), released_columns };
     // A case may carry the project's check config (after/manifold.toml).
     let config = match std::fs::read_to_string(case.join("after").join(evolve::CONFIG_FILE)) {
         Ok(text) => evolve::Config::from_toml(&text).unwrap(),

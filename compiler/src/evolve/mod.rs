@@ -13,11 +13,12 @@ pub mod catalogue;
 mod config;
 mod edits;
 mod models;
+mod naming;
 mod overrides;
 mod render;
 mod rules;
 
-pub use baseline::today_utc;
+pub use baseline::{staging_columns, today_utc};
 pub use catalogue::{Rule, Severity};
 pub use config::{CONFIG_FILE, Config};
 pub use render::{CheckFormat, render};
@@ -68,6 +69,10 @@ pub struct Baseline {
     /// The baseline's schemas compiled (from a git ref), when available: enables
     /// the rules that need the baseline Model (owners, team models).
     pub compiled: Option<Compilation>,
+    /// The staging-table columns released with the baseline (its committed
+    /// `generated/tables/manifold_entities/<Entity>.json`), by entity: what a
+    /// change of the compiler's naming would break (EC015).
+    pub released_columns: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Checks `current` (compiled schemas) against `baseline`. `today` (YYYY-MM-DD)
@@ -102,6 +107,7 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
         let text = db.get(file).text.clone();
         findings.extend(edits::run(&pr, &current_lock, file, &text));
     }
+    findings.extend(naming::run(&model, &baseline_lock, &current_lock, &baseline.released_columns));
     if let Some(base) = base {
         {
             let base_lock = base.lock.clone();

@@ -63,7 +63,8 @@ fn text(report: &Report, color: bool) -> String {
         out.push_str("\n\n");
     }
     let (e, w, i) = (report.count(Severity::Error), report.count(Severity::Warn), report.count(Severity::Info));
-    out.push_str(&format!("{}: {e} breaking, {w} warnings, {i} notes\n", if e > 0 { "error" } else { "check" }));
+    let verdict = if report.is_breaking() { "error" } else { "check" };
+    out.push_str(&format!("{verdict}: {e} errors, {w} warnings without an override, {i} notes\n"));
     out
 }
 
