@@ -10,7 +10,10 @@
 //! lands) it uses delta-rs without DataFusion.
 
 pub mod columns;
+pub mod envelope;
+pub mod lww;
 pub mod mapping;
+pub mod source;
 
 pub use mapping::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};
 

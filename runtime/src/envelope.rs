@@ -1,0 +1,143 @@
+//! The replication envelope (`templates/proto/envelope.proto`, package
+//! `manifold.v1`) and decoding: a raw record → a typed record of one entity of
+//! the registry, or the reason it is a dead letter.
+//!
+//! The envelope types are written here by hand, not generated, because the
+//! runtime must read every product's records with one type; a test checks them
+//! against the generated ones byte for byte.
+
+use crate::mapping::{EntityInfo, Registry};
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Ari {
+    #[prost(string, tag = "1")]
+    pub value: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OffloadPointer {
+    #[prost(string, tag = "1")]
+    pub uri: String,
+    #[prost(int64, tag = "2")]
+    pub size_bytes: i64,
+    #[prost(string, tag = "3")]
+    pub sha256: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FacsimileRecord {
+    #[prost(message, optional, tag = "1")]
+    pub resource_ari: Option<Ari>,
+    #[prost(int32, tag = "2")]
+    pub entity_type: i32,
+    #[prost(message, optional, tag = "3")]
+    pub workspace_id: Option<Ari>,
+    #[prost(int64, tag = "4")]
+    pub version: i64,
+    #[prost(int64, tag = "5")]
+    pub generation_watermark: i64,
+    #[prost(bool, tag = "6")]
+    pub is_tombstone: bool,
+    #[prost(oneof = "Payload", tags = "7, 8")]
+    pub payload: Option<Payload>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Payload {
+    /// The entity message, packed with its type URL.
+    #[prost(message, tag = "7")]
+    Entity(prost_types::Any),
+    /// Where the packed entity is stored when it is too large for the bus.
+    #[prost(message, tag = "8")]
+    OffloadPointer(OffloadPointer),
+}
+
+/// Why a record cannot be staged. It goes to the dead-letter table with its raw
+/// bytes and source position; the stream keeps flowing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeadLetter {
+    #[error("the record is {size} bytes, over the {limit}-byte limit")]
+    Oversized { size: usize, limit: usize },
+    #[error("the envelope does not decode: {0}")]
+    Undecodable(String),
+    #[error("the envelope has no {0}")]
+    MissingIdentity(&'static str),
+    #[error("no entity has the type URL `{0}`")]
+    UnknownTypeUrl(String),
+    #[error("no entity has entity_type {0}")]
+    UnknownEntityType(i32),
+    #[error("entity_type {entity_type} disagrees with the payload's type `{type_url}` (entity_type {expected})")]
+    TypeMismatch { entity_type: i32, type_url: String, expected: i32 },
+    #[error("a live record without payload")]
+    MissingPayload,
+    #[error("the payload does not decode as `{entity}`: {reason}")]
+    PayloadMismatch { entity: &'static str, reason: String },
+    #[error("the offloaded payload at `{uri}` cannot be used: {reason}")]
+    Offload { uri: String, reason: String },
+    #[error("the frame is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// A decoded record: its entity, envelope values, and where the entity bytes are.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    pub entity: &'static EntityInfo,
+    pub resource_ari: String,
+    pub workspace_id: String,
+    pub version: i64,
+    pub generation: i64,
+    pub is_tombstone: bool,
+    pub body: Body,
+}
+
+/// Where a record's entity message is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// Inline: the encoded entity message (`Any.value`).
+    Inline(Vec<u8>),
+    /// Stored elsewhere: fetch it, check size and SHA-256, then unpack the `Any`.
+    Offloaded(OffloadPointer),
+    /// A tombstone without payload.
+    None,
+}
+
+/// Decodes one raw record against `registry`. Records over `max_bytes` are
+/// rejected before decoding.
+pub fn decode(bytes: &[u8], registry: &Registry, max_bytes: usize) -> Result<Decoded, DeadLetter> {
+    use prost::Message as _;
+    if bytes.len() > max_bytes {
+        return Err(DeadLetter::Oversized { size: bytes.len(), limit: max_bytes });
+    }
+    let r = FacsimileRecord::decode(bytes).map_err(|e| DeadLetter::Undecodable(e.to_string()))?;
+    let resource_ari =
+        r.resource_ari.map(|a| a.value).filter(|v| !v.is_empty()).ok_or(DeadLetter::MissingIdentity("resource_ari"))?;
+    let workspace_id =
+        r.workspace_id.map(|a| a.value).filter(|v| !v.is_empty()).ok_or(DeadLetter::MissingIdentity("workspace_id"))?;
+    let by_type = || registry.by_entity_type(r.entity_type).ok_or(DeadLetter::UnknownEntityType(r.entity_type));
+    let (entity, body) = match r.payload {
+        Some(Payload::Entity(any)) => {
+            let entity =
+                registry.by_type_url(&any.type_url).ok_or_else(|| DeadLetter::UnknownTypeUrl(any.type_url.clone()))?;
+            if entity.entity_type != r.entity_type {
+                return Err(DeadLetter::TypeMismatch {
+                    entity_type: r.entity_type,
+                    type_url: any.type_url,
+                    expected: entity.entity_type,
+                });
+            }
+            (entity, Body::Inline(any.value))
+        }
+        Some(Payload::OffloadPointer(p)) => (by_type()?, Body::Offloaded(p)),
+        None if r.is_tombstone => (by_type()?, Body::None),
+        None => return Err(DeadLetter::MissingPayload),
+    };
+    Ok(Decoded {
+        entity,
+        resource_ari,
+        workspace_id,
+        version: r.version,
+        generation: r.generation_watermark,
+        is_tombstone: r.is_tombstone,
+        body,
+    })
+}
