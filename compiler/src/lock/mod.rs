@@ -130,17 +130,21 @@ impl LockedEnum {
 /// declarations in file and source order).
 pub fn assign(model: &Model, old: &Lock) -> Lock {
     let mut lock = old.clone();
-    let mut seen_entities = Vec::new();
+    let mut seen_entities = std::collections::BTreeSet::new();
+    // One past the highest entity_type ever used, removed entities included.
+    let mut next_type = lock.entities.values().map(|x| x.entity_type).max().unwrap_or(0) + 1;
     for product in &model.products {
         for e in &product.entities {
-            seen_entities.push(e.name.clone());
-            let next_type = lock.entities.values().map(|x| x.entity_type).max().unwrap_or(0) + 1;
-            let locked = lock.entities.entry(e.name.clone()).or_insert_with(|| LockedEntity {
-                product: product.name.clone(),
-                entity_type: next_type,
-                state: e.manifest.state,
-                removed: false,
-                fields: Vec::new(),
+            seen_entities.insert(e.name.clone());
+            let locked = lock.entities.entry(e.name.clone()).or_insert_with(|| {
+                next_type += 1;
+                LockedEntity {
+                    product: product.name.clone(),
+                    entity_type: next_type - 1,
+                    state: e.manifest.state,
+                    removed: false,
+                    fields: Vec::new(),
+                }
             });
             locked.product = product.name.clone();
             locked.state = e.manifest.state;
@@ -182,7 +186,7 @@ pub fn assign(model: &Model, old: &Lock) -> Lock {
         }
     }
     for (name, e) in lock.entities.iter_mut() {
-        if !seen_entities.contains(name) && !e.removed {
+        if !seen_entities.contains(name.as_str()) && !e.removed {
             e.removed = true;
         }
     }
