@@ -5,28 +5,20 @@
 
 use super::Finding;
 use super::catalogue::{self as c, Rule};
-use crate::lock::{ElementState, Lock, LockedField, LockedValue};
+use crate::lock::{ElementState, Lock, LockedField, LockedValue, entry_span, table_header};
 use crate::source::{FileId, Span};
 
 /// `pr` is the lock the change carries (file `file` with `text`), `expected` the
 /// lock the baseline dictates.
 pub fn run(pr: &Lock, expected: &Lock, file: FileId, text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
-    let span = |header: &str, name: Option<&str>| {
-        let start = text.find(&format!("[{header}]")).unwrap_or(0);
-        let at = name.and_then(|n| text[start..].find(&format!("name = \"{n}\"")).map(|i| start + i)).unwrap_or(start);
-        let end = text[at..].find('\n').map(|i| at + i).unwrap_or(text.len());
-        Span::new(file, at as u32, end as u32)
-    };
+    let span = |header: &str, name: Option<&str>| entry_span(text, file, header, name);
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
         out.push(Finding { rule, severity: rule.severity, element, message, span })
     };
-    let key = |n: &str| {
-        if n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') { n.to_string() } else { format!("\"{n}\"") }
-    };
     for (name, e) in &pr.entities {
         let Some(want) = expected.entities.get(name) else { continue };
-        let header = format!("entities.{}", key(name));
+        let header = table_header("entities", name);
         if e.entity_type != want.entity_type {
             let msg = format!(
                 "the lock gives `{name}` entity_type {} where the baseline has {}",
@@ -38,12 +30,12 @@ pub fn run(pr: &Lock, expected: &Lock, file: FileId, text: &str) -> Vec<Finding>
     }
     for (name, s) in &pr.structs {
         if let Some(want) = expected.structs.get(name) {
-            fields(&mut push, name, &format!("structs.{}", key(name)), &s.fields, &want.fields, &span);
+            fields(&mut push, name, &table_header("structs", name), &s.fields, &want.fields, &span);
         }
     }
     for (name, en) in &pr.enums {
         let Some(want) = expected.enums.get(name) else { continue };
-        let header = format!("enums.{}", key(name));
+        let header = table_header("enums", name);
         values(&mut push, name, &en.values, &want.values, &span(&header, None), |v| span(&header, Some(v)));
     }
     out

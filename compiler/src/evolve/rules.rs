@@ -3,7 +3,7 @@
 
 use super::Finding;
 use super::catalogue::{self as c, Rule, Severity};
-use crate::lock::{ElementState, Lock, LockedField};
+use crate::lock::{ElementState, Lock, LockedField, table_header};
 use crate::model::{EntityState, Model, Type, naming};
 use crate::source::{FileId, Span};
 
@@ -36,15 +36,7 @@ impl Out<'_> {
 
     /// The span of a table (and optionally an entry `name = "…"` in it) in the baseline lock.
     fn baseline_span(&self, header: &str, entry: Option<&str>) -> Span {
-        let text = self.input.baseline_text;
-        let file = self.input.baseline_file;
-        let Some(start) = text.find(&format!("[{header}]")) else { return Span::new(file, 0, 0) };
-        let end = text[start + 1..].find("\n[").map(|i| start + 1 + i).unwrap_or(text.len());
-        let at = entry
-            .and_then(|name| text[start..end].find(&format!("name = \"{name}\"")).map(|i| start + i))
-            .unwrap_or(start);
-        let line_end = text[at..].find('\n').map(|i| at + i).unwrap_or(text.len());
-        Span::new(file, at as u32, line_end as u32)
+        crate::lock::entry_span(self.input.baseline_text, self.input.baseline_file, header, entry)
     }
 }
 
@@ -57,19 +49,11 @@ pub fn run(input: &Input<'_>) -> Vec<Finding> {
     out.findings
 }
 
-fn header_key(name: &str) -> String {
-    if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        name.to_string()
-    } else {
-        format!("\"{name}\"")
-    }
-}
-
 fn entities(out: &mut Out<'_>) {
     let (model, baseline, current) = (out.input.model, out.input.baseline, out.input.current);
     for (name, base) in &baseline.entities {
         let Some(cur) = current.entities.values().find(|e| e.entity_type == base.entity_type) else {
-            let span = out.baseline_span(&format!("entities.{}", header_key(name)), None);
+            let span = out.baseline_span(&table_header("entities", name), None);
             out.push(
                 c::EC004,
                 name.clone(),
@@ -85,9 +69,7 @@ fn entities(out: &mut Out<'_>) {
             .map(|(n, _)| n.clone())
             .unwrap_or_default();
         let entity = model.entity_by_name(&cur_name);
-        let here = entity
-            .map(|e| e.span)
-            .unwrap_or_else(|| out.baseline_span(&format!("entities.{}", header_key(name)), None));
+        let here = entity.map(|e| e.span).unwrap_or_else(|| out.baseline_span(&table_header("entities", name), None));
         if &cur_name != name {
             out.push(
                 c::EC020,
@@ -110,7 +92,7 @@ fn entities(out: &mut Out<'_>) {
         }
         if cur.removed {
             if base.state != EntityState::Retired {
-                let span = out.baseline_span(&format!("entities.{}", header_key(name)), None);
+                let span = out.baseline_span(&table_header("entities", name), None);
                 let msg = format!("`{name}` was deleted while {} in the baseline", base.state.as_str());
                 out.push(c::LC004, name.clone(), msg, span);
             }
@@ -128,7 +110,7 @@ fn entities(out: &mut Out<'_>) {
         fields(
             out,
             name,
-            &format!("entities.{}", header_key(name)),
+            &table_header("entities", name),
             &base.fields,
             &cur.fields,
             |f| entity.and_then(|e| e.fields.iter().find(|x| x.name == f)).map(|x| x.span),
@@ -445,16 +427,7 @@ fn structs(out: &mut Out<'_>) {
                 |s| if f.is_empty() { Some(s.span) } else { s.fields.iter().find(|x| x.name == f).map(|x| x.span) },
             )
         };
-        fields(
-            out,
-            key,
-            &format!("structs.{}", header_key(key)),
-            &base.fields,
-            &cur.fields,
-            span_of,
-            false,
-            EntityState::Active,
-        );
+        fields(out, key, &table_header("structs", key), &base.fields, &cur.fields, span_of, false, EntityState::Active);
     }
 }
 
@@ -464,7 +437,7 @@ fn enums(out: &mut Out<'_>) {
         let Some(cur) = current.enums.get(key) else { continue };
         let (product, name) = key.split_once('.').unwrap_or(("", key));
         let en = model.products.iter().filter(|p| p.name == product).flat_map(|p| &p.enums).find(|e| e.name == name);
-        let header = format!("enums.{}", header_key(key));
+        let header = table_header("enums", key);
         for b in &base.values {
             let element = format!("{key}.{}", b.name);
             let now = cur.values.iter().find(|v| v.number == b.number);

@@ -78,6 +78,23 @@ fn write_fields(out: &mut String, fields: &[LockedField]) {
     out.push_str("]\n");
 }
 
+/// The header of a lock table, as `write` spells it: `table_header("structs",
+/// "jira.JiraIssueField")` → `structs."jira.JiraIssueField"`.
+pub fn table_header(section: &str, name: &str) -> String {
+    format!("{section}.{}", key(name))
+}
+
+/// Where a lock file's text has the table `[header]`, or its entry `name =
+/// "entry"`: the span of that line, for findings that point into a lock.
+pub fn entry_span(text: &str, file: FileId, header: &str, entry: Option<&str>) -> Span {
+    let Some(start) = text.find(&format!("[{header}]")) else { return Span::new(file, 0, 0) };
+    let end = text[start + 1..].find("\n[").map(|i| start + 1 + i).unwrap_or(text.len());
+    let at =
+        entry.and_then(|name| text[start..end].find(&format!("name = \"{name}\"")).map(|i| start + i)).unwrap_or(start);
+    let line_end = text[at..].find('\n').map(|i| at + i).unwrap_or(text.len());
+    Span::new(file, at as u32, line_end as u32)
+}
+
 /// A bare TOML key when possible, else a quoted one.
 fn key(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {

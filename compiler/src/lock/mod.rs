@@ -13,7 +13,7 @@ mod format;
 
 use std::collections::BTreeMap;
 
-pub use format::{LOCK_FILE, read, write};
+pub use format::{LOCK_FILE, entry_span, read, table_header, write};
 
 use crate::model::{EntityState, Field, Model, naming};
 
