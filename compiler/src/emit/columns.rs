@@ -177,29 +177,8 @@ pub fn source_table(model: &Model, entity: &Entity) -> Vec<SourceColumn> {
 }
 
 fn flatten_source(model: &Model, prefix: &str, ty: &Type, out: &mut Vec<SourceColumn>) {
-    let mut push =
-        |name: String, t: SqlType| out.push(SourceColumn { name, ty: SourceType::Primitive(t), nullable: true });
-    match ty {
-        Type::Scalar(Scalar::Timestamp) => {
-            push(format!("{prefix}_seconds"), SqlType::Long);
-            push(format!("{prefix}_nanos"), SqlType::Integer);
-        }
-        Type::Scalar(Scalar::Ari) => push(format!("{prefix}_value"), SqlType::String),
-        Type::Scalar(Scalar::Date) => push(prefix.to_string(), SqlType::String),
-        Type::Scalar(s) => push(prefix.to_string(), scalar_type(*s)),
-        Type::Enum(_) => push(prefix.to_string(), SqlType::String),
-        Type::Relation(parent) => {
-            let parent = model.entity(*parent);
-            if let Some(key) = parent.fields.get(parent.key) {
-                flatten_source(model, prefix, &key.ty, out);
-            }
-        }
-        Type::Struct(id) => {
-            for f in &model.strukt(*id).fields {
-                flatten_source(model, &format!("{prefix}_{}", naming::snake_case(&f.name)), &f.ty, out);
-            }
-        }
-        Type::Array(_) => {}
+    for (name, kind) in naming::flatten(model, prefix, ty, naming::Side::Source) {
+        out.push(SourceColumn { name, ty: SourceType::Primitive(scalar_type(kind)), nullable: true });
     }
 }
 

@@ -54,46 +54,54 @@ pub fn proto_field_name(field: &Field) -> String {
 /// `created_at_seconds`, `created_at_nanos`; `author: ARI` → `author_value`.
 /// Array fields produce no column here: they are exploded into child tables.
 pub fn source_columns(model: &Model, field: &Field) -> Vec<String> {
-    let mut out = Vec::new();
-    flatten(model, &snake_case(&field.name), &field.ty, &mut out, Side::Source);
-    out
+    flatten(model, &snake_case(&field.name), &field.ty, Side::Source).into_iter().map(|(c, _)| c).collect()
 }
 
 /// Columns of the entity's main *target* table that `field` produces: like the
 /// source columns, except that a Timestamp is one column again.
 pub fn table_columns(model: &Model, field: &Field) -> Vec<String> {
-    let mut out = Vec::new();
-    flatten(model, &snake_case(&field.name), &field.ty, &mut out, Side::Target);
-    out
+    flatten(model, &snake_case(&field.name), &field.ty, Side::Target).into_iter().map(|(c, _)| c).collect()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
+/// Which table's naming: the staging (source) table, or a model's target table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
     Source,
     Target,
 }
 
-fn flatten(model: &Model, prefix: &str, ty: &Type, out: &mut Vec<String>, side: Side) {
+/// The columns a value of type `ty` flattens to under `prefix`, each with the
+/// scalar kind of its values: a source Timestamp is `_seconds` (Long) and
+/// `_nanos` (Int), an ARI `_value` (String), an enum its name (String), a source
+/// Date its ISO text (String). Arrays produce nothing here (they are list columns
+/// or child tables). The one walk every artifact's column names come from.
+pub fn flatten(model: &Model, prefix: &str, ty: &Type, side: Side) -> Vec<(String, Scalar)> {
+    let mut out = Vec::new();
+    walk(model, prefix, ty, side, &mut out);
+    out
+}
+
+fn walk(model: &Model, prefix: &str, ty: &Type, side: Side, out: &mut Vec<(String, Scalar)>) {
     match ty {
         Type::Scalar(Scalar::Timestamp) if side == Side::Source => {
-            out.push(format!("{prefix}_seconds"));
-            out.push(format!("{prefix}_nanos"));
+            out.push((format!("{prefix}_seconds"), Scalar::Long));
+            out.push((format!("{prefix}_nanos"), Scalar::Int));
         }
-        Type::Scalar(Scalar::Ari) => out.push(format!("{prefix}_value")),
-        Type::Scalar(_) | Type::Enum(_) => out.push(prefix.to_string()),
+        Type::Scalar(Scalar::Date) if side == Side::Source => out.push((prefix.to_string(), Scalar::String)),
+        Type::Scalar(Scalar::Ari) => out.push((format!("{prefix}_value"), Scalar::String)),
+        Type::Scalar(s) => out.push((prefix.to_string(), *s)),
+        Type::Enum(_) => out.push((prefix.to_string(), Scalar::String)),
         Type::Relation(parent) => {
             // The parent's key column type; only a scalar key is valid (M021), and
             // following anything else could recurse through a relation cycle.
             let parent = model.entity(*parent);
             if let Some(key @ Field { ty: Type::Scalar(_), .. }) = parent.fields.get(parent.key) {
-                flatten(model, prefix, &key.ty, out, side);
+                walk(model, prefix, &key.ty, side, out);
             }
         }
         Type::Struct(id) => {
             for f in &model.strukt(*id).fields {
-                if !matches!(f.ty, Type::Array(_)) {
-                    flatten(model, &format!("{prefix}_{}", snake_case(&f.name)), &f.ty, out, side);
-                }
+                walk(model, &format!("{prefix}_{}", snake_case(&f.name)), &f.ty, side, out);
             }
         }
         Type::Array(_) => {}
