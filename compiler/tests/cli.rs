@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn manifold(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_manifold")).args(args).env_remove("NO_COLOR").output().unwrap()
 }
@@ -14,18 +16,7 @@ fn schemas() -> PathBuf {
 /// A scratch copy of the example schemas.
 fn copy_schemas() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    }
-    copy(&schemas(), dir.path());
+    common::copy_tree(&schemas(), dir.path(), &[]);
     dir
 }
 

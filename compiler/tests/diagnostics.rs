@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use manifold_compiler::diag::{self, Severity};
 
+mod common;
+
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid")
 }
@@ -29,24 +31,11 @@ fn base_declarations() -> PathBuf {
 /// (code, file, line, column)
 type Expected = BTreeSet<(String, String, usize, usize)>;
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else if entry.file_name() != "expect.txt" && entry.file_name() != "no-base" {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// Lays the fixture out as a schema tree in `root`; returns its expectations.
 fn prepare(fixture: &Path, root: &Path) -> Expected {
     let mut expected = Expected::new();
     if fixture.is_dir() {
-        copy_tree(fixture, root);
+        common::copy_tree(fixture, root, &["expect.txt", "no-base"]);
         if !fixture.join("no-base").exists() {
             std::fs::copy(base_declarations(), root.join("manifold.ts")).unwrap();
         }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use manifold_compiler::evolve::{self, Severity};
 use manifold_compiler::{compile, diag};
 
+mod common;
+
 fn cases() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve");
     let mut v: Vec<PathBuf> =
@@ -21,18 +23,7 @@ fn cases() -> Vec<PathBuf> {
 
 fn tree(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    }
-    copy(from, dir.path());
+    common::copy_tree(from, dir.path(), &[]);
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/manifold.ts"), dir.path().join("manifold.ts"))
         .unwrap();
     dir
