@@ -119,6 +119,9 @@ impl Builder {
         let dbt = emit::dbt::emit(&c.model, &c.lock);
         let rust = emit::rust::product_rust(&c.model, &c.lock, &product, &fds, &dbt.models)
             .map_err(|message| BuildError::Generate { product: product.clone(), message })?;
+        let descriptors = out_dir.join(emit::rust::descriptor_file(&product));
+        write::write_if_changed(&descriptors, &fds)
+            .map_err(|source| BuildError::Write { path: descriptors.clone(), source })?;
         let path = out_dir.join(format!("manifold_{product}.rs"));
         write::write_if_changed(&path, rust.as_bytes())
             .map_err(|source| BuildError::Write { path: path.clone(), source })?;

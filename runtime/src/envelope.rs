@@ -78,6 +78,24 @@ pub enum DeadLetter {
     Corrupt(String),
 }
 
+impl DeadLetter {
+    /// A stable short name of the reason, for the dead-letter table's `reason_code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeadLetter::Oversized { .. } => "oversized",
+            DeadLetter::Undecodable(_) => "undecodable",
+            DeadLetter::MissingIdentity(_) => "missing_identity",
+            DeadLetter::UnknownTypeUrl(_) => "unknown_type_url",
+            DeadLetter::UnknownEntityType(_) => "unknown_entity_type",
+            DeadLetter::TypeMismatch { .. } => "type_mismatch",
+            DeadLetter::MissingPayload => "missing_payload",
+            DeadLetter::PayloadMismatch { .. } => "payload_mismatch",
+            DeadLetter::Offload { .. } => "offload",
+            DeadLetter::Corrupt(_) => "corrupt_frame",
+        }
+    }
+}
+
 /// A decoded record: its entity, envelope values, and where the entity bytes are.
 #[derive(Clone, Debug)]
 pub struct Decoded {

@@ -11,8 +11,11 @@
 
 pub mod columns;
 pub mod envelope;
+pub mod ingest;
+pub mod lake;
 pub mod lww;
 pub mod mapping;
+pub mod produce;
 pub mod source;
 
 pub use mapping::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};

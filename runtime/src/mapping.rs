@@ -72,6 +72,8 @@ pub struct EntityInfo {
     /// `manifold_entities.<Entity>`.
     pub staging_table: &'static str,
     pub staging_schema: fn() -> SchemaRef,
+    /// The staging table's partition columns (`workspace_id`).
+    pub staging_partition_by: &'static [&'static str],
     pub new_staging: fn() -> Box<dyn StagingTable>,
     /// The child tables of the entity's array fields, in field order.
     pub child_tables: &'static [&'static str],
@@ -82,6 +84,9 @@ pub struct EntityInfo {
 #[derive(Clone, Copy, Debug)]
 pub struct Registry {
     pub product: &'static str,
+    /// The encoded `FileDescriptorSet` of the product's messages and their
+    /// imports (for tools such as the synthetic producer; decoding does not use it).
+    pub descriptor_set: &'static [u8],
     pub entities: &'static [EntityInfo],
 }
 

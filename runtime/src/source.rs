@@ -38,6 +38,24 @@ impl Frame {
             Frame::Record { position, .. } | Frame::Corrupt { position, .. } => position,
         }
     }
+
+    /// The byte offset just past this frame in its segment: where the next
+    /// frame starts (a corrupt frame runs to the end of its segment).
+    pub fn end(&self) -> u64 {
+        match self {
+            Frame::Record { position, bytes } => position.offset + varint_len(bytes.len() as u64) + bytes.len() as u64,
+            Frame::Corrupt { position, bytes, .. } => position.offset + bytes.len() as u64,
+        }
+    }
+}
+
+fn varint_len(mut value: u64) -> u64 {
+    let mut n = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        n += 1;
+    }
+    n
 }
 
 /// A stream of frames from some position on.
@@ -59,18 +77,27 @@ pub struct SegmentDir {
     /// When the last segment ends inside a frame: wait for the writer (`true`) or
     /// report the torn tail as corrupt (`false`, run to the end and exit).
     follow: bool,
+    /// The bytes of the segment being read, so that a large segment is read
+    /// once rather than once per poll; re-read only when following its tail.
+    cached: Option<(String, Vec<u8>)>,
 }
 
 impl SegmentDir {
     /// Reads `dir` from `from` (or from the start).
     pub fn new(dir: impl AsRef<Path>, from: Option<Position>, follow: bool) -> Self {
         let at = from.unwrap_or(Position { segment: String::new(), offset: 0 });
-        SegmentDir { dir: dir.as_ref().to_path_buf(), at, follow }
+        SegmentDir { dir: dir.as_ref().to_path_buf(), at, follow, cached: None }
     }
 
     /// Segment file names in lexical order (hidden files skipped).
     fn segments(&self) -> std::io::Result<Vec<String>> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.dir)?
+        Self::segment_names(&self.dir)
+    }
+
+    /// The segment file names of `dir` in lexical order (hidden files and
+    /// directories skipped).
+    pub fn segment_names(dir: &Path) -> std::io::Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -108,9 +135,22 @@ impl Source for SegmentDir {
             if *name != self.at.segment {
                 self.at = Position { segment: name.clone(), offset: 0 };
             }
-            let data = std::fs::read(self.dir.join(name))?;
-            let mut offset = self.at.offset as usize;
             let last = i + 1 == segments.len();
+            let path = self.dir.join(name);
+            match &mut self.cached {
+                // Segments only grow, and only the last one still grows: read what is new.
+                Some((cached, data)) if cached == name => {
+                    if last {
+                        use std::io::{Read as _, Seek as _};
+                        let mut f = std::fs::File::open(&path)?;
+                        f.seek(std::io::SeekFrom::Start(data.len() as u64))?;
+                        f.read_to_end(data)?;
+                    }
+                }
+                _ => self.cached = Some((name.clone(), std::fs::read(&path)?)),
+            }
+            let data = &self.cached.as_ref().expect("just filled").1;
+            let mut offset = self.at.offset as usize;
             while offset < data.len() && out.len() < max {
                 let position = Position { segment: name.clone(), offset: offset as u64 };
                 let corrupt = |reason: String| Frame::Corrupt {

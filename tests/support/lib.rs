@@ -20,3 +20,5 @@ pub mod jira {
 pub mod opsgenie {
     include!(concat!(env!("OUT_DIR"), "/manifold_opsgenie.rs"));
 }
+
+pub mod lake;

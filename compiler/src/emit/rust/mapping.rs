@@ -53,6 +53,7 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
     let infos = p.entities.iter().map(|e| entity_info(lock, p, e, dbt));
     let product = &p.name;
     let package = package_path(product);
+    let descriptor_file = descriptor_file(product);
     let tokens = quote! {
         /// Staging-table builders and the registry of the product's entities.
         #[allow(clippy::all, unused_imports, deprecated)]
@@ -70,12 +71,22 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
             #(#entities)*
 
             /// Every entity of the product, by entity_type and type URL.
-            pub static REGISTRY: Registry = Registry { product: #product, entities: &[#(#infos),*] };
+            pub static REGISTRY: Registry = Registry {
+                product: #product,
+                descriptor_set: include_bytes!(#descriptor_file),
+                entities: &[#(#infos),*],
+            };
         }
         pub use mapping::REGISTRY;
     };
     let file: syn::File = syn::parse2(tokens).expect("generated mapping code parses");
     prettyplease::unparse(&file)
+}
+
+/// The descriptor set's file name beside the generated Rust (`Builder` writes
+/// both into the same folder; `include_bytes!` resolves it from the including file).
+pub fn descriptor_file(product: &str) -> String {
+    format!("manifold_{product}.binpb")
 }
 
 /// `manifold::jira::v1`
@@ -527,6 +538,7 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
         let (key, part) = (&m.key, &m.partition_by);
         Some(quote! { ModelInfo { name: #n, writer: #writer, key: &[#(#key),*], partition_by: &[#(#part),*], compiled_sql: #sql } })
     });
+    let partition = crate::emit::columns::PARTITION_COLUMN;
     quote! {
         EntityInfo {
             name: #name,
@@ -535,6 +547,7 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
             type_url: #type_url,
             staging_table: #table,
             staging_schema: #staging::schema,
+            staging_partition_by: &[#partition],
             new_staging: || Box::new(#staging::default()),
             child_tables: &[#(#children),*],
             models: &[#(#models),*],

@@ -11,6 +11,8 @@
 //!   writer, key and partitioning). No reflection on this path.
 
 mod mapping;
+
+pub use mapping::descriptor_file;
 mod prost_types;
 
 use crate::emit::dbt::DbtModel;

@@ -1,0 +1,238 @@
+//! Step 1 of ingestion: replication records → the staging tables
+//! `manifold_entities.<Entity>`, exactly once.
+//!
+//! The source is read in micro-batches, each within one segment. A batch is
+//! decoded, offloaded payloads fetched, last-writer-wins applied per key, and
+//! then committed table by table — every commit carrying the application
+//! transaction `txn(<source id>/<segment>, <end offset of the batch>)` in the
+//! same atomic commit as its rows. The batch ends with a commit to the
+//! dead-letter table (rows or not): the progress marker.
+//!
+//! Restart: resume at the dead-letter table's last `txn` (everything before it
+//! is committed everywhere). A crash can leave only the batch after it
+//! partially committed; for that batch's segment each table's own `txn` says
+//! which records it already holds, and those are not staged for it again. So
+//! nothing is lost and nothing is written twice, wherever the process dies.
+
+pub mod dead_letters;
+pub mod offload;
+mod stage;
+mod status;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deltalake::kernel::Transaction;
+
+pub use stage::{Context, Staged, stage};
+pub use status::{TableStatus, status};
+
+use crate::lake::{Lake, LakeError, Table, TableName};
+use crate::mapping::Registry;
+use crate::source::{Frame, Position, SegmentDir, Source as _};
+
+/// The schema of the staging tables.
+pub const STAGING_SCHEMA: &str = "manifold_entities";
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The directory of segment files.
+    pub source: PathBuf,
+    /// Names the source in the tables' `txn` app ids (`<source id>/<segment>`);
+    /// by default the source directory's name.
+    pub source_id: Option<String>,
+    /// Keep reading new data instead of stopping at the end.
+    pub follow: bool,
+    /// Records per micro-batch (a batch never spans two segments).
+    pub batch_records: usize,
+    /// Records over this size are dead letters.
+    pub max_record_bytes: usize,
+    /// How long to wait for new data when following.
+    pub poll_interval: Duration,
+}
+
+impl Options {
+    pub fn new(source: impl Into<PathBuf>) -> Self {
+        Options {
+            source: source.into(),
+            source_id: None,
+            follow: false,
+            batch_records: 50_000,
+            max_record_bytes: 16 * 1024 * 1024,
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+
+    pub fn source_id(&self) -> String {
+        self.source_id.clone().unwrap_or_else(|| {
+            self.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "source".into())
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("reading the source `{dir}`: {source}")]
+    Source { dir: String, source: std::io::Error },
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub batches: u64,
+    pub records: u64,
+    /// Rows committed per staging table (`manifold_entities.<Entity>`).
+    pub rows: HashMap<String, u64>,
+    pub dead_letters: u64,
+    /// Records that lost to a newer record of the same key within their batch.
+    pub superseded: u64,
+    /// Records that an earlier, interrupted run had already committed.
+    pub already_committed: u64,
+    /// Where the next run starts.
+    pub position: Option<Position>,
+}
+
+impl Report {
+    pub fn rows_total(&self) -> u64 {
+        self.rows.values().sum()
+    }
+}
+
+/// The `txn` app id of one segment of a source.
+pub fn app_id(source_id: &str, segment: &str) -> String {
+    format!("{source_id}/{segment}")
+}
+
+/// An ingest of one product's records into one lake.
+pub struct Ingest {
+    registry: &'static Registry,
+    options: Options,
+    /// Staging tables by `staging_table` name.
+    tables: HashMap<&'static str, Table>,
+    dead: Table,
+}
+
+impl Ingest {
+    /// Opens (creating if needed) every staging table of `registry` and the dead-letter table.
+    pub async fn open(registry: &'static Registry, lake: &Lake, options: Options) -> Result<Ingest, IngestError> {
+        let mut tables = HashMap::new();
+        for e in registry.entities {
+            let name = TableName::new(STAGING_SCHEMA, e.name);
+            let table = lake.table(&name, &(e.staging_schema)(), e.staging_partition_by).await?;
+            tables.insert(e.staging_table, table);
+        }
+        let dead = lake.table(&dead_letters::table_name(registry.product), &dead_letters::schema(), &[]).await?;
+        Ok(Ingest { registry, options, tables, dead })
+    }
+
+    /// Where everything before is committed: the dead-letter table's last `txn`.
+    pub async fn committed_position(&self) -> Result<Option<Position>, IngestError> {
+        let source_id = self.options.source_id();
+        if self.dead.version().unwrap_or(0) == 0 {
+            return Ok(None); // only the table's creation: nothing ingested yet
+        }
+        for segment in self.segments()?.iter().rev() {
+            if let Some(v) = self.dead.txn_version(&app_id(&source_id, segment)).await? {
+                return Ok(Some(Position { segment: segment.clone(), offset: v as u64 }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn segments(&self) -> Result<Vec<String>, IngestError> {
+        SegmentDir::segment_names(&self.options.source).map_err(|e| self.source_error(e))
+    }
+
+    fn source_error(&self, source: std::io::Error) -> IngestError {
+        IngestError::Source { dir: self.options.source.display().to_string(), source }
+    }
+
+    /// Runs until the source ends (or forever when following), calling
+    /// `progress` after every committed batch.
+    pub async fn run(&mut self, mut progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
+        let source_id = self.options.source_id();
+        let start = self.committed_position().await?;
+        let mut source = SegmentDir::new(&self.options.source, start.clone(), self.options.follow);
+        let mut report = Report { position: start, ..Report::default() };
+        // Per table, the end offset its own `txn` records in the first segment
+        // this run reads: only there can an interrupted batch have left rows.
+        let mut first: Option<(String, HashMap<String, u64>)> = None;
+        loop {
+            let frames = source.poll(self.options.batch_records).map_err(|e| self.source_error(e))?;
+            if frames.is_empty() {
+                if !self.options.follow {
+                    break;
+                }
+                tokio::time::sleep(self.options.poll_interval).await;
+                continue;
+            }
+            for group in frames.chunk_by(|a, b| a.position().segment == b.position().segment) {
+                let segment = group[0].position().segment.clone();
+                let app = app_id(&source_id, &segment);
+                if first.is_none() {
+                    first = Some((segment.clone(), self.committed_offsets(&app).await?));
+                }
+                let (first_segment, offsets) = first.as_ref().expect("set above");
+                let committed = |table: &str, offset: u64| {
+                    *first_segment == segment && offsets.get(table).is_some_and(|&end| offset < end)
+                };
+                self.commit_batch(&segment, &app, group, committed, &mut report).await?;
+                progress(&report);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn committed_offsets(&self, app: &str) -> Result<HashMap<String, u64>, IngestError> {
+        let mut out = HashMap::new();
+        for (name, table) in &self.tables {
+            if let Some(v) = table.txn_version(app).await? {
+                out.insert(name.to_string(), v as u64);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn commit_batch(
+        &mut self,
+        segment: &str,
+        app: &str,
+        frames: &[Frame],
+        committed: impl Fn(&str, u64) -> bool,
+        report: &mut Report,
+    ) -> Result<(), IngestError> {
+        let end = frames.last().expect("a batch has frames").end();
+        let cx = Context {
+            registry: self.registry,
+            max_record_bytes: self.options.max_record_bytes,
+            base: &self.options.source,
+            now_micros: now_micros(),
+        };
+        let staged = stage(&cx, segment, frames, &committed).await;
+        let txn = || Some(Transaction::new(app, end as i64));
+        for (entity, batch) in &staged.tables {
+            let table = self.tables.get_mut(entity.staging_table).expect("every entity has a table");
+            table.append(std::slice::from_ref(batch), txn()).await?;
+            *report.rows.entry(entity.staging_table.to_string()).or_default() += batch.num_rows() as u64;
+        }
+        let letters = dead_letters::batch(&staged.letters, cx.now_micros);
+        self.dead.append(&[letters], txn()).await?;
+        report.batches += 1;
+        report.records += staged.records as u64;
+        report.dead_letters += staged.letters.len() as u64;
+        report.superseded += staged.superseded as u64;
+        report.already_committed += frames
+            .iter()
+            .filter(|f| self.registry.entities.iter().any(|e| committed(e.staging_table, f.position().offset)))
+            .count() as u64;
+        report.position = Some(Position { segment: segment.to_string(), offset: end });
+        Ok(())
+    }
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}

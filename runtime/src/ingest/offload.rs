@@ -1,0 +1,58 @@
+//! Offloaded payloads: an `OffloadPointer` names an object (a URL such as
+//! `file:///…` or a path, relative paths resolved against the source
+//! directory) holding the encoded `google.protobuf.Any` of the entity. It is
+//! fetched through object_store, its size and SHA-256 checked, then unpacked.
+
+use std::path::Path;
+
+use object_store::ObjectStoreExt as _;
+use prost::Message as _;
+use sha2::Digest as _;
+use url::Url;
+
+use crate::envelope::{DeadLetter, OffloadPointer};
+use crate::mapping::EntityInfo;
+
+/// The entity message bytes behind `pointer`, or why they cannot be used.
+pub async fn fetch(pointer: &OffloadPointer, entity: &EntityInfo, base: &Path) -> Result<Vec<u8>, DeadLetter> {
+    let fail = |reason: String| DeadLetter::Offload { uri: pointer.uri.clone(), reason };
+    let url = resolve(&pointer.uri, base).map_err(fail)?;
+    let (store, path) = object_store::parse_url(&url).map_err(|e| fail(e.to_string()))?;
+    let bytes = match store.get(&path).await {
+        Ok(got) => got.bytes().await.map_err(|e| fail(e.to_string()))?,
+        Err(object_store::Error::NotFound { .. }) => return Err(fail("the object does not exist".into())),
+        Err(e) => return Err(fail(e.to_string())),
+    };
+    if bytes.len() as i64 != pointer.size_bytes {
+        return Err(fail(format!("{} bytes, the pointer says {}", bytes.len(), pointer.size_bytes)));
+    }
+    let digest = hex(&sha2::Sha256::digest(&bytes));
+    if !digest.eq_ignore_ascii_case(&pointer.sha256) {
+        return Err(fail(format!("SHA-256 {digest}, the pointer says {}", pointer.sha256)));
+    }
+    let any = prost_types::Any::decode(bytes).map_err(|e| fail(format!("not a packed message: {e}")))?;
+    if any.type_url != entity.type_url {
+        return Err(DeadLetter::TypeMismatch {
+            entity_type: entity.entity_type,
+            type_url: any.type_url,
+            expected: entity.entity_type,
+        });
+    }
+    Ok(any.value)
+}
+
+fn resolve(uri: &str, base: &Path) -> Result<Url, String> {
+    if let Ok(url) = Url::parse(uri)
+        && url.scheme().len() > 1
+    {
+        return Ok(url);
+    }
+    let path = base.join(uri);
+    let path = path.canonicalize().map_err(|e| format!("`{}`: {e}", path.display()))?;
+    Url::from_file_path(&path).map_err(|()| format!("`{}` is not an absolute path", path.display()))
+}
+
+/// Lower-case hex, as the pointer carries it.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,148 @@
+//! Step 1 for one micro-batch: frames of one segment → per entity the rows of
+//! its staging table (last-writer-wins within the batch), and the dead letters.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use arrow_array::{BooleanArray, RecordBatch};
+use deltalake::arrow::compute::filter_record_batch;
+
+use super::dead_letters::Letter;
+use super::offload;
+use crate::envelope::{self, Body, DeadLetter, Decoded};
+use crate::lww::{self, Candidate};
+use crate::mapping::{EntityInfo, Registry, RowMeta};
+use crate::source::Frame;
+
+/// What a micro-batch stages.
+pub struct Staged {
+    /// Per entity with rows, in registry order: the LWW winners of the batch.
+    pub tables: Vec<(&'static EntityInfo, RecordBatch)>,
+    pub letters: Vec<Letter>,
+    /// Records read (good and bad).
+    pub records: usize,
+    /// Rows that lost to a newer record of the same key in this batch.
+    pub superseded: usize,
+}
+
+/// The inputs that stay the same across batches.
+pub struct Context<'a> {
+    pub registry: &'a Registry,
+    pub max_record_bytes: usize,
+    /// Where relative offload URIs start.
+    pub base: &'a Path,
+    /// Microseconds since the epoch: the batch's `row_refreshed_at`.
+    pub now_micros: i64,
+}
+
+struct Good<'f> {
+    decoded: Decoded,
+    payload: Option<Vec<u8>>,
+    raw: &'f [u8],
+    offset: u64,
+}
+
+/// Stages `frames` (all of one segment). `committed(table, offset)` says whether a
+/// table already holds the record at `offset` (from an earlier run's commit):
+/// such records are not staged for that table again.
+pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed: impl Fn(&str, u64) -> bool) -> Staged {
+    let mut letters = Vec::new();
+    let mut by_entity: HashMap<&'static str, Vec<Good<'_>>> = HashMap::new();
+    for frame in frames {
+        let offset = frame.position().offset;
+        let (raw, result) = match frame {
+            Frame::Record { bytes, .. } => (bytes, decode(cx, bytes).await),
+            Frame::Corrupt { bytes, reason, .. } => (bytes, Err((DeadLetter::Corrupt(reason.clone()), None))),
+        };
+        match result {
+            Ok((decoded, payload)) => {
+                by_entity.entry(decoded.entity.name).or_default().push(Good { decoded, payload, raw, offset })
+            }
+            Err((reason, decoded)) => letters.push(Letter {
+                segment: segment.to_string(),
+                offset,
+                reason,
+                entity_type: decoded.as_ref().map(|d| d.entity.entity_type),
+                resource_ari: decoded.map(|d| d.resource_ari),
+                raw: raw.clone(),
+            }),
+        }
+    }
+    let mut tables = Vec::new();
+    let mut superseded = 0;
+    for entity in cx.registry.entities {
+        let Some(goods) = by_entity.remove(entity.name) else { continue };
+        let goods: Vec<Good<'_>> = goods.into_iter().filter(|g| !committed(entity.staging_table, g.offset)).collect();
+        let mut staging = (entity.new_staging)();
+        let mut staged: Vec<&Good<'_>> = Vec::with_capacity(goods.len());
+        for g in &goods {
+            let d = &g.decoded;
+            let meta = RowMeta {
+                resource_ari: &d.resource_ari,
+                version: d.version,
+                is_tombstone: d.is_tombstone,
+                workspace_id: &d.workspace_id,
+                generation: d.generation,
+                row_refreshed_at_micros: cx.now_micros,
+                shard_id: segment,
+            };
+            match staging.append(&meta, g.payload.as_deref()) {
+                Ok(()) => staged.push(g),
+                Err(e) => letters.push(Letter {
+                    segment: segment.to_string(),
+                    offset: g.offset,
+                    reason: DeadLetter::PayloadMismatch { entity: entity.name, reason: e.to_string() },
+                    entity_type: Some(entity.entity_type),
+                    resource_ari: Some(d.resource_ari.clone()),
+                    raw: g.raw.to_vec(),
+                }),
+            }
+        }
+        let batch = staging.finish();
+        staging.finish_exploded(); // step 1 stages the message as is; empty the child builders
+        if staged.is_empty() {
+            continue;
+        }
+        let candidates: Vec<Candidate<'_>> = staged
+            .iter()
+            .map(|g| Candidate {
+                key: &g.decoded.resource_ari,
+                generation: g.decoded.generation,
+                version: g.decoded.version,
+                is_tombstone: g.decoded.is_tombstone,
+                bytes: g.raw,
+            })
+            .collect();
+        let winners = lww::winners(&candidates);
+        superseded += staged.len() - winners.len();
+        let batch = if winners.len() == staged.len() {
+            batch
+        } else {
+            let mut keep = vec![false; staged.len()];
+            for w in winners {
+                keep[w] = true;
+            }
+            filter_record_batch(&batch, &BooleanArray::from(keep)).expect("the mask has one value per row")
+        };
+        tables.push((entity, batch));
+    }
+    letters.sort_by_key(|l| l.offset);
+    Staged { tables, letters, records: frames.len(), superseded }
+}
+
+/// A raw record → decoded envelope and the entity message bytes.
+async fn decode(cx: &Context<'_>, bytes: &[u8]) -> Result<(Decoded, Option<Vec<u8>>), (DeadLetter, Option<Decoded>)> {
+    let mut decoded = envelope::decode(bytes, cx.registry, cx.max_record_bytes).map_err(|e| (e, None))?;
+    let payload = match std::mem::replace(&mut decoded.body, Body::None) {
+        Body::Inline(bytes) => Some(bytes),
+        Body::None => None,
+        Body::Offloaded(pointer) => match offload::fetch(&pointer, decoded.entity, cx.base).await {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                decoded.body = Body::Offloaded(pointer);
+                return Err((e, Some(decoded)));
+            }
+        },
+    };
+    Ok((decoded, payload))
+}

@@ -1,0 +1,288 @@
+//! The lake: Delta tables under one root (a local directory by default, or a
+//! URL), written through delta-rs's writer and commit API — without DataFusion.
+//!
+//! A table lives at `<root>/<schema>/<table>/`, e.g.
+//! `lake/manifold_entities/JiraIssue/`. Every commit that carries data can carry
+//! an application transaction (`txn`: app id + version), which is how ingestion
+//! records its source position in the same atomic commit as the rows.
+
+mod read;
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, StructType, Transaction};
+use deltalake::operations::create::CreateBuilder;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use url::Url;
+
+/// Errors of the lake, with the table they concern.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("the lake location `{location}` is not usable: {source}")]
+    Location { location: String, source: Box<DeltaTableError> },
+    #[error("table `{table}`: {source}")]
+    Delta { table: String, source: Box<DeltaTableError> },
+    #[error("table `{table}`: {message}")]
+    Table { table: String, message: String },
+}
+
+pub type Result<T> = std::result::Result<T, LakeError>;
+
+/// A lake root.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    root: Url,
+}
+
+/// `schema.table`, as the dbt project and the table schemas name it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableName {
+    pub schema: String,
+    pub table: String,
+}
+
+impl TableName {
+    pub fn new(schema: impl Into<String>, table: impl Into<String>) -> Self {
+        TableName { schema: schema.into(), table: table.into() }
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.table)
+    }
+}
+
+impl Lake {
+    /// A local directory (created if missing) or a URL such as `file:///…`.
+    pub fn open(location: &str) -> Result<Lake> {
+        let root = deltalake::ensure_table_uri(location)
+            .map_err(|source| LakeError::Location { location: location.to_string(), source: Box::new(source) })?;
+        Ok(Lake { root: with_trailing_slash(root) })
+    }
+
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    pub fn table_url(&self, name: &TableName) -> Url {
+        let url = self.root.join(&format!("{}/{}/", name.schema, name.table)).expect("table names are URL-safe");
+        // A local table directory must exist before delta-rs opens it.
+        if let Ok(path) = url.to_file_path() {
+            let _ = std::fs::create_dir_all(path);
+        }
+        url
+    }
+
+    /// The table if it exists.
+    pub async fn existing(&self, name: &TableName) -> Result<Option<Table>> {
+        let builder = DeltaTableBuilder::from_url(self.table_url(name)).map_err(|e| delta(name, e))?;
+        match builder.load().await {
+            Ok(inner) => Ok(Some(Table { name: name.clone(), inner })),
+            Err(DeltaTableError::NotATable(_)) => Ok(None),
+            Err(e) => Err(delta(name, e)),
+        }
+    }
+
+    /// The table, created with `schema` and `partition_by` if it does not exist.
+    /// An existing table must have exactly that schema and partitioning.
+    pub async fn table(&self, name: &TableName, schema: &SchemaRef, partition_by: &[&str]) -> Result<Table> {
+        if let Some(t) = self.existing(name).await? {
+            t.check_layout(schema, partition_by)?;
+            return Ok(t);
+        }
+        let kernel: StructType = schema.as_ref().try_into_kernel().map_err(|e| LakeError::Table {
+            table: name.to_string(),
+            message: format!("the schema has no Delta equivalent: {e}"),
+        })?;
+        let inner = CreateBuilder::new()
+            .with_location(self.table_url(name).to_string())
+            .with_table_name(name.table.clone())
+            .with_columns(kernel.fields().cloned())
+            .with_partition_columns(partition_by.iter().map(|c| c.to_string()))
+            .with_save_mode(SaveMode::Ignore)
+            .await
+            .map_err(|e| delta(name, e))?;
+        Ok(Table { name: name.clone(), inner })
+    }
+
+    /// Every table under the root: directories `<schema>/<table>/` holding a
+    /// `_delta_log`. Local lakes only (listing an object store is not needed yet).
+    pub fn list(&self) -> Result<Vec<TableName>> {
+        let root = self.root.to_file_path().map_err(|()| LakeError::Table {
+            table: self.root.to_string(),
+            message: "listing tables needs a local lake".into(),
+        })?;
+        let mut out = Vec::new();
+        for schema in dirs(&root) {
+            for table in dirs(&root.join(&schema)) {
+                if root.join(&schema).join(&table).join("_delta_log").is_dir() {
+                    out.push(TableName::new(schema.clone(), table));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn dirs(path: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(path) else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !n.starts_with('_'))
+        .collect()
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+fn delta(name: &TableName, source: DeltaTableError) -> LakeError {
+    LakeError::Delta { table: name.to_string(), source: Box::new(source) }
+}
+
+/// One Delta table.
+pub struct Table {
+    name: TableName,
+    inner: DeltaTable,
+}
+
+impl Table {
+    pub fn name(&self) -> &TableName {
+        &self.name
+    }
+
+    /// The table's latest version.
+    pub fn version(&self) -> Option<i64> {
+        self.inner.version().map(|v| v as i64)
+    }
+
+    pub fn delta(&self) -> &DeltaTable {
+        &self.inner
+    }
+
+    fn check_layout(&self, schema: &SchemaRef, partition_by: &[&str]) -> Result<()> {
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        let metadata = snapshot.metadata();
+        let have: Vec<&str> = metadata.partition_columns().iter().map(String::as_str).collect();
+        if have != partition_by {
+            return Err(LakeError::Table {
+                table: self.name.to_string(),
+                message: format!("is partitioned by {have:?}, expected {partition_by:?}"),
+            });
+        }
+        let want: StructType = schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| LakeError::Table { table: self.name.to_string(), message: e.to_string() })?;
+        let existing = snapshot.schema();
+        let names = |s: &StructType| s.fields().map(|f| (f.name().clone(), f.data_type().clone())).collect::<Vec<_>>();
+        if names(existing.as_ref()) != names(&want) {
+            return Err(LakeError::Table {
+                table: self.name.to_string(),
+                message: "exists with another schema (evolving a table's schema is not supported yet)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The version last recorded for `app_id`, if any.
+    pub async fn txn_version(&self, app_id: &str) -> Result<Option<i64>> {
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        snapshot.transaction_version(self.inner.log_store().as_ref(), app_id).await.map_err(|e| delta(&self.name, e))
+    }
+
+    /// Appends `batches` in one commit, with `txn` in the same commit, marked
+    /// as a blind append (it read nothing, so it never conflicts with another
+    /// append). With no rows, commits `txn` alone. Returns the new version.
+    pub async fn append(&mut self, batches: &[RecordBatch], txn: Option<Transaction>) -> Result<i64> {
+        let mut actions = Vec::new();
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if rows > 0 {
+            let mut writer = RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?;
+            for b in batches.iter().filter(|b| b.num_rows() > 0) {
+                writer.write(b.clone()).await.map_err(|e| delta(&self.name, e))?;
+            }
+            actions.extend(writer.flush().await.map_err(|e| delta(&self.name, e))?.into_iter().map(Action::Add));
+        }
+        if actions.is_empty() && txn.is_none() {
+            return Ok(self.version().unwrap_or(0));
+        }
+        let mut props =
+            CommitProperties::default().with_metadata([("isBlindAppend".to_string(), serde_json::Value::Bool(true))]);
+        if let Some(txn) = txn {
+            props = props.with_application_transaction(txn);
+        }
+        let partition_by = self.partition_columns()?;
+        let op = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: (!partition_by.is_empty()).then_some(partition_by),
+            predicate: None,
+        };
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        let version = CommitBuilder::from(props)
+            .with_actions(actions)
+            .build(Some(snapshot), self.inner.log_store(), op)
+            .await
+            .map_err(|e| delta(&self.name, e))?
+            .version() as i64;
+        self.inner.update_state().await.map_err(|e| delta(&self.name, e))?;
+        Ok(version)
+    }
+
+    fn partition_columns(&self) -> Result<Vec<String>> {
+        Ok(self.inner.snapshot().map_err(|e| delta(&self.name, e))?.metadata().partition_columns().to_vec())
+    }
+
+    /// Rows in the table, from the log's file statistics (no data read).
+    pub async fn row_count(&self) -> Result<u64> {
+        use futures::TryStreamExt as _;
+        let files: Vec<_> = self
+            .inner
+            .get_active_add_actions_by_partitions(&[])
+            .try_collect()
+            .await
+            .map_err(|e| delta(&self.name, e))?;
+        Ok(files.iter().map(|f| f.num_records().unwrap_or(0) as u64).sum())
+    }
+
+    /// Every row, as batches with the table's full schema (partition columns
+    /// re-attached: Delta data files do not hold them).
+    pub async fn scan(&self) -> Result<Vec<RecordBatch>> {
+        read::scan(self).await
+    }
+}
+
+/// Shared with `read`.
+pub(crate) fn arrow_schema_of(table: &Table) -> Result<SchemaRef> {
+    use deltalake::kernel::engine::arrow_conversion::TryIntoArrow as _;
+    let snapshot = table.inner.snapshot().map_err(|e| delta(&table.name, e))?;
+    let schema: arrow_schema::Schema = snapshot
+        .schema()
+        .as_ref()
+        .try_into_arrow()
+        .map_err(|e| LakeError::Table { table: table.name.to_string(), message: e.to_string() })?;
+    Ok(Arc::new(schema))
+}
+
+/// Shared with `read`.
+pub(crate) fn table_error(table: &Table, message: impl Into<String>) -> LakeError {
+    LakeError::Table { table: table.name.to_string(), message: message.into() }
+}
+
+pub(crate) fn delta_error(table: &Table, source: DeltaTableError) -> LakeError {
+    delta(&table.name, source)
+}

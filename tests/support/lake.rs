@@ -1,0 +1,93 @@
+//! Reading staging tables back for assertions: each row's identity and LWW
+//! values, independent of the ingest code path (a plain scan of the Delta table).
+
+use std::collections::BTreeMap;
+
+use manifold_runtime::arrow_array::cast::AsArray;
+use manifold_runtime::arrow_array::types::Int64Type;
+use manifold_runtime::arrow_array::{Array, RecordBatch};
+use manifold_runtime::lake::{Lake, TableName};
+use manifold_runtime::produce::Expected;
+
+/// One staged row's envelope values.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Staged {
+    pub key: String,
+    pub generation: i64,
+    pub version: i64,
+    pub is_tombstone: bool,
+    pub workspace_id: String,
+}
+
+pub fn staged_rows(batches: &[RecordBatch]) -> Vec<Staged> {
+    let mut out = Vec::new();
+    for b in batches {
+        let s = |n: &str| b.column_by_name(n).unwrap_or_else(|| panic!("no column {n}")).as_string::<i32>().clone();
+        let i = |n: &str| b.column_by_name(n).unwrap().as_primitive::<Int64Type>().clone();
+        let (key, ws, part) =
+            (s("envelope_fields_resource_ari_value"), s("envelope_fields_workspace_id_value"), s("workspace_id"));
+        let (generation, version) = (i("envelope_fields_generation_counter"), i("envelope_fields_version"));
+        let tomb = b.column_by_name("envelope_fields_is_tombstone").unwrap().as_boolean().clone();
+        for r in 0..b.num_rows() {
+            assert_eq!(ws.value(r), part.value(r), "the partition column is the envelope's workspace");
+            assert!(!key.is_null(r));
+            out.push(Staged {
+                key: key.value(r).to_string(),
+                generation: generation.value(r),
+                version: version.value(r),
+                is_tombstone: tomb.value(r),
+                workspace_id: ws.value(r).to_string(),
+            });
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every staging table's rows, by staging table name (`manifold_entities.<Entity>`).
+pub fn staging(lake: &Lake, rt: &tokio::runtime::Runtime) -> BTreeMap<String, Vec<Staged>> {
+    let mut out = BTreeMap::new();
+    for name in lake.list().unwrap() {
+        if name.schema != "manifold_entities" {
+            continue;
+        }
+        let batches = rt.block_on(async { lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap() });
+        out.insert(name.to_string(), staged_rows(&batches));
+    }
+    out
+}
+
+/// The staging tables deduplicated by last-writer-wins: per key the greatest
+/// (generation, version, is_tombstone) — the oracle's rule, written again here.
+pub fn deduplicated(staging: &BTreeMap<String, Vec<Staged>>) -> BTreeMap<(String, String), Expected> {
+    let mut out: BTreeMap<(String, String), Expected> = BTreeMap::new();
+    for (table, rows) in staging {
+        for r in rows {
+            let e = Expected {
+                workspace_id: r.workspace_id.clone(),
+                generation: r.generation,
+                version: r.version,
+                is_tombstone: r.is_tombstone,
+            };
+            let slot = out.entry((table.clone(), r.key.clone())).or_insert_with(|| e.clone());
+            if (e.generation, e.version, e.is_tombstone) > (slot.generation, slot.version, slot.is_tombstone) {
+                *slot = e;
+            }
+        }
+    }
+    out
+}
+
+/// Dead letters by reason code.
+pub fn dead_letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> BTreeMap<String, usize> {
+    let name = TableName::new("manifold_dead_letters", product);
+    let batches = rt.block_on(async { lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap() });
+    let mut out = BTreeMap::new();
+    for b in &batches {
+        let codes = b.column_by_name("reason_code").unwrap().as_string::<i32>();
+        for c in codes.iter() {
+            *out.entry(c.unwrap().to_string()).or_default() += 1;
+        }
+    }
+    out
+}
