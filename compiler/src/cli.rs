@@ -180,7 +180,14 @@ fn print_diagnostics(c: &Compilation, format: Format, color: bool) {
 
 fn build(schemas: &std::path::Path, out: &std::path::Path, check: bool, format: Format, color: bool) -> ExitCode {
     let Some(mut c) = compile_or_report(schemas) else { return ExitCode::from(2) };
-    let emitted = crate::emit(&c);
+    let layout = match crate::emit::crates::Layout::between(out, schemas) {
+        Ok(l) => l,
+        Err(e) => {
+            report_error(&anyhow::Error::new(e).context("cannot resolve the output folder"));
+            return ExitCode::from(2);
+        }
+    };
+    let emitted = crate::emit_with_layout(&c, &layout);
     c.diagnostics.extend(emitted.diagnostics);
     print_diagnostics(&c, format, color);
     if c.diagnostics.has_errors() {

@@ -69,12 +69,18 @@ impl Compilation {
     }
 }
 
-/// Runs every emitter over an error-free compilation (nothing otherwise).
+/// Runs every emitter over an error-free compilation (nothing otherwise), for
+/// an output folder beside the schema folder (see [`emit_with_layout`]).
 pub fn emit(c: &Compilation) -> emit::Emitted {
+    emit_with_layout(c, &emit::crates::Layout::default())
+}
+
+/// [`emit`] for the output folder's place relative to the schema folder.
+pub fn emit_with_layout(c: &Compilation, layout: &emit::crates::Layout) -> emit::Emitted {
     if c.diagnostics.has_errors() {
         return emit::Emitted::default();
     }
-    emit::emit_all(&c.model, &c.lock)
+    emit::emit_all(&c.model, &c.lock, layout)
 }
 
 /// Runs the front end over the schema tree at `root`: load, parse, resolve, and

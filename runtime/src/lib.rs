@@ -9,6 +9,7 @@
 //! This crate stays thin: it never links the compiler, and (as the lake side
 //! lands) it uses delta-rs without DataFusion.
 
+pub mod cli;
 pub mod columns;
 pub mod envelope;
 pub mod ingest;

@@ -88,6 +88,8 @@ pub struct Synthetic {
 }
 
 struct Event {
+    /// When the change happened (arbitrary units): the delivery order before reordering.
+    time: u64,
     entity: &'static EntityInfo,
     key: String,
     workspace: String,
@@ -106,34 +108,37 @@ pub fn synthesize(registry: &Registry, options: &ProduceOptions) -> Synthetic {
         for k in 0..options.keys_per_entity {
             let workspace = format!("ws-{}", rng.random_range(0..options.workspaces.max(1)));
             let key = format!("ari:cloud:{}:{workspace}:{}/{k}", registry.product, entity.name.to_lowercase());
-            let mut push = |generation, version, is_tombstone| {
+            // The key's history: versions 1..n, maybe a tombstone, maybe a new generation.
+            let versions = rng.random_range(1..=options.max_versions.max(1)) as i64;
+            let mut history: Vec<(i64, i64, bool)> = (1..=versions).map(|v| (1, v, false)).collect();
+            if rng.random_bool(options.tombstone_ratio) {
+                history.push((1, versions + 1, true));
+                if rng.random_bool(options.resurrect_ratio) {
+                    history.push((2, 1, false));
+                }
+            }
+            let last = *history.last().expect("at least one version");
+            // A key lives at a random moment of the stream, its events spaced apart,
+            // so that entities and keys interleave as in a real replication log.
+            let mut time: u64 = rng.random_range(0..1_000_000);
+            for (generation, version, is_tombstone) in history {
+                time += rng.random_range(1..20_000);
                 events.push(Event {
+                    time,
                     entity,
                     key: key.clone(),
                     workspace: workspace.clone(),
                     generation,
                     version,
                     is_tombstone,
-                })
-            };
-            let versions = rng.random_range(1..=options.max_versions.max(1)) as i64;
-            for v in 1..=versions {
-                push(1, v, false);
-            }
-            let mut last = (1, versions, false);
-            if rng.random_bool(options.tombstone_ratio) {
-                push(1, versions + 1, true);
-                last = (1, versions + 1, true);
-                if rng.random_bool(options.resurrect_ratio) {
-                    push(2, 1, false);
-                    last = (2, 1, false);
-                }
+                });
             }
             let expected =
                 Expected { workspace_id: workspace, generation: last.0, version: last.1, is_tombstone: last.2 };
             out.expected.insert((entity.staging_table.to_string(), key), expected);
         }
     }
+    events.sort_by_key(|e| e.time);
     // Out of order: each event moves ahead by up to `reorder_window` places.
     let mut order: Vec<(usize, usize)> =
         (0..events.len()).map(|i| (i + rng.random_range(0..=options.reorder_window), i)).collect();
@@ -309,6 +314,7 @@ fn bad_records(
 ) -> Vec<(&'static str, Vec<u8>)> {
     let entity = &registry.entities[0];
     let e = Event {
+        time: 0,
         entity,
         key: format!("ari:cloud:{}:ws-bad:{}/bad", registry.product, entity.name.to_lowercase()),
         workspace: "ws-bad".into(),

@@ -60,8 +60,9 @@ fn varint_len(mut value: u64) -> u64 {
 
 /// A stream of frames from some position on.
 pub trait Source {
-    /// Up to `max` frames after the current position; empty when there is
-    /// nothing (yet). Advances the position past what it returns.
+    /// Up to `max` frames after the current position, all from one segment
+    /// (or source partition); empty when there is nothing (yet). Advances the
+    /// position past what it returns.
     fn poll(&mut self, max: usize) -> std::io::Result<Vec<Frame>>;
     /// The position the next `poll` reads from.
     fn position(&self) -> Position;
@@ -188,7 +189,9 @@ impl Source for SegmentDir {
                 }
             }
             self.at.offset = offset as u64;
-            if offset < data.len() || last {
+            // One segment per poll: batches then start at the same offsets on
+            // every run over the same data, whatever position a run resumed from.
+            if offset < data.len() || last || !out.is_empty() {
                 break;
             }
             index = Some(i + 1).filter(|&j| j < segments.len());
@@ -244,7 +247,8 @@ mod tests {
         std::fs::write(dir.path().join("a-segment"), &b).unwrap();
         let mut s = SegmentDir::new(dir.path(), None, false);
         let got = records(&s.poll(2).unwrap());
-        assert_eq!(got, [("a-segment".into(), 0, b"zero".to_vec()), ("b-segment".into(), 0, b"one".to_vec())]);
+        assert_eq!(got, [("a-segment".into(), 0, b"zero".to_vec())], "one segment per poll");
+        assert_eq!(records(&s.poll(1).unwrap()), [("b-segment".into(), 0, b"one".to_vec())]);
         assert_eq!(s.position(), Position { segment: "b-segment".into(), offset: 4 });
         let got = records(&s.poll(10).unwrap());
         assert_eq!(got, [("b-segment".into(), 4, vec![7u8; 300])]);
@@ -282,8 +286,12 @@ mod tests {
         let mut ok = Vec::new();
         write_delimited(&mut ok, b"next");
         std::fs::write(dir.path().join("s2"), &ok).unwrap();
-        let frames = SegmentDir::new(dir.path(), None, false).poll(10).unwrap();
-        assert!(matches!(&frames[0], Frame::Corrupt { reason, .. } if reason.contains("longer than 10")));
-        assert!(matches!(&frames[1], Frame::Record { bytes, .. } if bytes == b"next"));
+        let mut source = SegmentDir::new(dir.path(), None, false);
+        let frames = source.poll(10).unwrap();
+        assert!(matches!(&frames[..], [Frame::Corrupt { reason, .. }] if reason.contains("longer than 10")));
+        assert_eq!(frames[0].end(), 12, "a corrupt frame runs to the end of its segment");
+        let frames = source.poll(10).unwrap();
+        assert!(matches!(&frames[..], [Frame::Record { bytes, .. }] if bytes == b"next"));
+        assert_eq!(frames[0].end(), 5);
     }
 }

@@ -17,6 +17,8 @@ pub struct Staged {
     pub version: i64,
     pub is_tombstone: bool,
     pub workspace_id: String,
+    /// The segment the record came from (`shard_id`).
+    pub shard: String,
 }
 
 pub fn staged_rows(batches: &[RecordBatch]) -> Vec<Staged> {
@@ -26,6 +28,7 @@ pub fn staged_rows(batches: &[RecordBatch]) -> Vec<Staged> {
         let i = |n: &str| b.column_by_name(n).unwrap().as_primitive::<Int64Type>().clone();
         let (key, ws, part) =
             (s("envelope_fields_resource_ari_value"), s("envelope_fields_workspace_id_value"), s("workspace_id"));
+        let shard = s("shard_id");
         let (generation, version) = (i("envelope_fields_generation_counter"), i("envelope_fields_version"));
         let tomb = b.column_by_name("envelope_fields_is_tombstone").unwrap().as_boolean().clone();
         for r in 0..b.num_rows() {
@@ -37,6 +40,7 @@ pub fn staged_rows(batches: &[RecordBatch]) -> Vec<Staged> {
                 version: version.value(r),
                 is_tombstone: tomb.value(r),
                 workspace_id: ws.value(r).to_string(),
+                shard: shard.value(r).to_string(),
             });
         }
     }
@@ -75,6 +79,39 @@ pub fn deduplicated(staging: &BTreeMap<String, Vec<Staged>>) -> BTreeMap<(String
             }
         }
     }
+    out
+}
+
+/// One dead-letter row.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Letter {
+    pub segment: String,
+    pub offset: i64,
+    pub reason_code: String,
+    pub reason: String,
+    pub raw: Vec<u8>,
+}
+
+pub fn letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> Vec<Letter> {
+    let name = TableName::new("manifold_dead_letters", product);
+    let batches = rt.block_on(async { lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap() });
+    let mut out = Vec::new();
+    for b in &batches {
+        let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let (segment, code, reason) = (s("segment"), s("reason_code"), s("reason"));
+        let offset = b.column_by_name("offset").unwrap().as_primitive::<Int64Type>().clone();
+        let raw = b.column_by_name("raw").unwrap().as_binary::<i32>().clone();
+        for r in 0..b.num_rows() {
+            out.push(Letter {
+                segment: segment.value(r).into(),
+                offset: offset.value(r),
+                reason_code: code.value(r).into(),
+                reason: reason.value(r).into(),
+                raw: raw.value(r).to_vec(),
+            });
+        }
+    }
+    out.sort();
     out
 }
 

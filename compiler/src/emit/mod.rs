@@ -8,6 +8,7 @@
 //! schemas derived from the compiled SQL). `columns` is the column plan they share.
 
 pub mod columns;
+pub mod crates;
 pub mod dbt;
 mod par;
 pub mod proto;
@@ -42,7 +43,7 @@ pub struct Emitted {
 
 /// Runs every emitter. `model` must be free of errors and `lock` must number it
 /// (`lock::assign`).
-pub fn emit_all(model: &Model, lock: &Lock) -> Emitted {
+pub fn emit_all(model: &Model, lock: &Lock, layout: &crates::Layout) -> Emitted {
     let mut out = Emitted::default();
     out.artifacts.push(Artifact::text("README.md", templates::raw("generated_README.md")));
     let protos = proto::emit(model, lock);
@@ -57,6 +58,7 @@ pub fn emit_all(model: &Model, lock: &Lock) -> Emitted {
     let tables = table::emit(model, lock, &dbt.models);
     out.artifacts.extend(tables.files);
     out.diagnostics.extend(tables.diagnostics);
+    out.artifacts.extend(crates::emit(model, layout));
     out.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }

@@ -18,6 +18,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("proto/envelope.proto", include_str!("../../../templates/proto/envelope.proto")),
     ("proto/product.proto.j2", include_str!("../../../templates/proto/product.proto.j2")),
     ("proto/buf.yaml", include_str!("../../../templates/proto/buf.yaml")),
+    ("crate/Cargo.toml.j2", include_str!("../../../templates/crate/Cargo.toml.j2")),
+    ("crate/build.rs.j2", include_str!("../../../templates/crate/build.rs.j2")),
+    ("crate/main.rs.j2", include_str!("../../../templates/crate/main.rs.j2")),
 ];
 
 fn env() -> &'static Environment<'static> {

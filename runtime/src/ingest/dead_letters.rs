@@ -34,6 +34,12 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
+/// Statistics for every column but `raw` (min/max of raw bytes help nobody).
+pub const PROPERTIES: &[(&str, &str)] = &[(
+    "delta.dataSkippingStatsColumns",
+    "segment,offset,reason_code,reason,entity_type,resource_ari,dead_lettered_at",
+)];
+
 /// One dead letter, before it becomes a row.
 #[derive(Clone, Debug)]
 pub struct Letter {

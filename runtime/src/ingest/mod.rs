@@ -124,7 +124,14 @@ impl Ingest {
             let table = lake.table(&name, &(e.staging_schema)(), e.staging_partition_by).await?;
             tables.insert(e.staging_table, table);
         }
-        let dead = lake.table(&dead_letters::table_name(registry.product), &dead_letters::schema(), &[]).await?;
+        let dead = lake
+            .table_with_properties(
+                &dead_letters::table_name(registry.product),
+                &dead_letters::schema(),
+                &[],
+                dead_letters::PROPERTIES,
+            )
+            .await?;
         Ok(Ingest { registry, options, tables, dead })
     }
 

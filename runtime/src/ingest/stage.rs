@@ -72,7 +72,6 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
     let mut superseded = 0;
     for entity in cx.registry.entities {
         let Some(goods) = by_entity.remove(entity.name) else { continue };
-        let goods: Vec<Good<'_>> = goods.into_iter().filter(|g| !committed(entity.staging_table, g.offset)).collect();
         let mut staging = (entity.new_staging)();
         let mut staged: Vec<&Good<'_>> = Vec::with_capacity(goods.len());
         for g in &goods {
@@ -100,11 +99,17 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
         }
         let batch = staging.finish();
         staging.finish_exploded(); // step 1 stages the message as is; empty the child builders
-        if staged.is_empty() {
+        // Rows an interrupted run already committed are decoded again (so that
+        // their dead letters, which were not committed, are found again) but
+        // neither staged nor counted in LWW.
+        let fresh: Vec<usize> =
+            (0..staged.len()).filter(|&i| !committed(entity.staging_table, staged[i].offset)).collect();
+        if fresh.is_empty() {
             continue;
         }
-        let candidates: Vec<Candidate<'_>> = staged
+        let candidates: Vec<Candidate<'_>> = fresh
             .iter()
+            .map(|&i| &staged[i])
             .map(|g| Candidate {
                 key: &g.decoded.resource_ari,
                 generation: g.decoded.generation,
@@ -114,13 +119,13 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
             })
             .collect();
         let winners = lww::winners(&candidates);
-        superseded += staged.len() - winners.len();
+        superseded += fresh.len() - winners.len();
         let batch = if winners.len() == staged.len() {
             batch
         } else {
             let mut keep = vec![false; staged.len()];
             for w in winners {
-                keep[w] = true;
+                keep[fresh[w]] = true;
             }
             filter_record_batch(&batch, &BooleanArray::from(keep)).expect("the mask has one value per row")
         };

@@ -82,17 +82,30 @@ impl Lake {
 
     /// The table if it exists.
     pub async fn existing(&self, name: &TableName) -> Result<Option<Table>> {
-        let builder = DeltaTableBuilder::from_url(self.table_url(name)).map_err(|e| delta(name, e))?;
-        match builder.load().await {
-            Ok(inner) => Ok(Some(Table { name: name.clone(), inner })),
-            Err(DeltaTableError::NotATable(_)) => Ok(None),
-            Err(e) => Err(delta(name, e)),
+        let mut inner =
+            DeltaTableBuilder::from_url(self.table_url(name)).and_then(|b| b.build()).map_err(|e| delta(name, e))?;
+        // Ask first, so that a missing table is an answer, not a logged error.
+        if !inner.verify_deltatable_existence().await.map_err(|e| delta(name, e))? {
+            return Ok(None);
         }
+        inner.load().await.map_err(|e| delta(name, e))?;
+        Ok(Some(Table { name: name.clone(), inner, writer: None }))
     }
 
     /// The table, created with `schema` and `partition_by` if it does not exist.
     /// An existing table must have exactly that schema and partitioning.
     pub async fn table(&self, name: &TableName, schema: &SchemaRef, partition_by: &[&str]) -> Result<Table> {
+        self.table_with_properties(name, schema, partition_by, &[]).await
+    }
+
+    /// [`Lake::table`], setting Delta table `properties` when it creates the table.
+    pub async fn table_with_properties(
+        &self,
+        name: &TableName,
+        schema: &SchemaRef,
+        partition_by: &[&str],
+        properties: &[(&str, &str)],
+    ) -> Result<Table> {
         if let Some(t) = self.existing(name).await? {
             t.check_layout(schema, partition_by)?;
             return Ok(t);
@@ -106,10 +119,11 @@ impl Lake {
             .with_table_name(name.table.clone())
             .with_columns(kernel.fields().cloned())
             .with_partition_columns(partition_by.iter().map(|c| c.to_string()))
+            .with_configuration(properties.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))))
             .with_save_mode(SaveMode::Ignore)
             .await
             .map_err(|e| delta(name, e))?;
-        Ok(Table { name: name.clone(), inner })
+        Ok(Table { name: name.clone(), inner, writer: None })
     }
 
     /// Every table under the root: directories `<schema>/<table>/` holding a
@@ -158,6 +172,8 @@ fn delta(name: &TableName, source: DeltaTableError) -> LakeError {
 pub struct Table {
     name: TableName,
     inner: DeltaTable,
+    /// Reused across appends (it is reset by every flush).
+    writer: Option<RecordBatchWriter>,
 }
 
 impl Table {
@@ -212,9 +228,17 @@ impl Table {
         let mut actions = Vec::new();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows > 0 {
-            let mut writer = RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?;
+            let writer = match &mut self.writer {
+                Some(w) => w,
+                None => {
+                    self.writer.insert(RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?)
+                }
+            };
             for b in batches.iter().filter(|b| b.num_rows() > 0) {
-                writer.write(b.clone()).await.map_err(|e| delta(&self.name, e))?;
+                if let Err(e) = writer.write(b.clone()).await {
+                    writer.reset();
+                    return Err(delta(&self.name, e));
+                }
             }
             actions.extend(writer.flush().await.map_err(|e| delta(&self.name, e))?.into_iter().map(Action::Add));
         }
@@ -233,13 +257,15 @@ impl Table {
             predicate: None,
         };
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
-        let version = CommitBuilder::from(props)
+        let commit = CommitBuilder::from(props)
             .with_actions(actions)
             .build(Some(snapshot), self.inner.log_store(), op)
             .await
-            .map_err(|e| delta(&self.name, e))?
-            .version() as i64;
-        self.inner.update_state().await.map_err(|e| delta(&self.name, e))?;
+            .map_err(|e| delta(&self.name, e))?;
+        // The commit brings the table state up to its own version: loading it
+        // again would re-read the whole log for nothing.
+        let version = commit.version() as i64;
+        self.inner.state = Some(commit.snapshot);
         Ok(version)
     }
 

@@ -1,0 +1,132 @@
+//! What the CLI prints: plain-text tables for people, and the progress bar.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::ingest::{Report, TableStatus, dead_letters};
+use crate::lake::Lake;
+use crate::source::{Position, SegmentDir};
+
+pub fn summary(r: &Report) -> String {
+    let position = match &r.position {
+        Some(p) => format!("{}@{}", p.segment, p.offset),
+        None => "the start".into(),
+    };
+    format!(
+        "{} records in {} batches: {} rows staged, {} superseded within their batch, {} dead letters, {} already committed; next position: {position}",
+        r.records,
+        r.batches,
+        r.rows_total(),
+        r.superseded,
+        r.dead_letters,
+        r.already_committed
+    )
+}
+
+/// A table with aligned columns; the first row is the header.
+fn grid(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            let _ = writeln!(out, "{}", rule.join("  "));
+        }
+    }
+    out
+}
+
+pub fn status_table(status: &[TableStatus]) -> String {
+    let mut rows =
+        vec![vec!["table".into(), "version".into(), "rows".into(), "committed".into(), "lag (bytes)".into()]];
+    for s in status {
+        rows.push(vec![
+            s.table.to_string(),
+            s.version.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            s.rows.to_string(),
+            s.committed.as_ref().map(|p| format!("{}@{}", p.segment, p.offset)).unwrap_or_else(|| "-".into()),
+            s.lag_bytes.to_string(),
+        ]);
+    }
+    grid(&rows)
+}
+
+pub async fn tables(lake: &Lake) -> anyhow::Result<String> {
+    let mut rows = vec![vec!["table".into(), "version".into(), "rows".into()]];
+    for name in lake.list()? {
+        let table = lake.existing(&name).await?.with_context(|| format!("`{name}` disappeared"))?;
+        rows.push(vec![
+            name.to_string(),
+            table.version().map(|v| v.to_string()).unwrap_or_default(),
+            table.row_count().await?.to_string(),
+        ]);
+    }
+    if rows.len() == 1 {
+        return Ok(format!("no tables in {}\n", lake.root()));
+    }
+    Ok(grid(&rows))
+}
+
+pub async fn dead_letter_reasons(lake: &Lake, product: &str) -> anyhow::Result<String> {
+    use arrow_array::cast::AsArray as _;
+    let Some(table) = lake.existing(&dead_letters::table_name(product)).await? else {
+        return Ok(String::new());
+    };
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for batch in table.scan().await? {
+        let codes = batch.column_by_name("reason_code").context("the dead-letter table has no reason_code")?;
+        for code in codes.as_string::<i32>().iter().flatten() {
+            *counts.entry(code.to_string()).or_default() += 1;
+        }
+    }
+    let mut rows = vec![vec!["dead-letter reason".into(), "records".into()]];
+    rows.extend(counts.into_iter().map(|(c, n)| vec![c, n.to_string()]));
+    Ok(grid(&rows))
+}
+
+/// A progress bar over the source's bytes (hidden when stderr is not a terminal).
+pub struct Progress {
+    bar: ProgressBar,
+    sizes: Vec<(String, u64)>,
+}
+
+impl Progress {
+    pub fn new(source: &Path) -> Progress {
+        let sizes: Vec<(String, u64)> = SegmentDir::segment_names(source)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| {
+                let len = std::fs::metadata(source.join(&s)).map(|m| m.len()).unwrap_or(0);
+                (s, len)
+            })
+            .collect();
+        let bar = ProgressBar::new(sizes.iter().map(|(_, n)| n).sum());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+                .expect("the template is valid"),
+        );
+        Progress { bar, sizes }
+    }
+
+    pub fn update(&self, r: &Report) {
+        if let Some(p) = &r.position {
+            self.bar.set_position(self.consumed(p));
+        }
+        self.bar.set_message(format!("{} records, {} dead letters", r.records, r.dead_letters));
+    }
+
+    fn consumed(&self, p: &Position) -> u64 {
+        self.sizes.iter().filter(|(s, _)| *s < p.segment).map(|(_, n)| n).sum::<u64>() + p.offset
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

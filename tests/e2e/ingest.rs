@@ -1,0 +1,317 @@
+//! Step 1 end to end: replication records → the staging tables, read back
+//! with a plain scan of the Delta tables: convergence, dead letters, exactly
+//! once across crashes (SIGKILL of the real `ingest-jira` binary).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use manifold_e2e::jira;
+use manifold_e2e::lake::{Letter, dead_letters, deduplicated, letters, staging};
+use manifold_runtime::ingest::{Ingest, Options, Report};
+use manifold_runtime::lake::Lake;
+use manifold_runtime::produce::{self, ProduceOptions, Synthetic};
+use manifold_runtime::prost::Message;
+use manifold_runtime::source::write_delimited;
+use proptest::prelude::*;
+
+use jira::proto::manifold::jira::v1::JiraIssue;
+use jira::proto::manifold::v1::{Ari, FacsimileRecord, OffloadPointer, facsimile_record::Payload};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn ingest(rt: &tokio::runtime::Runtime, lake: &Lake, options: Options) -> Report {
+    rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, lake, options).await.unwrap();
+        ingest.run(|_| {}).await.unwrap()
+    })
+}
+
+fn lake_at(dir: &Path) -> Lake {
+    Lake::open(dir.to_str().unwrap()).unwrap()
+}
+
+fn options(source: &Path, batch_records: usize) -> Options {
+    let mut o = Options::new(source);
+    o.batch_records = batch_records;
+    o
+}
+
+fn bad_counts(synthetic: &Synthetic) -> BTreeMap<String, usize> {
+    synthetic.bad.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+#[test]
+fn a_stream_converges_to_the_producers_truth_and_bad_records_are_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let produce_options = ProduceOptions { keys_per_entity: 40, segments: 3, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    assert!(!synthetic.offloads.is_empty() && synthetic.records.len() > 500);
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    let report = ingest(&rt, &lake, options_for(&source));
+    assert_eq!(report.records as usize, synthetic.records.len() + 1, "every record, and the torn tail");
+    assert_eq!(report.dead_letters as usize, synthetic.bad.values().sum::<usize>());
+    let tables = staging(&lake, &rt);
+    assert_eq!(tables.len(), jira::REGISTRY.entities.len());
+    assert_eq!(deduplicated(&tables), synthetic.expected);
+    assert_eq!(dead_letters(&lake, "jira", &rt), bad_counts(&synthetic));
+    // A second run finds everything committed and writes nothing.
+    let again = ingest(&rt, &lake, options_for(&source));
+    assert_eq!((again.records, again.batches), (0, 0));
+    assert_eq!(staging(&lake, &rt), tables);
+}
+
+fn options_for(source: &Path) -> Options {
+    options(source, 97)
+}
+
+/// One segment with a good record, every kind of bad record, and another good
+/// record: each bad one is a dead-letter row with its reason, position and raw
+/// bytes, and both good ones land.
+#[test]
+fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(source.join("offload")).unwrap();
+    let issue_type = jira::REGISTRY.by_type_url("type.googleapis.com/manifold.jira.v1.JiraIssue").unwrap().entity_type;
+    let record = |key: &str, payload: Option<Payload>| FacsimileRecord {
+        resource_ari: Some(Ari { value: key.into() }),
+        entity_type: issue_type,
+        workspace_id: Some(Ari { value: "ws-1".into() }),
+        version: 1,
+        generation_watermark: 1,
+        is_tombstone: false,
+        payload,
+    };
+    let any =
+        |value: Vec<u8>| prost_types::Any { type_url: "type.googleapis.com/manifold.jira.v1.JiraIssue".into(), value };
+    let issue = JiraIssue { issue_id: Some("1".into()), summary: Some("s".repeat(50)), ..Default::default() };
+    let good = |key: &str| record(key, Some(Payload::Entity(any(issue.encode_to_vec())))).encode_to_vec();
+    // An offloaded payload that exists, and one whose checksum is wrong.
+    let stored = any(issue.encode_to_vec()).encode_to_vec();
+    std::fs::write(source.join("offload/ok.any"), &stored).unwrap();
+    let sha: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let pointer = |uri: &str, sha256: &str| {
+        Some(Payload::OffloadPointer(OffloadPointer {
+            uri: uri.into(),
+            size_bytes: stored.len() as i64,
+            sha256: sha256.into(),
+        }))
+    };
+    let mut wrong_type = record("k-wrong-type", Some(Payload::Entity(any(issue.encode_to_vec()))));
+    wrong_type.entity_type = issue_type + 1;
+    let mut no_ws = record("k-no-ws", Some(Payload::Entity(any(issue.encode_to_vec()))));
+    no_ws.workspace_id = None;
+    let mut unknown_type = record("k-unknown", None);
+    unknown_type.entity_type = 9999;
+    unknown_type.is_tombstone = true;
+    let mut unknown_url = any(vec![]);
+    unknown_url.type_url = "type.googleapis.com/manifold.jira.v1.Nope".into();
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        ("undecodable", vec![0x0f, 0x01]),
+        ("oversized", record("k-big", Some(Payload::Entity(any(vec![b'x'; 5000])))).encode_to_vec()),
+        ("missing_identity", no_ws.encode_to_vec()),
+        ("unknown_type_url", record("k-url", Some(Payload::Entity(unknown_url))).encode_to_vec()),
+        ("unknown_entity_type", unknown_type.encode_to_vec()),
+        ("type_mismatch", wrong_type.encode_to_vec()),
+        ("missing_payload", record("k-empty", None).encode_to_vec()),
+        ("payload_mismatch", record("k-garbage", Some(Payload::Entity(any(vec![0x0f, 0xff])))).encode_to_vec()),
+        ("offload", record("k-missing", pointer("offload/none.any", &sha)).encode_to_vec()),
+        ("offload", record("k-sum", pointer("offload/ok.any", &"0".repeat(64))).encode_to_vec()),
+    ];
+    let mut segment = Vec::new();
+    write_delimited(&mut segment, &good("k-first"));
+    write_delimited(&mut segment, &record("k-offloaded", pointer("offload/ok.any", &sha)).encode_to_vec());
+    let mut offsets = Vec::new();
+    for (_, bytes) in &bad {
+        offsets.push(segment.len() as i64);
+        write_delimited(&mut segment, bytes);
+    }
+    write_delimited(&mut segment, &good("k-last"));
+    offsets.push(segment.len() as i64);
+    segment.extend_from_slice(&[0x7f, 1, 2]); // a torn tail: 127 bytes announced, 2 there
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    let mut o = options(&source, 1000);
+    o.max_record_bytes = 4096;
+    let report = ingest(&rt, &lake, o);
+    assert_eq!(report.dead_letters, 11);
+    let got = letters(&lake, "jira", &rt);
+    let mut want: Vec<(String, i64, Vec<u8>)> =
+        bad.iter().zip(&offsets).map(|((code, bytes), offset)| (code.to_string(), *offset, bytes.clone())).collect();
+    want.push(("corrupt_frame".into(), *offsets.last().unwrap(), vec![0x7f, 1, 2]));
+    let got_rows: Vec<(String, i64, Vec<u8>)> =
+        got.iter().map(|l| (l.reason_code.clone(), l.offset, l.raw.clone())).collect();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    let mut got_sorted = got_rows.clone();
+    got_sorted.sort();
+    assert_eq!(got_sorted, want_sorted);
+    assert!(got.iter().all(|l: &Letter| l.segment == "0001.pb" && !l.reason.is_empty()));
+    let oversized = got.iter().find(|l| l.reason_code == "oversized").unwrap();
+    assert!(oversized.reason.contains("4096"), "{}", oversized.reason);
+    let sum = got.iter().find(|l| l.reason_code == "offload" && l.reason.contains("SHA-256")).unwrap();
+    assert!(sum.reason.contains("offload/ok.any"), "{}", sum.reason);
+    // The good records on both sides of the bad ones, and the offloaded one, landed.
+    let tables = staging(&lake, &rt);
+    let keys: Vec<&str> = tables["manifold_entities.JiraIssue"].iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["k-first", "k-last", "k-offloaded"]);
+}
+
+/// The ingest's committed position in the lake at `dir` (`None` before the first batch).
+fn committed_position(rt: &tokio::runtime::Runtime, dir: &Path) -> Option<(String, u64)> {
+    let lake = lake_at(dir);
+    rt.block_on(async {
+        let ingest = Ingest::open(&jira::REGISTRY, &lake, options(&dir.with_file_name("stream"), 1)).await.unwrap();
+        ingest.committed_position().await.unwrap().map(|p| (p.segment, p.offset))
+    })
+}
+
+/// A tiny deterministic generator for the kill schedule.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Kills the generated `ingest-jira` binary with SIGKILL at random moments (at least 20 times, or
+/// `MANIFOLD_KILLS`), restarting it each time, until a run finishes; the
+/// tables then hold exactly what one uninterrupted run writes: every record
+/// once, nothing lost, nothing twice. `scripts/soak.sh` runs a longer variant.
+#[test]
+fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() {
+    let kills_wanted: usize = std::env::var("MANIFOLD_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let keys = 30 + kills_wanted; // more kills, a longer stream
+    let produce_options = ProduceOptions { keys_per_entity: keys, segments: 5, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    let batch = 40;
+
+    // The reference: one uninterrupted run, in process.
+    let rt = rt();
+    let clean = lake_at(&dir.path().join("clean"));
+    ingest(&rt, &clean, options(&source, batch));
+
+    let crashed_dir = dir.path().join("crashed");
+    let mut rng = Lcg(7);
+    let (mut kills, mut runs) = (0, 0);
+    let mut delay_ms = 150;
+    // Where each kill left the committed position: the kills must land all
+    // along the ingest, not only before its first commit.
+    let mut positions = std::collections::BTreeSet::new();
+    loop {
+        runs += 1;
+        let mut child = Command::new(bin)
+            .args(["ingest", "--source"])
+            .arg(&source)
+            .arg("--lake")
+            .arg(&crashed_dir)
+            .args(["--batch-records", &batch.to_string()])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let wait = Duration::from_millis(20 + rng.below(delay_ms));
+        std::thread::sleep(wait);
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                let out = child.wait_with_output().unwrap();
+                assert!(status.success(), "ingest failed: {}", String::from_utf8_lossy(&out.stderr));
+                if kills >= kills_wanted {
+                    break;
+                }
+                // It finished before enough kills: start again on a fresh lake, killing sooner.
+                std::fs::remove_dir_all(&crashed_dir).unwrap();
+                delay_ms = (delay_ms / 2).max(10);
+                kills = 0;
+                positions.clear();
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+                positions.insert(committed_position(&rt, &crashed_dir));
+                if kills >= kills_wanted {
+                    // Let the next run finish.
+                    let out = Command::new(bin)
+                        .args(["ingest", "--source"])
+                        .arg(&source)
+                        .arg("--lake")
+                        .arg(&crashed_dir)
+                        .args(["--batch-records", &batch.to_string()])
+                        .env("RUST_LOG", "error")
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    break;
+                }
+            }
+        }
+        assert!(runs < 10 * kills_wanted + 50, "the kill schedule does not converge");
+    }
+    eprintln!("{kills} kills in {runs} runs; committed positions after a kill: {positions:?}");
+    assert!(positions.len() >= kills_wanted / 4, "kills landed at too few points: {positions:?}");
+    let crashed = lake_at(&crashed_dir);
+    assert_eq!(staging(&crashed, &rt), staging(&clean, &rt), "staged rows after {kills} kills");
+    assert_eq!(letters(&crashed, "jira", &rt), letters(&clean, "jira", &rt));
+    assert_eq!(deduplicated(&staging(&crashed, &rt)), synthetic.expected);
+    assert_eq!(dead_letters(&crashed, "jira", &rt), bad_counts(&synthetic));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Any permutation and duplication of the same records, in any batch size
+    /// and segmentation, deduplicates by LWW to the producer's truth.
+    #[test]
+    fn any_order_and_duplication_converges(
+        seed in 0u64..1_000,
+        shuffle in 0u64..u64::MAX,
+        copies in prop::collection::vec(0usize..3, 1..400),
+        batch in 16usize..120,
+        segments in 1usize..5,
+    ) {
+        let produce_options = ProduceOptions {
+            seed,
+            keys_per_entity: 6,
+            bad_records: false,
+            duplicate_ratio: 0.0,
+            ..ProduceOptions::default()
+        };
+        let mut synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+        // Duplicate some records (copies[i % len] extra copies), then shuffle.
+        let mut records = Vec::new();
+        for (i, r) in synthetic.records.iter().enumerate() {
+            for _ in 0..=copies[i % copies.len()] {
+                records.push(r.clone());
+            }
+        }
+        let mut rng = Lcg(shuffle);
+        for i in (1..records.len()).rev() {
+            records.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        synthetic.records = records;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("stream");
+        produce::write(&source, &synthetic, segments).unwrap();
+        let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+        ingest(&rt, &lake, options(&source, batch));
+        prop_assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
+    }
+}

@@ -1,0 +1,9 @@
+//! The end-to-end tests: one test binary (so the lake stack is linked once),
+//! one module per concern.
+
+mod cross_language;
+mod envelope;
+mod ingest;
+mod mapping;
+mod real_tools;
+mod typescript;
