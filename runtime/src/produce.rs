@@ -164,6 +164,28 @@ pub fn synthesize(registry: &Registry, options: &ProduceOptions) -> Synthetic {
     out
 }
 
+/// `n` live records of one entity, each a distinct key at version 1 across
+/// `workspaces` workspaces, inline payloads only: the input of the benchmark.
+pub fn synthesize_entity(
+    registry: &Registry,
+    entity: &'static EntityInfo,
+    n: usize,
+    workspaces: usize,
+) -> Vec<Vec<u8>> {
+    let pool = DescriptorPool::decode(registry.descriptor_set).expect("the generated descriptor set decodes");
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let options = ProduceOptions { offload_ratio: 0.0, ..ProduceOptions::default() };
+    let mut offloads = BTreeMap::new();
+    (0..n)
+        .map(|k| {
+            let workspace = format!("ws-{}", k % workspaces.max(1));
+            let key = format!("ari:cloud:{}:{workspace}:{}/{k}", registry.product, entity.name.to_lowercase());
+            let e = Event { time: 0, entity, key, workspace, generation: 1, version: 1, is_tombstone: false };
+            encode_event(&pool, &e, &mut rng, &options, &mut offloads)
+        })
+        .collect()
+}
+
 /// Frames `synthetic` into `options.segments` segment files under `dir`
 /// (`segment-00000.pb`, …) and writes the offloaded payloads beside them.
 pub fn write(dir: &Path, synthetic: &Synthetic, segments: usize) -> std::io::Result<Vec<String>> {

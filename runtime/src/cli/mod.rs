@@ -1,11 +1,13 @@
 //! The CLI kit of the generated ingestion binaries: `ingest-<product>` is
 //! `manifold_runtime::cli::main(&REGISTRY)`. Subcommands: `ingest`, `status`,
-//! `tables`, `produce` (a synthetic stream) and `demo` (produce, ingest, show).
+//! `tables`, `produce` (a synthetic stream), `demo` (produce, ingest, show) and
+//! `bench`.
 //!
 //! Logs go to stderr through `tracing` (`RUST_LOG` sets the filter; by default
 //! `info` for Manifold and `warn` for the lake stack); a progress bar shows on a terminal; errors carry their context and
 //! exit with status 1.
 
+mod bench;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +85,20 @@ enum Command {
         #[arg(long)]
         no_bad_records: bool,
     },
+    /// Throughput of step 1 (decode + flatten; end to end) beside Python's
+    /// `deltalake.write_deltalake` of the same rows; prints a Markdown table.
+    Bench {
+        /// The entity to ingest; default: the one closest to 20 staging columns.
+        #[arg(long)]
+        entity: Option<String>,
+        #[arg(long, default_value_t = 200_000)]
+        records: usize,
+        #[arg(long, default_value_t = 50)]
+        workspaces: usize,
+        /// The Python with the `deltalake` package (scripts/setup-python.sh).
+        #[arg(long, default_value = "tools/venv/bin/python")]
+        python: PathBuf,
+    },
     /// The whole chain on local directories: produce `<dir>/stream`, ingest it
     /// into `<dir>/lake`, print what landed.
     Demo {
@@ -152,6 +168,12 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
                 ..ProduceOptions::default()
             };
             produce_into(registry, &out, &options)?;
+        }
+        Command::Bench { entity, records, workspaces, python } => {
+            let args = bench::BenchArgs { entity, records: records.max(1), workspaces: workspaces.max(1), python };
+            // Its own runtimes: the end-to-end row runs on a current-thread one.
+            let table = tokio::task::spawn_blocking(move || bench::run(registry, &args)).await??;
+            print!("{table}");
         }
         Command::Demo { dir } => {
             let (stream, lake) = (dir.join("stream"), dir.join("lake"));

@@ -1,0 +1,191 @@
+//! `ingest-<product> bench`: throughput of step 1 on this machine, beside the
+//! Python `deltalake` package writing the same rows. Prints one table.
+//!
+//! Rows: decode + flatten alone (envelope, generated staging builder, Arrow
+//! batches) on the calling thread; step 1 end to end (source, decode, LWW,
+//! Parquet, Delta commits with `txn`) on a current-thread runtime; and
+//! `write_deltalake` of the staged table read back into one Arrow table, with
+//! the same partitioning. MB/s is over the records' encoded bytes in every row.
+//! Peak RSS is per phase (Linux: the high-water mark is reset before each).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::envelope::{self, Body};
+use crate::ingest::{Ingest, Options, STAGING_SCHEMA};
+use crate::lake::Lake;
+use crate::mapping::{EntityInfo, Registry, RowMeta};
+use crate::produce;
+
+pub struct BenchArgs {
+    pub entity: Option<String>,
+    pub records: usize,
+    pub workspaces: usize,
+    pub python: PathBuf,
+}
+
+struct Row {
+    what: String,
+    seconds: f64,
+    peak_rss: Option<u64>,
+}
+
+pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<String> {
+    let entity = pick_entity(registry, args.entity.as_deref())?;
+    let columns = (entity.staging_schema)().fields().len();
+    eprintln!("bench: synthesizing {} records of {}", args.records, entity.name);
+    let records = produce::synthesize_entity(registry, entity, args.records, args.workspaces);
+    let bytes: usize = records.iter().map(Vec::len).sum();
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let source = dir.path().join("stream");
+    let synthetic = produce::Synthetic { records, ..Default::default() };
+    produce::write(&source, &synthetic, 1).context("writing the stream")?;
+    let mut rows = Vec::new();
+
+    reset_peak_rss();
+    let start = Instant::now();
+    let staged = decode_and_flatten(registry, &synthetic.records)?;
+    rows.push(Row { what: "decode + flatten (one thread)".into(), seconds: secs(start), peak_rss: peak_rss() });
+    drop(synthetic);
+    anyhow::ensure!(staged == args.records, "staged {staged} of {} records", args.records);
+
+    let lake_dir = dir.path().join("lake");
+    let lake = Lake::open(&lake_dir.to_string_lossy())?;
+    reset_peak_rss();
+    let start = Instant::now();
+    let report = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        let mut options = Options::new(&source);
+        options.batch_records = 100_000;
+        let mut ingest = Ingest::open(registry, &lake, options).await?;
+        ingest.run(|_| {}).await
+    })?;
+    rows.push(Row {
+        what: "step 1 end to end (current-thread runtime)".into(),
+        seconds: secs(start),
+        peak_rss: peak_rss(),
+    });
+    anyhow::ensure!(report.rows_total() as usize == args.records, "{report:?}");
+
+    let table = lake_dir.join(STAGING_SCHEMA).join(entity.name);
+    let python = python_write(&args.python, &table, &dir.path().join("python"), entity.staging_partition_by);
+    match python {
+        Ok((seconds, peak)) => rows.push(Row {
+            what: format!(
+                "python deltalake.write_deltalake, same rows, partitioned by {:?}",
+                entity.staging_partition_by
+            ),
+            seconds,
+            peak_rss: Some(peak),
+        }),
+        Err(e) => eprintln!("bench: skipping the Python row: {e:#}"),
+    }
+    Ok(render(entity, columns, args, bytes, &rows))
+}
+
+fn pick_entity(registry: &'static Registry, name: Option<&str>) -> anyhow::Result<&'static EntityInfo> {
+    match name {
+        Some(n) => registry
+            .entities
+            .iter()
+            .find(|e| e.name == n)
+            .with_context(|| format!("no entity `{n}` in {}", registry.product)),
+        // The entity whose staging table is closest to 20 columns.
+        None => registry
+            .entities
+            .iter()
+            .min_by_key(|e| ((e.staging_schema)().fields().len() as i64 - 20).abs())
+            .context("the product has no entities"),
+    }
+}
+
+fn decode_and_flatten(registry: &Registry, records: &[Vec<u8>]) -> anyhow::Result<usize> {
+    let mut builders: Vec<Box<dyn crate::StagingTable>> = registry.entities.iter().map(|e| (e.new_staging)()).collect();
+    let mut staged = 0;
+    for (i, r) in records.iter().enumerate() {
+        let d = envelope::decode(r, registry, usize::MAX).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
+        let index = registry.entities.iter().position(|e| e.name == d.entity.name).expect("from the registry");
+        let payload = match &d.body {
+            Body::Inline(b) => Some(b.as_slice()),
+            _ => None,
+        };
+        let meta = RowMeta {
+            resource_ari: &d.resource_ari,
+            version: d.version,
+            is_tombstone: d.is_tombstone,
+            workspace_id: &d.workspace_id,
+            generation: d.generation,
+            row_refreshed_at_micros: 0,
+            shard_id: "bench",
+        };
+        builders[index].append(&meta, payload)?;
+        if builders[index].len() == 100_000 {
+            staged += builders[index].finish().num_rows();
+            builders[index].finish_exploded();
+        }
+    }
+    for b in &mut builders {
+        staged += b.finish().num_rows();
+        b.finish_exploded();
+    }
+    Ok(staged)
+}
+
+fn python_write(python: &Path, table: &Path, target: &Path, partition: &[&str]) -> anyhow::Result<(f64, u64)> {
+    anyhow::ensure!(python.exists(), "no Python at {} (scripts/setup-python.sh installs tools/venv)", python.display());
+    let script = tempfile::Builder::new().suffix(".py").tempfile()?;
+    std::fs::write(script.path(), include_str!("../../python/write_deltalake.py"))?;
+    let out = std::process::Command::new(python)
+        .arg(script.path())
+        .arg(table)
+        .arg(target)
+        .arg(partition.first().copied().unwrap_or(""))
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading the Python result")?;
+    let seconds = v["seconds"].as_f64().context("no seconds")?;
+    let peak = v["peak_rss_bytes"].as_u64().context("no peak_rss_bytes")?;
+    Ok((seconds, peak))
+}
+
+fn render(entity: &EntityInfo, columns: usize, args: &BenchArgs, bytes: usize, rows: &[Row]) -> String {
+    use std::fmt::Write as _;
+    let mb = bytes as f64 / 1e6;
+    let mut out = format!(
+        "{} records of {}.{} ({columns} staging columns), {mb:.1} MB encoded, {} workspaces\n\n",
+        args.records, entity.product, entity.name, args.workspaces
+    );
+    out.push_str("| step | seconds | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|\n");
+    let python = rows.iter().find(|r| r.what.starts_with("python")).map(|r| r.seconds);
+    for r in rows {
+        let ratio = python.map(|p| format!("{:.1}×", p / r.seconds)).unwrap_or_else(|| "-".into());
+        let rss = r.peak_rss.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "| {} | {:.3} | {:.0} | {:.1} | {rss} | {ratio} |",
+            r.what,
+            r.seconds,
+            args.records as f64 / r.seconds,
+            mb / r.seconds
+        );
+    }
+    out
+}
+
+fn secs(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+/// Resets the process's peak RSS (Linux ≥ 4.0; elsewhere a no-op).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
