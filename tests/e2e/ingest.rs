@@ -186,21 +186,32 @@ impl Lcg {
     }
 }
 
-/// Kills the generated `ingest-jira` binary with SIGKILL at random moments (at least 20 times, or
-/// `MANIFOLD_KILLS`), restarting it each time, until a run finishes; the
-/// tables then hold exactly what one uninterrupted run writes: every record
-/// once, nothing lost, nothing twice. `scripts/soak.sh` runs a longer variant.
+/// Commits of the dead-letter table of the lake at `dir`: one per finished batch.
+fn finished_batches(dir: &Path) -> usize {
+    let log = dir.join("manifold_dead_letters/jira/_delta_log");
+    std::fs::read_dir(log)
+        .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count())
+        .unwrap_or(0)
+}
+
+/// Kills the generated `ingest-jira` binary with SIGKILL at random points (at
+/// least 20 times, or `MANIFOLD_KILLS`), restarting it each time, until a run
+/// finishes; the tables then hold exactly what one uninterrupted run writes:
+/// every record once, nothing lost, nothing twice. Each run is killed a random
+/// few milliseconds after it finished a batch, so the kills land all along the
+/// stream and inside batches, whatever the machine's speed. `scripts/soak.sh`
+/// runs a longer variant.
 #[test]
 fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() {
     let kills_wanted: usize = std::env::var("MANIFOLD_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("stream");
-    let keys = 30 + kills_wanted; // more kills, a longer stream
+    let keys = 30 + 2 * kills_wanted; // more kills, a longer stream
     let produce_options = ProduceOptions { keys_per_entity: keys, segments: 5, ..ProduceOptions::default() };
     let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
     produce::write(&source, &synthetic, produce_options.segments).unwrap();
-    let batch = 40;
+    let batch = 20;
 
     // The reference: one uninterrupted run, in process.
     let rt = rt();
@@ -208,15 +219,8 @@ fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() 
     ingest(&rt, &clean, options(&source, batch));
 
     let crashed_dir = dir.path().join("crashed");
-    let mut rng = Lcg(7);
-    let (mut kills, mut runs) = (0, 0);
-    let mut delay_ms = 150;
-    // Where each kill left the committed position: the kills must land all
-    // along the ingest, not only before its first commit.
-    let mut positions = std::collections::BTreeSet::new();
-    loop {
-        runs += 1;
-        let mut child = Command::new(bin)
+    let spawn = || {
+        Command::new(bin)
             .args(["ingest", "--source"])
             .arg(&source)
             .arg("--lake")
@@ -226,49 +230,30 @@ fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() 
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
-        let wait = Duration::from_millis(20 + rng.below(delay_ms));
-        std::thread::sleep(wait);
-        match child.try_wait().unwrap() {
-            Some(status) => {
-                let out = child.wait_with_output().unwrap();
-                assert!(status.success(), "ingest failed: {}", String::from_utf8_lossy(&out.stderr));
-                if kills >= kills_wanted {
-                    break;
-                }
-                // It finished before enough kills: start again on a fresh lake, killing sooner.
-                std::fs::remove_dir_all(&crashed_dir).unwrap();
-                delay_ms = (delay_ms / 2).max(10);
-                kills = 0;
-                positions.clear();
-            }
-            None => {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                kills += 1;
-                positions.insert(committed_position(&rt, &crashed_dir));
-                if kills >= kills_wanted {
-                    // Let the next run finish.
-                    let out = Command::new(bin)
-                        .args(["ingest", "--source"])
-                        .arg(&source)
-                        .arg("--lake")
-                        .arg(&crashed_dir)
-                        .args(["--batch-records", &batch.to_string()])
-                        .env("RUST_LOG", "error")
-                        .output()
-                        .unwrap();
-                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-                    break;
-                }
-            }
+            .unwrap()
+    };
+    let mut rng = Lcg(7);
+    // Where each kill left the committed position.
+    let mut positions = std::collections::BTreeSet::new();
+    for kill in 0..kills_wanted {
+        let before = finished_batches(&crashed_dir);
+        let mut child = spawn();
+        while finished_batches(&crashed_dir) == before {
+            assert!(child.try_wait().unwrap().is_none(), "the ingest ended after {kill} kills: make the stream longer");
+            std::thread::sleep(Duration::from_millis(1));
         }
-        assert!(runs < 10 * kills_wanted + 50, "the kill schedule does not converge");
+        std::thread::sleep(Duration::from_millis(rng.below(40)));
+        assert!(child.try_wait().unwrap().is_none(), "the ingest ended after {kill} kills: make the stream longer");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        positions.insert(committed_position(&rt, &crashed_dir));
     }
-    eprintln!("{kills} kills in {runs} runs; committed positions after a kill: {positions:?}");
-    assert!(positions.len() >= kills_wanted / 4, "kills landed at too few points: {positions:?}");
+    let out = spawn().wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{kills_wanted} kills; committed positions after a kill: {positions:?}");
+    assert!(positions.len() >= kills_wanted / 2, "kills landed at too few points: {positions:?}");
     let crashed = lake_at(&crashed_dir);
-    assert_eq!(staging(&crashed, &rt), staging(&clean, &rt), "staged rows after {kills} kills");
+    assert_eq!(staging(&crashed, &rt), staging(&clean, &rt), "staged rows after {kills_wanted} kills");
     assert_eq!(letters(&crashed, "jira", &rt), letters(&clean, "jira", &rt));
     assert_eq!(deduplicated(&staging(&crashed, &rt)), synthetic.expected);
     assert_eq!(dead_letters(&crashed, "jira", &rt), bad_counts(&synthetic));
@@ -314,4 +299,89 @@ proptest! {
         ingest(&rt, &lake, options(&source, batch));
         prop_assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
     }
+}
+
+/// `--follow` keeps reading: segments written after the ingest started land
+/// while it runs.
+#[test]
+fn following_picks_up_segments_written_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let produce_options = ProduceOptions { keys_per_entity: 5, bad_records: false, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+    let (first, second) = synthetic.records.split_at(synthetic.records.len() / 2);
+    let frame = |records: &[Vec<u8>]| {
+        let mut out = Vec::new();
+        for r in records {
+            write_delimited(&mut out, r);
+        }
+        out
+    };
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(source.join("a.pb"), frame(first)).unwrap();
+    let lake_dir = dir.path().join("lake");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let lake = lake_at(&lake_dir);
+    let mut o = options(&source, 1000);
+    o.follow = true;
+    o.poll_interval = Duration::from_millis(20);
+    let task = rt.spawn(async move {
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, o).await.unwrap();
+        ingest.run(|_| {}).await.unwrap()
+    });
+    let rows =
+        |rt: &tokio::runtime::Runtime| -> usize { staging(&lake_at(&lake_dir), rt).values().map(Vec::len).sum() };
+    let wait_for = |want: usize| {
+        for _ in 0..500 {
+            if rows(&rt) >= want {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{want} rows never arrived (have {})", rows(&rt));
+    };
+    wait_for(1);
+    std::fs::write(source.join("b.pb"), frame(second)).unwrap();
+    // Everything, once LWW within each batch is applied, covers every key.
+    for _ in 0..500 {
+        if deduplicated(&staging(&lake_at(&lake_dir), &rt)) == synthetic.expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(deduplicated(&staging(&lake_at(&lake_dir), &rt)), synthetic.expected);
+    assert!(!task.is_finished(), "a following ingest keeps running");
+    task.abort();
+}
+
+/// The CLI kit of the generated binary: produce, ingest, status and tables.
+#[test]
+fn the_ingestion_binary_produces_ingests_and_reports() {
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(bin).args(args).current_dir(dir.path()).env("RUST_LOG", "error").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["produce", "--out", "stream", "--keys", "20", "--segments", "2"]);
+    let before = run(&["status", "--source", "stream", "--lake", "lake"]);
+    assert!(before.contains("manifold_entities.JiraIssue") && before.contains("-  "), "{before}");
+    let summary = run(&["ingest", "--source", "stream", "--lake", "lake"]);
+    assert!(summary.contains("10 dead letters"), "{summary}");
+    let after = run(&["status", "--source", "stream", "--lake", "lake"]);
+    for line in after.lines().skip(2) {
+        assert!(line.trim_end().ends_with(" 0"), "no lag after a full ingest: {line}");
+    }
+    let tables = run(&["tables", "--lake", "lake"]);
+    assert_eq!(tables.lines().count(), 2 + jira::REGISTRY.entities.len() + 1, "{tables}");
+    assert!(tables.contains("manifold_dead_letters.jira"), "{tables}");
+    // Errors name what failed and exit 1.
+    let out = Command::new(bin)
+        .args(["ingest", "--source", "missing", "--lake", "lake"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"), "{}", String::from_utf8_lossy(&out.stderr));
 }

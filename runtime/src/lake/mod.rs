@@ -89,7 +89,7 @@ impl Lake {
             return Ok(None);
         }
         inner.load().await.map_err(|e| delta(name, e))?;
-        Ok(Some(Table { name: name.clone(), inner, writer: None }))
+        Ok(Some(Table { name: name.clone(), inner, writer: Default::default() }))
     }
 
     /// The table, created with `schema` and `partition_by` if it does not exist.
@@ -123,7 +123,7 @@ impl Lake {
             .with_save_mode(SaveMode::Ignore)
             .await
             .map_err(|e| delta(name, e))?;
-        Ok(Table { name: name.clone(), inner, writer: None })
+        Ok(Table { name: name.clone(), inner, writer: Default::default() })
     }
 
     /// Every table under the root: directories `<schema>/<table>/` holding a
@@ -172,8 +172,11 @@ fn delta(name: &TableName, source: DeltaTableError) -> LakeError {
 pub struct Table {
     name: TableName,
     inner: DeltaTable,
-    /// Reused across appends (it is reset by every flush).
-    writer: Option<RecordBatchWriter>,
+    /// Reused across appends (it is reset by every flush). In a `Mutex` only to
+    /// make `Table` `Sync` (the writer holds upload futures that are not), so
+    /// an ingest can run on a multi-threaded runtime; `append` takes `&mut self`
+    /// and never locks.
+    writer: std::sync::Mutex<Option<RecordBatchWriter>>,
 }
 
 impl Table {
@@ -228,11 +231,10 @@ impl Table {
         let mut actions = Vec::new();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows > 0 {
-            let writer = match &mut self.writer {
+            let slot = self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let writer = match slot {
                 Some(w) => w,
-                None => {
-                    self.writer.insert(RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?)
-                }
+                None => slot.insert(RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?),
             };
             for b in batches.iter().filter(|b| b.num_rows() > 0) {
                 if let Err(e) = writer.write(b.clone()).await {
