@@ -6,7 +6,7 @@
 //! runtime must read every product's records with one type; a test checks them
 //! against the generated ones byte for byte.
 
-use crate::mapping::{EntityInfo, Registry};
+use crate::mapping::{EntityInfo, Registry, RowMeta};
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Ari {
@@ -106,6 +106,21 @@ pub struct Decoded {
     pub generation: i64,
     pub is_tombstone: bool,
     pub body: Body,
+}
+
+impl Decoded {
+    /// The row values of this record, staged at `row_refreshed_at_micros` from `shard_id`.
+    pub fn row_meta<'a>(&'a self, row_refreshed_at_micros: i64, shard_id: &'a str) -> RowMeta<'a> {
+        RowMeta {
+            resource_ari: &self.resource_ari,
+            version: self.version,
+            is_tombstone: self.is_tombstone,
+            workspace_id: &self.workspace_id,
+            generation: self.generation,
+            row_refreshed_at_micros,
+            shard_id,
+        }
+    }
 }
 
 /// Where a record's entity message is.

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use crate::envelope::{self, Body};
 use crate::ingest::{Ingest, Options, STAGING_SCHEMA};
 use crate::lake::Lake;
-use crate::mapping::{EntityInfo, Registry, RowMeta};
+use crate::mapping::{EntityInfo, Registry};
 use crate::produce;
 
 pub struct BenchArgs {
@@ -110,15 +110,7 @@ fn decode_and_flatten(registry: &Registry, records: &[Vec<u8>]) -> anyhow::Resul
             Body::Inline(b) => Some(b.as_slice()),
             _ => None,
         };
-        let meta = RowMeta {
-            resource_ari: &d.resource_ari,
-            version: d.version,
-            is_tombstone: d.is_tombstone,
-            workspace_id: &d.workspace_id,
-            generation: d.generation,
-            row_refreshed_at_micros: 0,
-            shard_id: "bench",
-        };
+        let meta = d.row_meta(0, "bench");
         builders[index].append(&meta, payload)?;
         if builders[index].len() == 100_000 {
             staged += builders[index].finish().num_rows();

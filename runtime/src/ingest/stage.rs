@@ -11,7 +11,7 @@ use super::dead_letters::Letter;
 use super::offload;
 use crate::envelope::{self, Body, DeadLetter, Decoded};
 use crate::lww::{self, Candidate};
-use crate::mapping::{EntityInfo, Registry, RowMeta};
+use crate::mapping::{EntityInfo, Registry};
 use crate::source::Frame;
 
 /// What a micro-batch stages.
@@ -76,15 +76,7 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
         let mut staged: Vec<&Good<'_>> = Vec::with_capacity(goods.len());
         for g in &goods {
             let d = &g.decoded;
-            let meta = RowMeta {
-                resource_ari: &d.resource_ari,
-                version: d.version,
-                is_tombstone: d.is_tombstone,
-                workspace_id: &d.workspace_id,
-                generation: d.generation,
-                row_refreshed_at_micros: cx.now_micros,
-                shard_id: segment,
-            };
+            let meta = d.row_meta(cx.now_micros, segment);
             match staging.append(&meta, g.payload.as_deref()) {
                 Ok(()) => staged.push(g),
                 Err(e) => letters.push(Letter {
