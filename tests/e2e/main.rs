@@ -6,4 +6,5 @@ mod envelope;
 mod ingest;
 mod mapping;
 mod real_tools;
+mod s3;
 mod typescript;

@@ -50,6 +50,10 @@ pub struct Options {
     pub max_record_bytes: usize,
     /// How long to wait for new data when following.
     pub poll_interval: Duration,
+    /// Object-store settings for offloaded payloads (`aws_endpoint`,
+    /// `aws_region`, `aws_access_key_id`, …); by default from the environment
+    /// (`offload::storage_options_from_env`).
+    pub storage_options: Vec<(String, String)>,
 }
 
 impl Options {
@@ -61,6 +65,7 @@ impl Options {
             batch_records: 50_000,
             max_record_bytes: 16 * 1024 * 1024,
             poll_interval: Duration::from_millis(200),
+            storage_options: offload::storage_options_from_env(),
         }
     }
 
@@ -217,6 +222,7 @@ impl Ingest {
             max_record_bytes: self.options.max_record_bytes,
             base: &self.options.source,
             now_micros: now_micros(),
+            storage_options: &self.options.storage_options,
         };
         let staged = stage(&cx, segment, frames, &committed).await;
         let txn = || Some(Transaction::new(app, end as i64));

@@ -1,7 +1,9 @@
 //! Offloaded payloads: an `OffloadPointer` names an object (a URL such as
-//! `file:///…` or a path, relative paths resolved against the source
-//! directory) holding the encoded `google.protobuf.Any` of the entity. It is
-//! fetched through object_store, its size and SHA-256 checked, then unpacked.
+//! `s3://bucket/key` or `file:///…`, or a path, relative paths resolved against
+//! the source directory) holding the encoded `google.protobuf.Any` of the
+//! entity. It is fetched through object_store, configured by the ingest's
+//! storage options (`aws_endpoint`, `aws_region`, …), its size and SHA-256
+//! checked, then unpacked.
 
 use std::path::Path;
 
@@ -14,10 +16,16 @@ use crate::envelope::{DeadLetter, OffloadPointer};
 use crate::mapping::EntityInfo;
 
 /// The entity message bytes behind `pointer`, or why they cannot be used.
-pub async fn fetch(pointer: &OffloadPointer, entity: &EntityInfo, base: &Path) -> Result<Vec<u8>, DeadLetter> {
+pub async fn fetch(
+    pointer: &OffloadPointer,
+    entity: &EntityInfo,
+    base: &Path,
+    storage_options: &[(String, String)],
+) -> Result<Vec<u8>, DeadLetter> {
     let fail = |reason: String| DeadLetter::Offload { uri: pointer.uri.clone(), reason };
     let url = resolve(&pointer.uri, base).map_err(fail)?;
-    let (store, path) = object_store::parse_url(&url).map_err(|e| fail(e.to_string()))?;
+    let options = storage_options.iter().map(|(k, v)| (k.as_str(), v.clone()));
+    let (store, path) = object_store::parse_url_opts(&url, options).map_err(|e| fail(e.to_string()))?;
     let bytes = match store.get(&path).await {
         Ok(got) => got.bytes().await.map_err(|e| fail(e.to_string()))?,
         Err(object_store::Error::NotFound { .. }) => return Err(fail("the object does not exist".into())),
@@ -50,6 +58,18 @@ fn resolve(uri: &str, base: &Path) -> Result<Url, String> {
     let path = base.join(uri);
     let path = path.canonicalize().map_err(|e| format!("`{}`: {e}", path.display()))?;
     Url::from_file_path(&path).map_err(|()| format!("`{}` is not an absolute path", path.display()))
+}
+
+/// Object-store settings from the environment: every `AWS_*`, `AZURE_*` and
+/// `GOOGLE_*` variable (object_store reads them case-insensitively and ignores
+/// keys it does not know).
+pub fn storage_options_from_env() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| ["AWS_", "AZURE_", "GOOGLE_"].iter().any(|p| k.starts_with(p)))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    out.sort();
+    out
 }
 
 /// Lower-case hex, as the pointer carries it.

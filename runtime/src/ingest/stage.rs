@@ -33,6 +33,8 @@ pub struct Context<'a> {
     pub base: &'a Path,
     /// Microseconds since the epoch: the batch's `row_refreshed_at`.
     pub now_micros: i64,
+    /// Object-store settings for offloaded payloads.
+    pub storage_options: &'a [(String, String)],
 }
 
 struct Good<'f> {
@@ -133,7 +135,7 @@ async fn decode(cx: &Context<'_>, bytes: &[u8]) -> Result<(Decoded, Option<Vec<u
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
         Body::Inline(bytes) => Some(bytes),
         Body::None => None,
-        Body::Offloaded(pointer) => match offload::fetch(&pointer, decoded.entity, cx.base).await {
+        Body::Offloaded(pointer) => match offload::fetch(&pointer, decoded.entity, cx.base, cx.storage_options).await {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 decoded.body = Body::Offloaded(pointer);

@@ -1,0 +1,135 @@
+//! Offloaded payloads on S3: a local S3 endpoint (moto's `moto_server` from
+//! tools/venv, `scripts/setup-python.sh`), an object uploaded with boto3, a
+//! record pointing at `s3://…`: it lands; a pointer to a missing key is a dead
+//! letter.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use manifold_e2e::jira;
+use manifold_e2e::lake::{letters, staging};
+use manifold_runtime::ingest::{Ingest, Options};
+use manifold_runtime::lake::Lake;
+use manifold_runtime::prost::Message;
+use manifold_runtime::source::write_delimited;
+
+use jira::proto::manifold::jira::v1::JiraIssue;
+use jira::proto::manifold::v1::{Ari, FacsimileRecord, OffloadPointer, facsimile_record::Payload};
+
+fn venv(tool: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/venv/bin").join(tool);
+    assert!(p.exists(), "{} is not installed: run `scripts/setup-python.sh` (scripts/test.sh does)", p.display());
+    p
+}
+
+/// `moto_server` on a free port, stopped on drop.
+struct Moto(Child, u16);
+
+impl Moto {
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(venv("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Moto(child, port);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("moto_server did not start on port {port}");
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.1)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
+    let moto = Moto::start();
+    let issue = JiraIssue { issue_id: Some("7".into()), summary: Some("on s3".into()), ..Default::default() };
+    let any = prost_types::Any {
+        type_url: "type.googleapis.com/manifold.jira.v1.JiraIssue".into(),
+        value: issue.encode_to_vec(),
+    };
+    let stored = any.encode_to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("object.any"), &stored).unwrap();
+    let upload = format!(
+        "import boto3,sys\n\
+         s3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n\
+         s3.create_bucket(Bucket='offload')\n\
+         s3.upload_file(sys.argv[1],'offload','jira/object.any')\n",
+        moto.endpoint()
+    );
+    let out = Command::new(venv("python")).args(["-c", &upload]).arg(dir.path().join("object.any")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let sha256: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let issue_type = jira::REGISTRY.by_type_url(&any.type_url).unwrap().entity_type;
+    let record = |key: &str, uri: &str| {
+        FacsimileRecord {
+            resource_ari: Some(Ari { value: key.into() }),
+            entity_type: issue_type,
+            workspace_id: Some(Ari { value: "ws-1".into() }),
+            version: 1,
+            generation_watermark: 1,
+            is_tombstone: false,
+            payload: Some(Payload::OffloadPointer(OffloadPointer {
+                uri: uri.into(),
+                size_bytes: stored.len() as i64,
+                sha256: sha256.clone(),
+            })),
+        }
+        .encode_to_vec()
+    };
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut segment = Vec::new();
+    write_delimited(&mut segment, &record("k-s3", "s3://offload/jira/object.any"));
+    write_delimited(&mut segment, &record("k-gone", "s3://offload/jira/gone.any"));
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let mut options = Options::new(&source);
+    options.storage_options = [
+        ("aws_endpoint", moto.endpoint().as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_access_key_id", "k"),
+        ("aws_secret_access_key", "s"),
+        ("aws_region", "us-east-1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let report = rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options).await.unwrap();
+        ingest.run(|_| {}).await.unwrap()
+    });
+    assert_eq!((report.rows_total(), report.dead_letters), (1, 1), "{report:?}");
+    let rows = &staging(&lake, &rt)["manifold_entities.JiraIssue"];
+    assert_eq!(rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["k-s3"]);
+    let dead = letters(&lake, "jira", &rt);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].reason_code, "offload");
+    assert!(dead[0].reason.contains("s3://offload/jira/gone.any"), "{}", dead[0].reason);
+}
