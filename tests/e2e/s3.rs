@@ -1,7 +1,7 @@
-//! Offloaded payloads on S3: a local S3 endpoint (moto's `moto_server` from
-//! tools/venv, `scripts/setup-python.sh`), an object uploaded with boto3, a
-//! record pointing at `s3://…`: it lands; a pointer to a missing key is a dead
-//! letter.
+//! Object stores, against a local S3 endpoint (moto's `moto_server` from
+//! tools/venv, `scripts/setup-python.sh`): offloaded payloads on `s3://` (one
+//! uploaded with boto3 lands, a missing one is a dead letter), and a whole lake
+//! on `s3://`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -9,9 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use manifold_e2e::jira;
-use manifold_e2e::lake::{letters, staging};
+use manifold_e2e::lake::{deduplicated, letters, staging, staging_of};
 use manifold_runtime::ingest::{Ingest, Options};
 use manifold_runtime::lake::Lake;
+use manifold_runtime::produce::{self, ProduceOptions};
 use manifold_runtime::prost::Message;
 use manifold_runtime::source::write_delimited;
 
@@ -50,6 +51,32 @@ impl Moto {
     fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.1)
     }
+
+    /// Settings for object_store (and the lake) to reach this endpoint.
+    fn storage_options(&self) -> Vec<(String, String)> {
+        [
+            ("aws_endpoint", self.endpoint().as_str()),
+            ("aws_allow_http", "true"),
+            ("aws_access_key_id", "k"),
+            ("aws_secret_access_key", "s"),
+            ("aws_region", "us-east-1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// Runs `script` with boto3's client `s3` on this endpoint.
+    fn boto3(&self, script: &str, args: &[&Path]) {
+        let program = format!(
+            "import boto3,sys\n\
+             s3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n\
+             {script}\n",
+            self.endpoint()
+        );
+        let out = Command::new(venv("python")).args(["-c", &program]).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 impl Drop for Moto {
@@ -70,15 +97,10 @@ fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
     let stored = any.encode_to_vec();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("object.any"), &stored).unwrap();
-    let upload = format!(
-        "import boto3,sys\n\
-         s3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n\
-         s3.create_bucket(Bucket='offload')\n\
-         s3.upload_file(sys.argv[1],'offload','jira/object.any')\n",
-        moto.endpoint()
+    moto.boto3(
+        "s3.create_bucket(Bucket='offload')\ns3.upload_file(sys.argv[1],'offload','jira/object.any')",
+        &[&dir.path().join("object.any")],
     );
-    let out = Command::new(venv("python")).args(["-c", &upload]).arg(dir.path().join("object.any")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let sha256: String = {
         use sha2::Digest as _;
@@ -110,16 +132,7 @@ fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
 
     let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
     let mut options = Options::new(&source);
-    options.storage_options = [
-        ("aws_endpoint", moto.endpoint().as_str()),
-        ("aws_allow_http", "true"),
-        ("aws_access_key_id", "k"),
-        ("aws_secret_access_key", "s"),
-        ("aws_region", "us-east-1"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    options.storage_options = moto.storage_options();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let report = rt.block_on(async {
         let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options).await.unwrap();
@@ -132,4 +145,30 @@ fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].reason_code, "offload");
     assert!(dead[0].reason.contains("s3://offload/jira/gone.any"), "{}", dead[0].reason);
+}
+
+#[test]
+fn a_lake_on_s3_takes_a_stream_exactly_once() {
+    let moto = Moto::start();
+    moto.boto3("s3.create_bucket(Bucket='lake')", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 8, segments: 2, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &options);
+    produce::write(&source, &synthetic, options.segments).unwrap();
+    let lake = Lake::open_with("s3://lake/root", moto.storage_options()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let run = || {
+        rt.block_on(async {
+            let mut ingest = Ingest::open(&jira::REGISTRY, &lake, Options::new(&source)).await.unwrap();
+            ingest.run(|_| {}).await.unwrap()
+        })
+    };
+    let first = run();
+    assert_eq!(first.dead_letters as usize, synthetic.bad.values().sum::<usize>());
+    let tables = staging_of(&lake, &jira::REGISTRY, &rt);
+    assert_eq!(deduplicated(&tables), synthetic.expected);
+    let again = run();
+    assert_eq!(again.records, 0, "the second run resumes at the end: {again:?}");
+    assert_eq!(staging_of(&lake, &jira::REGISTRY, &rt), tables);
 }

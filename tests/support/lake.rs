@@ -61,6 +61,23 @@ pub fn staging(lake: &Lake, rt: &tokio::runtime::Runtime) -> BTreeMap<String, Ve
     out
 }
 
+/// [`staging`] for the tables of `registry` (works on object-store lakes,
+/// which `Lake::list` does not).
+pub fn staging_of(
+    lake: &Lake,
+    registry: &manifold_runtime::Registry,
+    rt: &tokio::runtime::Runtime,
+) -> BTreeMap<String, Vec<Staged>> {
+    let mut out = BTreeMap::new();
+    for e in registry.entities {
+        let name = TableName::new("manifold_entities", e.name);
+        if let Some(t) = rt.block_on(lake.existing(&name)).unwrap() {
+            out.insert(name.to_string(), staged_rows(&rt.block_on(t.scan()).unwrap()));
+        }
+    }
+    out
+}
+
 /// The staging tables deduplicated by last-writer-wins: per key the greatest
 /// (generation, version, is_tombstone) — the oracle's rule, written again here.
 pub fn deduplicated(staging: &BTreeMap<String, Vec<Staged>>) -> BTreeMap<(String, String), Expected> {

@@ -44,7 +44,7 @@ enum Command {
     Ingest {
         #[command(flatten)]
         source: SourceArgs,
-        /// The lake: a directory (created if missing) or a `file://` URL.
+        /// The lake: a directory (created if missing), a `file://` or an `s3://` URL.
         #[arg(long)]
         lake: String,
         /// Keep reading new data; stop with Ctrl-C at any time (every commit is atomic).

@@ -1,5 +1,6 @@
 //! The lake: Delta tables under one root (a local directory by default, or a
-//! URL), written through delta-rs's writer and commit API — without DataFusion.
+//! URL: `file://`, `s3://` — see `stores.rs`), written through delta-rs's
+//! writer and commit API — without DataFusion.
 //!
 //! A table lives at `<root>/<schema>/<table>/`, e.g.
 //! `lake/manifold_entities/JiraIssue/`. Every commit that carries data can carry
@@ -7,7 +8,9 @@
 //! records its source position in the same atomic commit as the rows.
 
 mod read;
+mod stores;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -38,6 +41,8 @@ pub type Result<T> = std::result::Result<T, LakeError>;
 #[derive(Clone, Debug)]
 pub struct Lake {
     root: Url,
+    /// Object-store settings (`aws_endpoint`, `aws_region`, …) for every table.
+    storage_options: HashMap<String, String>,
 }
 
 /// `schema.table`, as the dbt project and the table schemas name it.
@@ -60,11 +65,19 @@ impl std::fmt::Display for TableName {
 }
 
 impl Lake {
-    /// A local directory (created if missing) or a URL such as `file:///…`.
+    /// A local directory (created if missing) or a URL such as `file:///…` or
+    /// `s3://bucket/prefix`, with object-store settings from the environment
+    /// (see [`crate::ingest::offload::storage_options_from_env`]).
     pub fn open(location: &str) -> Result<Lake> {
+        Lake::open_with(location, crate::ingest::offload::storage_options_from_env())
+    }
+
+    /// [`Lake::open`] with explicit object-store settings.
+    pub fn open_with(location: &str, storage_options: impl IntoIterator<Item = (String, String)>) -> Result<Lake> {
+        stores::register();
         let root = deltalake::ensure_table_uri(location)
             .map_err(|source| LakeError::Location { location: location.to_string(), source: Box::new(source) })?;
-        Ok(Lake { root: with_trailing_slash(root) })
+        Ok(Lake { root: with_trailing_slash(root), storage_options: storage_options.into_iter().collect() })
     }
 
     pub fn root(&self) -> &Url {
@@ -82,8 +95,9 @@ impl Lake {
 
     /// The table if it exists.
     pub async fn existing(&self, name: &TableName) -> Result<Option<Table>> {
-        let mut inner =
-            DeltaTableBuilder::from_url(self.table_url(name)).and_then(|b| b.build()).map_err(|e| delta(name, e))?;
+        let mut inner = DeltaTableBuilder::from_url(self.table_url(name))
+            .and_then(|b| b.with_storage_options(self.storage_options.clone()).build())
+            .map_err(|e| delta(name, e))?;
         // Ask first, so that a missing table is an answer, not a logged error.
         if !inner.verify_deltatable_existence().await.map_err(|e| delta(name, e))? {
             return Ok(None);
@@ -116,6 +130,7 @@ impl Lake {
         })?;
         let inner = CreateBuilder::new()
             .with_location(self.table_url(name).to_string())
+            .with_storage_options(self.storage_options.clone())
             .with_table_name(name.table.clone())
             .with_columns(kernel.fields().cloned())
             .with_partition_columns(partition_by.iter().map(|c| c.to_string()))
