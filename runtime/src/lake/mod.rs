@@ -329,3 +329,66 @@ pub(crate) fn table_error(table: &Table, message: impl Into<String>) -> LakeErro
 pub(crate) fn delta_error(table: &Table, source: DeltaTableError) -> LakeError {
     delta(&table.name, source)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use deltalake::kernel::Transaction;
+
+    use super::{Lake, TableName};
+
+    fn schema(value_type: DataType) -> arrow_schema::SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("ws", DataType::Utf8, false),
+            Field::new("id", DataType::Int64, false),
+            Field::new("value", value_type, true),
+        ]))
+    }
+
+    #[test]
+    fn appends_commit_rows_with_their_txn_and_a_table_keeps_its_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let name = TableName::new("s", "t");
+        rt.block_on(async {
+            let s = schema(DataType::Utf8);
+            let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+            let batch = RecordBatch::try_new(
+                s.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec!["a", "b", "a"])),
+                    Arc::new(Int64Array::from(vec![1, 2, 3])),
+                    Arc::new(StringArray::from(vec![Some("x"), None, Some("z")])),
+                ],
+            )
+            .unwrap();
+            let v = t.append(&[batch], Some(Transaction::new("src/seg", 42))).await.unwrap();
+            assert_eq!(v, 1);
+            // Only a txn: a commit without rows.
+            assert_eq!(t.append(&[], Some(Transaction::new("src/seg", 50))).await.unwrap(), 2);
+            let t = lake.existing(&name).await.unwrap().unwrap();
+            assert_eq!(t.txn_version("src/seg").await.unwrap(), Some(50));
+            assert_eq!(t.txn_version("other").await.unwrap(), None);
+            assert_eq!(t.row_count().await.unwrap(), 3);
+            let mut ids: Vec<(String, i64)> = Vec::new();
+            for b in t.scan().await.unwrap() {
+                let ws = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+                let id = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+                ids.extend((0..b.num_rows()).map(|i| (ws.value(i).to_string(), id.value(i))));
+            }
+            ids.sort();
+            assert_eq!(ids, [("a".into(), 1), ("a".into(), 3), ("b".into(), 2)]);
+            assert_eq!(lake.list().unwrap(), std::slice::from_ref(&name));
+            // The same name with another schema or partitioning is refused, not altered.
+            let err = lake.table(&name, &schema(DataType::Int64), &["ws"]).await.err().unwrap();
+            assert!(err.to_string().contains("another schema"), "{err}");
+            let err = lake.table(&name, &schema(DataType::Utf8), &[]).await.err().unwrap();
+            assert!(err.to_string().contains("partitioned by"), "{err}");
+            assert!(lake.existing(&TableName::new("s", "missing")).await.unwrap().is_none());
+        });
+    }
+}
