@@ -23,6 +23,8 @@ pub struct BenchArgs {
     pub entity: Option<String>,
     pub records: usize,
     pub workspaces: usize,
+    /// Records per micro-batch of the end-to-end row.
+    pub batch_records: usize,
     pub python: PathBuf,
 }
 
@@ -57,7 +59,7 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
     let start = Instant::now();
     let report = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
         let mut options = Options::new(&source);
-        options.batch_records = 100_000;
+        options.batch_records = args.batch_records;
         let mut ingest = Ingest::open(registry, &lake, options).await?;
         ingest.run(|_| {}).await
     })?;
@@ -146,8 +148,8 @@ fn render(entity: &EntityInfo, columns: usize, args: &BenchArgs, bytes: usize, r
     use std::fmt::Write as _;
     let mb = bytes as f64 / 1e6;
     let mut out = format!(
-        "{} records of {}.{} ({columns} staging columns), {mb:.1} MB encoded, {} workspaces\n\n",
-        args.records, entity.product, entity.name, args.workspaces
+        "{} records of {}.{} ({columns} staging columns), {mb:.1} MB encoded, {} workspaces, batches of {}\n\n",
+        args.records, entity.product, entity.name, args.workspaces, args.batch_records
     );
     out.push_str("| step | seconds | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|\n");
     let python = rows.iter().find(|r| r.what.starts_with("python")).map(|r| r.seconds);

@@ -95,6 +95,9 @@ enum Command {
         records: usize,
         #[arg(long, default_value_t = 50)]
         workspaces: usize,
+        /// Records per micro-batch in the end-to-end row.
+        #[arg(long, default_value_t = 100_000)]
+        batch_records: usize,
         /// The Python with the `deltalake` package (scripts/setup-python.sh).
         #[arg(long, default_value = "tools/venv/bin/python")]
         python: PathBuf,
@@ -169,8 +172,14 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             };
             produce_into(registry, &out, &options)?;
         }
-        Command::Bench { entity, records, workspaces, python } => {
-            let args = bench::BenchArgs { entity, records: records.max(1), workspaces: workspaces.max(1), python };
+        Command::Bench { entity, records, workspaces, batch_records, python } => {
+            let args = bench::BenchArgs {
+                entity,
+                records: records.max(1),
+                workspaces: workspaces.max(1),
+                batch_records: batch_records.max(1),
+                python,
+            };
             // Its own runtimes: the end-to-end row runs on a current-thread one.
             let table = tokio::task::spawn_blocking(move || bench::run(registry, &args)).await??;
             print!("{table}");
