@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use manifold_e2e::jira;
+
+use crate::records;
 use manifold_e2e::lake::{Letter, dead_letters, deduplicated, letters, staging};
 use manifold_runtime::ingest::{Ingest, Options, Report};
 use manifold_runtime::lake::Lake;
@@ -17,7 +19,7 @@ use manifold_runtime::source::write_delimited;
 use proptest::prelude::*;
 
 use jira::proto::manifold::jira::v1::JiraIssue;
-use jira::proto::manifold::v1::{Ari, FacsimileRecord, OffloadPointer, facsimile_record::Payload};
+use jira::proto::manifold::v1::{OffloadPointer, facsimile_record::Payload};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -78,18 +80,9 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("stream");
     std::fs::create_dir_all(source.join("offload")).unwrap();
-    let issue_type = jira::REGISTRY.by_type_url("type.googleapis.com/manifold.jira.v1.JiraIssue").unwrap().entity_type;
-    let record = |key: &str, payload: Option<Payload>| FacsimileRecord {
-        resource_ari: Some(Ari { value: key.into() }),
-        entity_type: issue_type,
-        workspace_id: Some(Ari { value: "ws-1".into() }),
-        version: 1,
-        generation_watermark: 1,
-        is_tombstone: false,
-        payload,
-    };
-    let any =
-        |value: Vec<u8>| prost_types::Any { type_url: "type.googleapis.com/manifold.jira.v1.JiraIssue".into(), value };
+    let issue_type = jira::REGISTRY.by_type_url(records::ISSUE_TYPE_URL).unwrap().entity_type;
+    let record = records::issue;
+    let any = |value: Vec<u8>| prost_types::Any { type_url: records::ISSUE_TYPE_URL.into(), value };
     let issue = JiraIssue { issue_id: Some("1".into()), summary: Some("s".repeat(50)), ..Default::default() };
     let good = |key: &str| record(key, Some(Payload::Entity(any(issue.encode_to_vec())))).encode_to_vec();
     // An offloaded payload that exists, and one whose checksum is wrong.

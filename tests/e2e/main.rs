@@ -6,5 +6,6 @@ mod envelope;
 mod ingest;
 mod mapping;
 mod real_tools;
+mod records;
 mod s3;
 mod typescript;

@@ -17,7 +17,7 @@ use manifold_runtime::prost::Message;
 use manifold_runtime::source::write_delimited;
 
 use jira::proto::manifold::jira::v1::JiraIssue;
-use jira::proto::manifold::v1::{Ari, FacsimileRecord, OffloadPointer, facsimile_record::Payload};
+use jira::proto::manifold::v1::{OffloadPointer, facsimile_record::Payload};
 
 fn venv(tool: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/venv/bin").join(tool);
@@ -106,22 +106,9 @@ fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
         use sha2::Digest as _;
         sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
     };
-    let issue_type = jira::REGISTRY.by_type_url(&any.type_url).unwrap().entity_type;
     let record = |key: &str, uri: &str| {
-        FacsimileRecord {
-            resource_ari: Some(Ari { value: key.into() }),
-            entity_type: issue_type,
-            workspace_id: Some(Ari { value: "ws-1".into() }),
-            version: 1,
-            generation_watermark: 1,
-            is_tombstone: false,
-            payload: Some(Payload::OffloadPointer(OffloadPointer {
-                uri: uri.into(),
-                size_bytes: stored.len() as i64,
-                sha256: sha256.clone(),
-            })),
-        }
-        .encode_to_vec()
+        let pointer = OffloadPointer { uri: uri.into(), size_bytes: stored.len() as i64, sha256: sha256.clone() };
+        crate::records::issue(key, Some(Payload::OffloadPointer(pointer))).encode_to_vec()
     };
     let source = dir.path().join("stream");
     std::fs::create_dir_all(&source).unwrap();
