@@ -257,7 +257,7 @@ fn encode_event(
 }
 
 fn offload(bytes: Vec<u8>, offloads: &mut BTreeMap<String, Vec<u8>>) -> OffloadPointer {
-    let sha256: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = crate::ingest::offload::hex(&sha2::Sha256::digest(&bytes));
     let uri = format!("offload/{sha256}.any");
     let pointer = OffloadPointer { uri: uri.clone(), size_bytes: bytes.len() as i64, sha256 };
     offloads.insert(uri, bytes);

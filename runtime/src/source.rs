@@ -204,6 +204,26 @@ impl Source for SegmentDir {
     }
 }
 
+/// Every segment of `dir` with its size in bytes, in reading order.
+pub fn segment_sizes(dir: &Path) -> std::io::Result<Vec<(String, u64)>> {
+    SegmentDir::segment_names(dir)?
+        .into_iter()
+        .map(|s| Ok((s.clone(), std::fs::metadata(dir.join(&s))?.len())))
+        .collect()
+}
+
+/// How many of the source's bytes lie before `at` (all of them are read by then).
+pub fn bytes_before(sizes: &[(String, u64)], at: &Position) -> u64 {
+    sizes
+        .iter()
+        .map(|(s, len)| match s.cmp(&at.segment) {
+            std::cmp::Ordering::Less => *len,
+            std::cmp::Ordering::Equal => at.offset.min(*len),
+            std::cmp::Ordering::Greater => 0,
+        })
+        .sum()
+}
+
 /// Appends `bytes` to `out` with protobuf's length-delimited framing.
 pub fn write_delimited(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut len = bytes.len() as u64;

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::{Report, TableStatus, dead_letters};
 use crate::lake::Lake;
-use crate::source::{Position, SegmentDir};
+use crate::source::{bytes_before, segment_sizes};
 
 pub fn summary(r: &Report) -> String {
     let position = match &r.position {
@@ -99,14 +99,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(source: &Path) -> Progress {
-        let sizes: Vec<(String, u64)> = SegmentDir::segment_names(source)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| {
-                let len = std::fs::metadata(source.join(&s)).map(|m| m.len()).unwrap_or(0);
-                (s, len)
-            })
-            .collect();
+        let sizes = segment_sizes(source).unwrap_or_default();
         let bar = ProgressBar::new(sizes.iter().map(|(_, n)| n).sum());
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
@@ -117,13 +110,9 @@ impl Progress {
 
     pub fn update(&self, r: &Report) {
         if let Some(p) = &r.position {
-            self.bar.set_position(self.consumed(p));
+            self.bar.set_position(bytes_before(&self.sizes, p));
         }
         self.bar.set_message(format!("{} records, {} dead letters", r.records, r.dead_letters));
-    }
-
-    fn consumed(&self, p: &Position) -> u64 {
-        self.sizes.iter().filter(|(s, _)| *s < p.segment).map(|(_, n)| n).sum::<u64>() + p.offset
     }
 
     pub fn finish(&self) {

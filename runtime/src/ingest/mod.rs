@@ -111,6 +111,21 @@ pub fn app_id(source_id: &str, segment: &str) -> String {
     format!("{source_id}/{segment}")
 }
 
+/// The last source position `table` committed: its `txn` of the latest
+/// segment that has one (segments are committed in order).
+pub(crate) async fn last_position(
+    table: &Table,
+    source_id: &str,
+    segments: &[String],
+) -> Result<Option<Position>, IngestError> {
+    for segment in segments.iter().rev() {
+        if let Some(v) = table.txn_version(&app_id(source_id, segment)).await? {
+            return Ok(Some(Position { segment: segment.clone(), offset: v as u64 }));
+        }
+    }
+    Ok(None)
+}
+
 /// An ingest of one product's records into one lake.
 pub struct Ingest {
     registry: &'static Registry,
@@ -146,12 +161,7 @@ impl Ingest {
         if self.dead.version().unwrap_or(0) == 0 {
             return Ok(None); // only the table's creation: nothing ingested yet
         }
-        for segment in self.segments()?.iter().rev() {
-            if let Some(v) = self.dead.txn_version(&app_id(&source_id, segment)).await? {
-                return Ok(Some(Position { segment: segment.clone(), offset: v as u64 }));
-            }
-        }
-        Ok(None)
+        last_position(&self.dead, &source_id, &self.segments()?).await
     }
 
     fn segments(&self) -> Result<Vec<String>, IngestError> {

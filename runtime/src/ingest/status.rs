@@ -1,12 +1,10 @@
 //! `status`: per table, the source position its commits reached and how far
 //! behind the source's end that is (the lag), read from the tables' `txn`s.
 
-use std::collections::HashMap;
-
-use super::{IngestError, Options, STAGING_SCHEMA, app_id, dead_letters};
-use crate::lake::{Lake, Table, TableName};
+use super::{IngestError, Options, STAGING_SCHEMA, dead_letters, last_position};
+use crate::lake::{Lake, TableName};
 use crate::mapping::Registry;
-use crate::source::{Position, SegmentDir};
+use crate::source::{Position, bytes_before, segment_sizes};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableStatus {
@@ -25,21 +23,10 @@ pub struct TableStatus {
 /// The status of every table of `registry` in `lake` against the source.
 pub async fn status(registry: &Registry, lake: &Lake, options: &Options) -> Result<Vec<TableStatus>, IngestError> {
     let source_error = |source| IngestError::Source { dir: options.source.display().to_string(), source };
-    let segments = SegmentDir::segment_names(&options.source).map_err(source_error)?;
-    let mut sizes = HashMap::new();
-    for s in &segments {
-        sizes.insert(s.clone(), std::fs::metadata(options.source.join(s)).map_err(source_error)?.len());
-    }
-    let lag = |at: &Option<Position>| -> u64 {
-        segments
-            .iter()
-            .map(|s| match at {
-                Some(p) if *s < p.segment => 0,
-                Some(p) if *s == p.segment => sizes[s].saturating_sub(p.offset),
-                _ => sizes[s],
-            })
-            .sum()
-    };
+    let sizes = segment_sizes(&options.source).map_err(source_error)?;
+    let segments: Vec<String> = sizes.iter().map(|(s, _)| s.clone()).collect();
+    let total: u64 = sizes.iter().map(|(_, n)| n).sum();
+    let lag = |at: &Option<Position>| total - at.as_ref().map_or(0, |p| bytes_before(&sizes, p));
     let mut names: Vec<TableName> = registry.entities.iter().map(|e| TableName::new(STAGING_SCHEMA, e.name)).collect();
     names.push(dead_letters::table_name(registry.product));
     let source_id = options.source_id();
@@ -47,20 +34,11 @@ pub async fn status(registry: &Registry, lake: &Lake, options: &Options) -> Resu
     for name in names {
         let table = lake.existing(&name).await?;
         let (version, rows, committed) = match &table {
-            Some(t) => (t.version(), t.row_count().await?, last_txn(t, &source_id, &segments).await?),
+            Some(t) => (t.version(), t.row_count().await?, last_position(t, &source_id, &segments).await?),
             None => (None, 0, None),
         };
         let lag_bytes = lag(&committed);
         out.push(TableStatus { table: name, version, rows, committed, lag_bytes });
     }
     Ok(out)
-}
-
-async fn last_txn(table: &Table, source_id: &str, segments: &[String]) -> Result<Option<Position>, IngestError> {
-    for segment in segments.iter().rev() {
-        if let Some(v) = table.txn_version(&app_id(source_id, segment)).await? {
-            return Ok(Some(Position { segment: segment.clone(), offset: v as u64 }));
-        }
-    }
-    Ok(None)
 }
