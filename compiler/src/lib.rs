@@ -26,6 +26,7 @@ pub mod emit;
 pub mod evolve;
 pub mod load;
 pub mod lock;
+pub mod lower;
 pub mod model;
 pub mod parse;
 pub mod source;

@@ -16,13 +16,16 @@ pub mod ingest;
 pub mod lake;
 pub mod lww;
 pub mod mapping;
+pub mod merge;
 pub mod produce;
 pub mod source;
+pub mod transform;
 
 pub use mapping::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};
 
 /// Re-exported so generated code and its users agree on the versions.
 pub use arrow_array;
 pub use arrow_schema;
+pub use arrow_select;
 pub use prost;
 pub use prost_types;

@@ -5,9 +5,9 @@
 //! same records give the same winner:
 //! 1. a tombstone beats a live record of the same (generation, version) — a delete
 //!    is final, and a late update at the same version cannot resurrect the row;
-//! 2. then the greater raw record bytes (lexicographically) — two different
-//!    payloads under one version are a producer bug, but every replica must still
-//!    pick the same one.
+//! 2. then the greater bytes (lexicographically): the raw record in step 1, the
+//!    row's encoded columns in the merge step — two different payloads under one
+//!    version are a producer bug, but every replica must still pick the same one.
 //!
 //! Pure: no I/O, no clock.
 
@@ -17,7 +17,9 @@ use std::collections::HashMap;
 /// What LWW needs to know of a record.
 #[derive(Clone, Copy, Debug)]
 pub struct Candidate<'a> {
-    pub key: &'a str,
+    /// The row identity (the resource ARI's bytes in step 1; a model's key
+    /// columns, row-encoded, in the merge step).
+    pub key: &'a [u8],
     pub generation: i64,
     pub version: i64,
     pub is_tombstone: bool,
@@ -34,7 +36,7 @@ pub fn compare(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
 
 /// The indices of the winners in `candidates`, one per key, in index order.
 pub fn winners(candidates: &[Candidate<'_>]) -> Vec<usize> {
-    let mut best: HashMap<&str, usize> = HashMap::new();
+    let mut best: HashMap<&[u8], usize> = HashMap::new();
     for (i, c) in candidates.iter().enumerate() {
         best.entry(c.key)
             .and_modify(|w| {
@@ -77,7 +79,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, r)| Candidate {
-                key: &keys[i],
+                key: keys[i].as_bytes(),
                 generation: r.generation,
                 version: r.version,
                 is_tombstone: r.tombstone,
@@ -148,7 +150,7 @@ mod tests {
     #[test]
     fn a_tombstone_is_never_resurrected_by_an_older_or_equal_update() {
         let c = |v: i64, t: bool, b: &'static [u8]| Candidate {
-            key: "k",
+            key: b"k",
             generation: 1,
             version: v,
             is_tombstone: t,

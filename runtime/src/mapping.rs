@@ -58,6 +58,13 @@ pub struct ModelInfo {
     pub partition_by: &'static [&'static str],
     /// The model's compiled SQL (Spark semantics).
     pub compiled_sql: &'static str,
+    /// The Arrow schema of the model's table.
+    pub schema: fn() -> SchemaRef,
+    /// The compiled SQL lowered to Rust: staging rows → the table's rows.
+    pub transform: fn(&RecordBatch) -> crate::transform::Result<RecordBatch>,
+    /// For `merge_exploded`: the entity's main table, whose rows tell which
+    /// (generation, version) of each parent is current.
+    pub parent: Option<&'static str>,
 }
 
 /// Everything the runtime needs to know about one entity.

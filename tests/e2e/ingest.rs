@@ -369,6 +369,16 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     let tables = run(&["tables", "--lake", "lake"]);
     assert_eq!(tables.lines().count(), 2 + jira::REGISTRY.entities.len() + 1, "{tables}");
     assert!(tables.contains("manifold_dead_letters.jira"), "{tables}");
+    // Step 2: every ingestion model's table, then nothing new on a second run.
+    let merged = run(&["merge", "--lake", "lake"]);
+    let models: usize = jira::REGISTRY.entities.iter().map(|e| e.models.len()).sum();
+    assert_eq!(merged.lines().count(), 2 + models, "{merged}");
+    assert!(merged.contains("jira.jira_issue__labels") && merged.contains("merge_exploded"), "{merged}");
+    let again = run(&["merge", "--lake", "lake"]);
+    assert_eq!(again.matches("up to date").count(), models, "{again}");
+    // `run --once`: both steps, nothing new either.
+    let once = run(&["run", "--source", "stream", "--lake", "lake", "--once"]);
+    assert!(once.contains("0 records") && once.matches("up to date").count() == models, "{once}");
     // Errors name what failed and exit 1.
     let out = Command::new(bin)
         .args(["ingest", "--source", "missing", "--lake", "lake"])

@@ -5,6 +5,7 @@ mod cross_language;
 mod envelope;
 mod ingest;
 mod mapping;
+mod merge;
 mod real_tools;
 mod records;
 mod s3;

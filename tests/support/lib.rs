@@ -22,3 +22,4 @@ pub mod opsgenie {
 }
 
 pub mod lake;
+pub mod models;

@@ -23,6 +23,7 @@ macro_rules! codes {
 codes! {
     E001 = "E001", "emit-failed", "An emitted artifact failed its own check (a bug in Manifold, or a team model that does not compile).";
     E002 = "E002", "model-invalid", "A team's dbt model does not compile, names no writer, or breaks its table's rules.";
+    E003 = "E003", "not-lowerable", "An ingestion model uses SQL the ingestion binaries do not run (joins, aggregations, windows …); mark it `config(analytics=true)`.";
     L001 = "L001", "lock-syntax", "`manifold.lock` is not a valid lock file.";
     L002 = "L002", "lock-invalid", "`manifold.lock` breaks an invariant of the lock (numbers unique, in range, never reused).";
     M001 = "M001", "syntax-error", "The file is not valid TypeScript.";

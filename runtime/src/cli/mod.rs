@@ -1,7 +1,7 @@
 //! The CLI kit of the generated ingestion binaries: `ingest-<product>` is
 //! `manifold_runtime::cli::main(&REGISTRY)`. Subcommands: `ingest`, `status`,
-//! `tables`, `produce` (a synthetic stream), `demo` (produce, ingest, show) and
-//! `bench`.
+//! `merge`, `run` (both steps continuously), `tables`, `produce` (a synthetic
+//! stream), `demo` (produce, ingest, merge, show) and `bench`.
 //!
 //! Logs go to stderr through `tracing` (`RUST_LOG` sets the filter; by default
 //! `info` for Manifold and `warn` for the lake stack); a progress bar shows on a terminal; errors carry their context and
@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 use crate::ingest::{self, Ingest, Options};
 use crate::lake::Lake;
 use crate::mapping::Registry;
+use crate::merge::{self, MergeOptions, TableMerge};
 use crate::produce::{self, ProduceOptions};
 
 #[derive(Parser)]
@@ -56,6 +57,28 @@ enum Command {
         /// Records larger than this go to the dead-letter table.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
         max_record_bytes: usize,
+    },
+    /// Step 2 once: apply the staging tables' new rows to every model's table.
+    Merge {
+        #[arg(long)]
+        lake: String,
+        /// Staging rows per commit to each target table.
+        #[arg(long, default_value_t = 250_000)]
+        chunk_rows: usize,
+    },
+    /// Both steps continuously: stage the source's new records, merge them,
+    /// wait for more; stop with Ctrl-C at any time (every commit is atomic).
+    Run {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long)]
+        lake: String,
+        /// Stop once everything there is has been staged and merged.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between rounds when there is nothing new.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
     },
     /// Per table: Delta version, rows, the last committed source position, and the lag in bytes.
     Status {
@@ -102,8 +125,8 @@ enum Command {
         #[arg(long, default_value = "tools/venv/bin/python")]
         python: PathBuf,
     },
-    /// The whole chain on local directories: produce `<dir>/stream`, ingest it
-    /// into `<dir>/lake`, print what landed.
+    /// The whole chain on local directories: produce `<dir>/stream`, stage it
+    /// into `<dir>/lake`, merge it into the models' tables, print what landed.
     Demo {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -151,6 +174,27 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let report = ingest_into(registry, &lake, options).await?;
             println!("{}", report::summary(&report));
         }
+        Command::Merge { lake, chunk_rows } => {
+            let merges = merge_into(registry, &lake, chunk_rows).await?;
+            print!("{}", report::merge_table(&merges));
+        }
+        Command::Run { source, lake, once, interval } => {
+            let interval = std::time::Duration::from_secs_f64(interval.max(0.01));
+            loop {
+                let report = ingest_into(registry, &lake, options(&source)).await?;
+                let merges = merge_into(registry, &lake, MergeOptions::default().chunk_rows).await?;
+                let merged: usize = merges.iter().map(|m| m.staging_rows).sum();
+                tracing::info!(records = report.records, merged_rows = merged, "round done");
+                if once {
+                    println!("{}\n", report::summary(&report));
+                    print!("{}", report::merge_table(&merges));
+                    break;
+                }
+                if report.records == 0 && merged == 0 {
+                    tokio::time::sleep(interval).await;
+                }
+            }
+        }
         Command::Status { source, lake } => {
             let lake = open_lake(&lake)?;
             let status = ingest::status(registry, &lake, &options(&source))
@@ -190,6 +234,8 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let lake_location = lake.to_string_lossy().into_owned();
             let report = ingest_into(registry, &lake_location, Options::new(&stream)).await?;
             println!("{}\n", report::summary(&report));
+            let merges = merge_into(registry, &lake_location, MergeOptions::default().chunk_rows).await?;
+            println!("{}", report::merge_table(&merges));
             let lake = open_lake(&lake_location)?;
             print!("{}", report::tables(&lake).await?);
             print!("\n{}", report::dead_letter_reasons(&lake, registry.product).await?);
@@ -222,6 +268,21 @@ fn produce_into(registry: &Registry, out: &Path, options: &ProduceOptions) -> an
         out.display()
     );
     Ok(())
+}
+
+async fn merge_into(registry: &'static Registry, lake: &str, chunk_rows: usize) -> anyhow::Result<Vec<TableMerge>> {
+    let lake_handle = open_lake(lake)?;
+    let options = MergeOptions { chunk_rows: chunk_rows.max(1) };
+    let merges = merge::merge(&lake_handle, registry, &options)
+        .await
+        .with_context(|| format!("merging the staging tables of `{lake}` into the models' tables"))?;
+    tracing::info!(
+        tables = merges.len(),
+        rows = merges.iter().map(|m| m.written.rows).sum::<usize>(),
+        "merged {}",
+        registry.product
+    );
+    Ok(merges)
 }
 
 async fn ingest_into(registry: &'static Registry, lake: &str, options: Options) -> anyhow::Result<ingest::Report> {

@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::{Report, TableStatus, dead_letters};
 use crate::lake::Lake;
+use crate::mapping::Writer;
+use crate::merge::TableMerge;
 use crate::source::{bytes_before, segment_sizes};
 
 pub fn summary(r: &Report) -> String {
@@ -53,6 +55,43 @@ pub fn status_table(status: &[TableStatus]) -> String {
             s.rows.to_string(),
             s.committed.as_ref().map(|p| format!("{}@{}", p.segment, p.offset)).unwrap_or_else(|| "-".into()),
             s.lag_bytes.to_string(),
+        ]);
+    }
+    grid(&rows)
+}
+
+/// What the merge step did, per target table.
+pub fn merge_table(merges: &[TableMerge]) -> String {
+    let mut rows = vec![
+        [
+            "table",
+            "writer",
+            "staging versions",
+            "staging rows",
+            "rows written",
+            "replaced",
+            "files read",
+            "files rewritten",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for m in merges {
+        let writer = match m.writer {
+            Writer::Append => "append",
+            Writer::Merge => "merge",
+            Writer::MergeExploded => "merge_exploded",
+        };
+        let versions = if m.to > m.from { format!("{}..={}", m.from + 1, m.to) } else { "up to date".into() };
+        rows.push(vec![
+            m.table.to_string(),
+            writer.into(),
+            versions,
+            m.staging_rows.to_string(),
+            m.written.rows.to_string(),
+            m.written.replaced.to_string(),
+            m.written.files_read.to_string(),
+            m.written.files_rewritten.to_string(),
         ]);
     }
     grid(&rows)

@@ -105,7 +105,7 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
             .iter()
             .map(|&i| &staged[i])
             .map(|g| Candidate {
-                key: &g.decoded.resource_ari,
+                key: g.decoded.resource_ari.as_bytes(),
                 generation: g.decoded.generation,
                 version: g.decoded.version,
                 is_tombstone: g.decoded.is_tombstone,

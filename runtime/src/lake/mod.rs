@@ -10,6 +10,8 @@
 mod read;
 mod stores;
 
+pub use read::DataFile;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{Action, StructType, Transaction};
+use deltalake::kernel::{Action, Remove, StructType, Transaction};
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
@@ -183,6 +185,15 @@ fn delta(name: &TableName, source: DeltaTableError) -> LakeError {
     LakeError::Delta { table: name.to_string(), source: Box::new(source) }
 }
 
+/// What a commit does, for its `commitInfo` and conflict checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    /// Only adds files: a blind append.
+    Append,
+    /// Removes the files it rewrote and adds their replacements.
+    Merge,
+}
+
 /// One Delta table.
 pub struct Table {
     name: TableName,
@@ -243,7 +254,29 @@ impl Table {
     /// as a blind append (it read nothing, so it never conflicts with another
     /// append). With no rows, commits `txn` alone. Returns the new version.
     pub async fn append(&mut self, batches: &[RecordBatch], txn: Option<Transaction>) -> Result<i64> {
-        let mut actions = Vec::new();
+        self.commit(batches, Vec::new(), txn, Change::Append).await
+    }
+
+    /// Writes `batches` as new files and removes the files `removes` in one
+    /// commit, with `txn` — a merge that replaced rows by rewriting the files
+    /// holding them. Returns the new version.
+    pub async fn replace(
+        &mut self,
+        batches: &[RecordBatch],
+        removes: Vec<Remove>,
+        txn: Option<Transaction>,
+    ) -> Result<i64> {
+        self.commit(batches, removes, txn, Change::Merge).await
+    }
+
+    async fn commit(
+        &mut self,
+        batches: &[RecordBatch],
+        removes: Vec<Remove>,
+        txn: Option<Transaction>,
+        change: Change,
+    ) -> Result<i64> {
+        let mut actions: Vec<Action> = removes.into_iter().map(Action::Remove).collect();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows > 0 {
             let slot = self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -262,16 +295,27 @@ impl Table {
         if actions.is_empty() && txn.is_none() {
             return Ok(self.version().unwrap_or(0));
         }
-        let mut props =
-            CommitProperties::default().with_metadata([("isBlindAppend".to_string(), serde_json::Value::Bool(true))]);
+        let mut props = CommitProperties::default();
+        if change == Change::Append {
+            props = props.with_metadata([("isBlindAppend".to_string(), serde_json::Value::Bool(true))]);
+        }
         if let Some(txn) = txn {
             props = props.with_application_transaction(txn);
         }
         let partition_by = self.partition_columns()?;
-        let op = DeltaOperation::Write {
-            mode: SaveMode::Append,
-            partition_by: (!partition_by.is_empty()).then_some(partition_by),
-            predicate: None,
+        let op = match change {
+            Change::Append => DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by: (!partition_by.is_empty()).then_some(partition_by),
+                predicate: None,
+            },
+            Change::Merge => DeltaOperation::Merge {
+                predicate: None,
+                merge_predicate: Some("last writer wins by key".into()),
+                matched_predicates: Vec::new(),
+                not_matched_predicates: Vec::new(),
+                not_matched_by_source_predicates: Vec::new(),
+            },
         };
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
         let commit = CommitBuilder::from(props)
@@ -286,7 +330,8 @@ impl Table {
         Ok(version)
     }
 
-    fn partition_columns(&self) -> Result<Vec<String>> {
+    /// The table's partition columns, in order.
+    pub fn partition_columns(&self) -> Result<Vec<String>> {
         Ok(self.inner.snapshot().map_err(|e| delta(&self.name, e))?.metadata().partition_columns().to_vec())
     }
 
@@ -306,6 +351,26 @@ impl Table {
     /// re-attached: Delta data files do not hold them).
     pub async fn scan(&self) -> Result<Vec<RecordBatch>> {
         read::scan(self).await
+    }
+
+    /// The active data files, with partition values and statistics.
+    pub async fn files(&self) -> Result<Vec<DataFile>> {
+        read::files(self).await
+    }
+
+    /// The rows of one active data file.
+    pub async fn read_file(&self, file: &DataFile) -> Result<Vec<RecordBatch>> {
+        read::read_file(self, &arrow_schema_of(self)?, &file.path, &file.partition_values).await
+    }
+
+    /// The rows added by the commits after version `after` up to `upto`.
+    pub async fn changes(&self, after: i64, upto: i64) -> Result<Vec<RecordBatch>> {
+        read::changes(self, after, upto).await
+    }
+
+    /// The table's Arrow schema.
+    pub fn schema(&self) -> Result<SchemaRef> {
+        arrow_schema_of(self)
     }
 }
 

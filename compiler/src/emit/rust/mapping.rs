@@ -11,7 +11,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::emit::columns::SqlType;
-use crate::emit::dbt::{DbtModel, Kind, Writer};
+use crate::emit::dbt::{DbtModel, Kind, Origin, Writer};
 use crate::emit::proto;
 use crate::lock::Lock;
 use crate::model::{Entity, EnumId, Field, Model, Product, Scalar, Type, naming};
@@ -100,7 +100,7 @@ fn enum_fn(model: &Model, id: EnumId) -> Ident {
 }
 
 /// A Rust identifier as prost-build spells a proto field or module name.
-fn ident(name: &str) -> Ident {
+pub(super) fn ident(name: &str) -> Ident {
     match name {
         "as" | "break" | "const" | "continue" | "else" | "enum" | "false" | "fn" | "for" | "if" | "impl" | "in"
         | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref" | "return" | "static" | "struct"
@@ -522,21 +522,37 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
     let entity_type = lock.entity(&e.name).expect("numbered").entity_type as i32;
     let type_url = proto::type_url(&p.name, &e.name);
     let table = format!("manifold_entities.{}", e.name);
-    let source = format!("manifold_entities.{}", e.name);
-    let models = dbt.iter().filter(|m| m.product == p.name && m.compiled.sources.contains(&source)).filter_map(|m| {
-        let Kind::Ingestion(w) = m.kind else { return None };
-        // Ingestion models read exactly one staging table: the entity's.
-        if m.compiled.sources.len() != 1 || !m.compiled.refs.is_empty() {
-            return None;
-        }
+    // The entity's main table: what a merge_exploded model's keys are versioned by.
+    let main = dbt
+        .iter()
+        .find(|m| matches!(&m.origin, Origin::Generated { entity, field: None } if *entity == e.name))
+        .map(|m| m.name.as_str());
+    let models = super::transform::ingestion_models(p, &e.name, dbt).into_iter().map(|m| {
+        let Kind::Ingestion(w) = m.kind else { unreachable!("ingestion models only") };
         let writer = match w {
             Writer::Append => quote! { Writer::Append },
             Writer::Merge => quote! { Writer::Merge },
             Writer::MergeExploded => quote! { Writer::MergeExploded },
         };
+        let parent = match (w, main) {
+            (Writer::MergeExploded, Some(main)) => quote! { Some(#main) },
+            _ => quote! { None },
+        };
         let (n, sql) = (&m.name, &m.compiled.sql);
         let (key, part) = (&m.key, &m.partition_by);
-        Some(quote! { ModelInfo { name: #n, writer: #writer, key: &[#(#key),*], partition_by: &[#(#part),*], compiled_sql: #sql } })
+        let module = ident(&m.name);
+        quote! {
+            ModelInfo {
+                name: #n,
+                writer: #writer,
+                key: &[#(#key),*],
+                partition_by: &[#(#part),*],
+                compiled_sql: #sql,
+                schema: super::transforms::#module::schema,
+                transform: super::transforms::#module::run,
+                parent: #parent,
+            }
+        }
     });
     let partition = crate::emit::columns::PARTITION_COLUMN;
     quote! {

@@ -308,6 +308,13 @@ impl Walker<'_> {
                 Ok((result.unwrap_or(ColType::Null), nullable))
             }
             Expr::Function(f) => self.function(f, scope),
+            Expr::Substring { expr, substring_from, substring_for, .. } => {
+                let mut nullable = self.expr(expr, scope)?.1;
+                for x in substring_from.iter().chain(substring_for) {
+                    nullable |= self.expr(x, scope)?.1;
+                }
+                prim(SqlType::String, nullable)
+            }
             other => Err(err(format!("unsupported expression `{}`", first_words(&other.to_string())), None)),
         }
     }

@@ -23,6 +23,7 @@ use super::columns::{self, SourceColumn, SourceType};
 use super::dbt::{DbtModel, Kind, Origin, TARGET_SCHEMA, Writer, line_span};
 use crate::diag::{Diagnostic, Diagnostics, codes};
 use crate::lock::Lock;
+use crate::lower;
 use crate::model::Model;
 use crate::source::Span;
 
@@ -105,6 +106,9 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
         for (m, result) in ready.into_iter().zip(derived) {
             match result {
                 Ok(cols) => {
+                    if let Some(d) = check_lowering(model, m, &cols) {
+                        diagnostics.push(d);
+                    }
                     files.push(json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols)));
                     catalog.tables.insert(format!("{TARGET_SCHEMA}.{}", m.name), cols);
                 }
@@ -162,6 +166,42 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option
         }
     }
     Ok(cols)
+}
+
+/// An ingestion model must lower to Rust (`lower`), and its plan must give the
+/// columns derived here: the table the runtime writes is the table declared.
+fn check_lowering(model: &Model, m: &DbtModel, cols: &[Column]) -> Option<Diagnostic> {
+    if m.kind == Kind::Analytics {
+        return None;
+    }
+    let plan = match lower::lower_model(model, m) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let mut d = model_error(model, m, e.message, e.near);
+            return Some(match &m.origin {
+                Origin::User { .. } => {
+                    d.code = codes::E003;
+                    d.help(
+                        "ingestion models run in the ingestion binaries without a SQL engine: projections, CAST, \
+                     arithmetic, CASE, COALESCE, string and date functions, WHERE and one LATERAL VIEW EXPLODE; \
+                     mark the model `config(analytics=true)` to have dbt run it on the warehouse instead",
+                    )
+                }
+                Origin::Generated { .. } => d,
+            });
+        }
+    };
+    let planned: Vec<(&str, ColType, bool)> =
+        plan.outputs.iter().map(|o| (o.name.as_str(), ColType::Primitive(o.expr.ty), o.expr.nullable)).collect();
+    let derived: Vec<(&str, ColType, bool)> =
+        cols.iter().map(|c| (c.name.as_str(), c.ty.clone(), c.nullable)).collect();
+    (planned != derived).then(|| {
+        Diagnostic::error(
+            codes::E001,
+            format!("model `{}`: its Rust transform and its table schema disagree: {planned:?} vs {derived:?}", m.name),
+        )
+        .help("this is a bug in Manifold's compiler; please report it with the model")
+    })
 }
 
 fn model_error(model: &Model, m: &DbtModel, message: String, near: Option<String>) -> Diagnostic {
@@ -253,7 +293,7 @@ fn source_field_json(c: &SourceColumn) -> Value {
     column_json(&source_column(c))
 }
 
-fn source_column(c: &SourceColumn) -> Column {
+pub(crate) fn source_column(c: &SourceColumn) -> Column {
     let ty = match &c.ty {
         SourceType::Primitive(t) => ColType::Primitive(*t),
         SourceType::Array(t) => ColType::Array(Box::new(ColType::Primitive(*t))),

@@ -1,0 +1,191 @@
+//! Step 2 of ingestion: the staging tables' new rows → every ingestion model's
+//! table, through the model's generated transform and its writer.
+//!
+//! Progress is recorded in each target table's own commits: every commit
+//! carries `txn(manifold_entities.<Entity>, <staging version>)`, the last staging
+//! version whose rows it holds. A run reads the staging commits after the
+//! smallest such version (only their added files: the cost follows the new
+//! data, not the table), in chunks of about [`MergeOptions::chunk_rows`] rows,
+//! and gives each target the rows of the versions it has not seen — so a crash
+//! anywhere neither loses nor repeats work.
+//!
+//! Within a chunk the targets run in order: an entity's main table before its
+//! `merge_exploded` child tables, which ask the main table which version of
+//! each parent is current (see `writers::merge_exploded`).
+//!
+//! The writers rewrite the files holding replaced rows (copy-on-write), reading
+//! only files whose partition values and key statistics can hold the chunk's
+//! keys. Deletion vectors (marking rows instead of rewriting files) are not
+//! written yet, so a merge's cost still grows with the touched files.
+
+mod files;
+mod rows;
+mod writers;
+
+use arrow_array::RecordBatch;
+use deltalake::kernel::Transaction;
+
+pub use rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION};
+pub use writers::Written;
+
+use crate::ingest::STAGING_SCHEMA;
+use crate::lake::{Lake, LakeError, Table, TableName};
+use crate::mapping::{ModelInfo, Registry, Writer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("model `{model}`: {source}")]
+    Transform { model: String, source: crate::transform::TransformError },
+    #[error("{0}")]
+    Model(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct MergeOptions {
+    /// Staging rows per chunk (one commit per target table and chunk); a chunk
+    /// always holds whole staging commits.
+    pub chunk_rows: usize,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions { chunk_rows: 250_000 }
+    }
+}
+
+/// What the merge step did to one table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableMerge {
+    pub table: TableName,
+    pub writer: Writer,
+    /// The staging versions applied: after `from` up to `to` (equal: nothing new).
+    pub from: i64,
+    pub to: i64,
+    pub staging_rows: usize,
+    pub commits: usize,
+    pub written: Written,
+}
+
+/// The target table of a model: `<product>.<model>`.
+pub fn target_name(product: &str, model: &ModelInfo) -> TableName {
+    TableName::new(product, model.name)
+}
+
+struct Target {
+    model: &'static ModelInfo,
+    table: Table,
+    done: i64,
+    report: TableMerge,
+}
+
+/// Runs step 2 once over every entity with a staging table.
+pub async fn merge(
+    lake: &Lake,
+    registry: &'static Registry,
+    options: &MergeOptions,
+) -> Result<Vec<TableMerge>, MergeError> {
+    let mut out = Vec::new();
+    for entity in registry.entities {
+        let staging_name = TableName::new(STAGING_SCHEMA, entity.name);
+        let Some(staging) = lake.existing(&staging_name).await? else { continue };
+        let upto = staging.version().unwrap_or(0);
+        let app_id = staging_name.to_string();
+        // Parents first: merge_exploded models read their main table.
+        let mut models: Vec<&'static ModelInfo> = entity.models.iter().collect();
+        models.sort_by_key(|m| m.writer == Writer::MergeExploded);
+        let mut targets = Vec::new();
+        for model in models {
+            let name = target_name(registry.product, model);
+            let table = lake.table(&name, &(model.schema)(), model.partition_by).await?;
+            let done = table.txn_version(&app_id).await?.unwrap_or(-1);
+            let report = TableMerge {
+                table: name,
+                writer: model.writer,
+                from: done,
+                to: done,
+                staging_rows: 0,
+                commits: 0,
+                written: Written::default(),
+            };
+            targets.push(Target { model, table, done, report });
+        }
+        let mut at = targets.iter().map(|t| t.done).min().unwrap_or(upto);
+        while at < upto {
+            // Whole staging commits, up to about `chunk_rows` rows.
+            let mut chunk: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
+            let mut rows = 0;
+            let mut end = at;
+            while end < upto && rows < options.chunk_rows {
+                end += 1;
+                let batches = staging.changes(end - 1, end).await?;
+                rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+                chunk.push((end, batches));
+            }
+            for i in 0..targets.len() {
+                apply(&mut targets, i, &chunk, end, &app_id).await?;
+            }
+            at = end;
+        }
+        out.extend(targets.into_iter().map(|t| t.report));
+    }
+    Ok(out)
+}
+
+/// Applies the chunk's versions that target `i` has not seen, in one commit.
+async fn apply(
+    targets: &mut [Target],
+    i: usize,
+    chunk: &[(i64, Vec<RecordBatch>)],
+    end: i64,
+    app_id: &str,
+) -> Result<(), MergeError> {
+    let done = targets[i].done;
+    if done >= end {
+        return Ok(());
+    }
+    let staging: Vec<RecordBatch> = chunk
+        .iter()
+        .filter(|(v, _)| *v > done)
+        .flat_map(|(_, b)| b.iter().filter(|b| b.num_rows() > 0).cloned())
+        .collect();
+    if staging.is_empty() {
+        // Nothing for this table: its progress is caught up without a commit.
+        return Ok(());
+    }
+    let model = targets[i].model;
+    let rows = staging
+        .iter()
+        .map(|b| (model.transform)(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| MergeError::Transform { model: model.name.to_string(), source })?;
+    let txn = Transaction::new(app_id, end);
+    let written = match model.writer {
+        Writer::Append => writers::append(&mut targets[i].table, &rows, txn).await?,
+        Writer::Merge => writers::merge(&mut targets[i].table, &rows, model.key, txn).await?,
+        Writer::MergeExploded => {
+            let parent = model.parent.ok_or_else(|| {
+                MergeError::Model(format!("`{}` is merge_exploded but names no main table", model.name))
+            })?;
+            let p = targets[..i].iter().position(|t| t.model.name == parent).ok_or_else(|| {
+                MergeError::Model(format!(
+                    "`{}` needs its main table `{parent}`, which is not an ingestion model",
+                    model.name
+                ))
+            })?;
+            let (before, rest) = targets.split_at_mut(i);
+            writers::merge_exploded(&mut rest[0].table, &before[p].table, &staging, &rows, model.key, txn).await?
+        }
+    };
+    let t = &mut targets[i];
+    t.done = end;
+    t.report.to = end;
+    t.report.staging_rows += staging.iter().map(RecordBatch::num_rows).sum::<usize>();
+    t.report.commits += 1;
+    t.report.written.rows += written.rows;
+    t.report.written.replaced += written.replaced;
+    t.report.written.files_read += written.files_read;
+    t.report.written.files_rewritten += written.files_rewritten;
+    Ok(())
+}

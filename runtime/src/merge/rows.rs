@@ -1,0 +1,107 @@
+//! Rows of a model's table as the merge writers compare them: the key columns
+//! and the row's content encoded with arrow's row format (byte-comparable), and
+//! the envelope's version columns.
+
+use arrow_array::cast::AsArray as _;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_row::{RowConverter, Rows, SortField};
+
+use super::MergeError;
+
+/// The envelope columns a merge needs in every model's output.
+pub const ROW_ID: &str = "envelope_fields_resource_ari_value";
+pub const GENERATION: &str = "envelope_fields_generation_counter";
+pub const VERSION: &str = "envelope_fields_version";
+pub const TOMBSTONE: &str = "envelope_fields_is_tombstone";
+/// Pipeline columns: when a row was staged and where from. They differ between
+/// two deliveries of one record, so they never decide which row wins.
+const PIPELINE: [&str; 3] = ["row_refreshed_at", "row_refreshed_at_day", "shard_id"];
+
+/// The comparable view of a batch's rows.
+pub struct Versioned {
+    keys: Rows,
+    content: Rows,
+    generation: Vec<i64>,
+    version: Vec<i64>,
+    tombstone: Vec<bool>,
+}
+
+fn column<'b>(batch: &'b RecordBatch, name: &str) -> Result<&'b ArrayRef, MergeError> {
+    batch.column_by_name(name).ok_or_else(|| MergeError::Model(format!("the model's rows have no column `{name}`")))
+}
+
+/// `columns` of `batch`, row-encoded: equal values give equal bytes.
+pub fn encode_columns(batch: &RecordBatch, columns: &[&str]) -> Result<Rows, MergeError> {
+    encode(columns.iter().map(|k| column(batch, k).cloned()).collect::<Result<_, _>>()?)
+}
+
+/// A column's values as Delta writes partition values (text).
+pub fn as_strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, MergeError> {
+    let c = deltalake::arrow::compute::cast(column(batch, name)?, &arrow_schema::DataType::Utf8)
+        .map_err(|e| MergeError::Model(e.to_string()))?;
+    Ok(c.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
+}
+
+fn encode(columns: Vec<ArrayRef>) -> Result<Rows, MergeError> {
+    let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
+    let converter = RowConverter::new(fields).map_err(|e| MergeError::Model(e.to_string()))?;
+    converter.convert_columns(&columns).map_err(|e| MergeError::Model(e.to_string()))
+}
+
+impl Versioned {
+    /// `key`: the model's key columns. The version columns must be present.
+    pub fn of(batch: &RecordBatch, key: &[&str]) -> Result<Versioned, MergeError> {
+        let keys = encode_columns(batch, key)?;
+        let schema = batch.schema();
+        let content_columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(f, _)| !PIPELINE.contains(&f.name().as_str()))
+            .map(|(_, c)| c.clone())
+            .collect();
+        let content = encode(content_columns)?;
+        let int64 = |name: &str| -> Result<Vec<i64>, MergeError> {
+            let c = column(batch, name)?;
+            let c = c
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| MergeError::Model(format!("`{name}` is not a LONG")))?;
+            Ok((0..c.len()).map(|i| if c.is_null(i) { i64::MIN } else { c.value(i) }).collect())
+        };
+        let tombstone = column(batch, TOMBSTONE)?
+            .as_boolean_opt()
+            .ok_or_else(|| MergeError::Model(format!("`{TOMBSTONE}` is not a BOOLEAN")))?;
+        Ok(Versioned {
+            keys,
+            content,
+            generation: int64(GENERATION)?,
+            version: int64(VERSION)?,
+            tombstone: (0..tombstone.len()).map(|i| tombstone.is_valid(i) && tombstone.value(i)).collect(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.generation.len()
+    }
+
+    pub fn key(&self, i: usize) -> &[u8] {
+        self.keys.row(i).data()
+    }
+
+    /// Row `i` as a last-writer-wins candidate (the content is the last tie-breaker).
+    pub fn candidate(&self, i: usize) -> crate::lww::Candidate<'_> {
+        crate::lww::Candidate {
+            key: self.keys.row(i).data(),
+            generation: self.generation[i],
+            version: self.version[i],
+            is_tombstone: self.tombstone[i],
+            bytes: self.content.row(i).data(),
+        }
+    }
+
+    /// (generation, version, tombstone) of row `i`: which version of its record it is.
+    pub fn stamp(&self, i: usize) -> (i64, i64, bool) {
+        (self.generation[i], self.version[i], self.tombstone[i])
+    }
+}

@@ -1,0 +1,153 @@
+//! The three writers. Each writes one chunk of a model's rows in one commit
+//! that carries the model's progress (`txn`), so a chunk is applied entirely or
+//! not at all.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use arrow_array::RecordBatch;
+use deltalake::kernel::Transaction;
+
+use super::MergeError;
+use super::files::{self, Probe};
+use super::rows::{ROW_ID, Versioned};
+use crate::lake::Table;
+use crate::lww;
+
+/// What one writer call did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// New rows written (not counting rewritten survivors).
+    pub rows: usize,
+    /// Stored rows replaced (or deleted).
+    pub replaced: usize,
+    pub files_read: usize,
+    pub files_rewritten: usize,
+}
+
+fn concat(table: &Table, rows: &[RecordBatch]) -> Result<RecordBatch, MergeError> {
+    let schema = table.schema()?;
+    arrow_select::concat::concat_batches(&schema, rows).map_err(|e| MergeError::Model(e.to_string()))
+}
+
+fn take(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch, MergeError> {
+    let indices = arrow_array::UInt32Array::from(rows.iter().map(|&i| i as u32).collect::<Vec<_>>());
+    arrow_select::take::take_record_batch(batch, &indices).map_err(|e| MergeError::Model(e.to_string()))
+}
+
+/// `append`: the rows as they are.
+pub async fn append(table: &mut Table, rows: &[RecordBatch], txn: Transaction) -> Result<Written, MergeError> {
+    table.append(rows, Some(txn)).await?;
+    Ok(Written { rows: rows.iter().map(RecordBatch::num_rows).sum(), ..Written::default() })
+}
+
+/// `merge`: upsert by `key`. Of the chunk's rows and the stored row of a key,
+/// the greatest by last-writer-wins stays — so a tombstone replaces, and an
+/// older update never resurrects it.
+pub async fn merge(
+    table: &mut Table,
+    rows: &[RecordBatch],
+    key: &[&str],
+    txn: Transaction,
+) -> Result<Written, MergeError> {
+    let all = concat(table, rows)?;
+    let versioned = Versioned::of(&all, key)?;
+    let candidates: Vec<lww::Candidate<'_>> = (0..versioned.len()).map(|i| versioned.candidate(i)).collect();
+    let batch = take(&all, &lww::winners(&candidates))?;
+    let incoming = Versioned::of(&batch, key)?;
+    let by_key: HashMap<&[u8], usize> = (0..incoming.len()).map(|i| (incoming.key(i), i)).collect();
+    let partitions = table.partition_columns()?;
+    let probe = Probe::new(&batch, key, &partitions, &(0..batch.num_rows()).collect::<Vec<_>>())?;
+    let mut loses = vec![false; batch.num_rows()];
+    let mut replaced = 0;
+    let rewrite = files::visit(table, &probe, |stored, matched| {
+        let stored_v = Versioned::of(stored, key)?;
+        let mut out = Vec::new();
+        for &(j, k) in matched {
+            let i = by_key[k];
+            if lww::compare(&incoming.candidate(i), &stored_v.candidate(j)) == Ordering::Greater {
+                out.push(j);
+            } else {
+                loses[i] = true;
+            }
+        }
+        replaced += out.len();
+        Ok(out)
+    })
+    .await?;
+    let winners: Vec<usize> = (0..batch.num_rows()).filter(|&i| !loses[i]).collect();
+    let new_rows = take(&batch, &winners)?;
+    let written = Written {
+        rows: new_rows.num_rows(),
+        replaced,
+        files_read: rewrite.files_read,
+        files_rewritten: rewrite.removes.len(),
+    };
+    let mut batches = rewrite.remainders;
+    batches.push(new_rows);
+    table.replace(&batches, rewrite.removes, Some(txn)).await?;
+    Ok(written)
+}
+
+/// `merge_exploded`: a child table keyed by (parent row id, …). For every
+/// parent in the chunk whose version here is the one the entity's main table
+/// holds, the parent's stored child rows are replaced by the chunk's — fewer,
+/// more or none (an emptied array, a tombstone). A parent whose main-table
+/// version is newer than the chunk's is left for the chunk that brings it.
+///
+/// `staging`: the chunk's staging rows (every parent, also those without
+/// children); `rows`: the model's rows for them; `main`: the main table, merged
+/// up to at least this chunk (the merge step runs it first).
+pub async fn merge_exploded(
+    table: &mut Table,
+    main: &Table,
+    staging: &[RecordBatch],
+    rows: &[RecordBatch],
+    key: &[&str],
+    txn: Transaction,
+) -> Result<Written, MergeError> {
+    // The chunk's last-writer-wins version of every parent.
+    let Some(first) = staging.first() else {
+        table.append(&[], Some(txn)).await?;
+        return Ok(Written::default());
+    };
+    let parents =
+        arrow_select::concat::concat_batches(&first.schema(), staging).map_err(|e| MergeError::Model(e.to_string()))?;
+    let parent_v = Versioned::of(&parents, &[ROW_ID])?;
+    let mut chunk: HashMap<&[u8], (i64, i64, bool)> = HashMap::new();
+    for i in 0..parent_v.len() {
+        let stamp = parent_v.stamp(i);
+        chunk.entry(parent_v.key(i)).and_modify(|s| *s = (*s).max(stamp)).or_insert(stamp);
+    }
+    let every_row: Vec<usize> = (0..parents.num_rows()).collect();
+    let probe = Probe::new(&parents, &[ROW_ID], &main.partition_columns()?, &every_row)?;
+    let current: HashMap<Vec<u8>, (i64, i64, bool)> = files::stamps(main, &probe)
+        .await?
+        .into_iter()
+        .filter(|(k, stamp)| chunk.get(k.as_slice()) == Some(stamp))
+        .collect();
+    // The chunk's child rows of the current parents, one per child key.
+    let all = concat(table, rows)?;
+    let by_parent = Versioned::of(&all, &[ROW_ID])?;
+    let eligible: Vec<usize> =
+        (0..all.num_rows()).filter(|&i| current.get(by_parent.key(i)) == Some(&by_parent.stamp(i))).collect();
+    let eligible = take(&all, &eligible)?;
+    let versioned = Versioned::of(&eligible, key)?;
+    let candidates: Vec<lww::Candidate<'_>> = (0..versioned.len()).map(|i| versioned.candidate(i)).collect();
+    let new_rows = take(&eligible, &lww::winners(&candidates))?;
+    // Every stored child row of a current parent goes.
+    let current_rows: Vec<usize> = every_row.into_iter().filter(|&i| current.contains_key(parent_v.key(i))).collect();
+    let probe = Probe::new(&parents, &[ROW_ID], &table.partition_columns()?, &current_rows)?;
+    let mut replaced = 0;
+    let rewrite = files::visit(table, &probe, |_, matched| {
+        replaced += matched.len();
+        Ok(matched.iter().map(|(j, _)| *j).collect())
+    })
+    .await?;
+    let (files_read, files_rewritten) = (rewrite.files_read, rewrite.removes.len());
+    let (mut remainders, removes) = (rewrite.remainders, rewrite.removes);
+    let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_rewritten };
+    remainders.push(new_rows);
+    table.replace(&remainders, removes, Some(txn)).await?;
+    Ok(written)
+}

@@ -1,0 +1,223 @@
+//! Step 2 end to end: staging tables → the models' tables with the three
+//! writers, compared with the oracle (every table computed in one go from the
+//! whole staging table): convergence over random streams, batches and chunks,
+//! and exactly once across SIGKILLs of the real `ingest-jira merge`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use manifold_e2e::lake::{deduplicated, staging};
+use manifold_e2e::models::{expected_models, model_tables};
+use manifold_e2e::{jira, opsgenie};
+use manifold_runtime::ingest::{Ingest, Options};
+use manifold_runtime::lake::Lake;
+use manifold_runtime::merge::{self, MergeOptions, TableMerge};
+use manifold_runtime::produce::{self, ProduceOptions};
+use manifold_runtime::{Registry, Writer};
+use proptest::prelude::*;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn lake_at(dir: &Path) -> Lake {
+    Lake::open(dir.to_str().unwrap()).unwrap()
+}
+
+fn ingest(rt: &tokio::runtime::Runtime, registry: &'static Registry, lake: &Lake, source: &Path, batch: usize) {
+    let mut options = Options::new(source);
+    options.batch_records = batch;
+    rt.block_on(async { Ingest::open(registry, lake, options).await.unwrap().run(|_| {}).await.unwrap() });
+}
+
+fn merge(rt: &tokio::runtime::Runtime, registry: &'static Registry, lake: &Lake, chunk_rows: usize) -> Vec<TableMerge> {
+    rt.block_on(merge::merge(lake, registry, &MergeOptions { chunk_rows })).unwrap()
+}
+
+/// Moves the segment files from index `from` on out of `source` into `to`
+/// (to bring them back later: a stream that grows while it is ingested).
+fn move_segments(source: &Path, to: &Path, from: usize) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(source)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("segment-"))
+        .collect();
+    names.sort();
+    for n in names.into_iter().skip(from) {
+        std::fs::rename(source.join(&n), to.join(&n)).unwrap();
+    }
+}
+
+/// A tiny deterministic generator (shuffles and kill schedules).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn the_writers_replace_by_version_and_a_rerun_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 40, segments: 4, bad_records: false, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&opsgenie::REGISTRY, &options);
+    produce::write(&source, &synthetic, options.segments).unwrap();
+    move_segments(&source, &dir.path().join("later"), 2);
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 50);
+    let first = merge(&rt, &opsgenie::REGISTRY, &lake, 100);
+    assert!(first.iter().all(|m| m.written.replaced == 0), "nothing to replace in empty tables: {first:?}");
+    move_segments(&dir.path().join("later"), &source, 0);
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 50);
+    let second = merge(&rt, &opsgenie::REGISTRY, &lake, 100);
+    // Later versions of the same keys replaced rows, in each writer that replaces.
+    let replaced = |w: Writer| second.iter().filter(|m| m.writer == w).map(|m| m.written.replaced).sum::<usize>();
+    assert!(replaced(Writer::Merge) > 0 && replaced(Writer::MergeExploded) > 0, "{second:?}");
+    assert_eq!(replaced(Writer::Append), 0, "append never replaces");
+    // Only files of the touched partitions whose key range covers a key are read.
+    for m in &second {
+        let files = rt.block_on(lake.existing(&m.table)).unwrap().unwrap();
+        let total = rt.block_on(files.files()).unwrap().len();
+        assert!(m.written.files_rewritten <= m.written.files_read, "{m:?}");
+        assert!(m.written.files_read <= total + m.written.files_rewritten, "{m:?}");
+    }
+    assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+    // Tombstones are rows of the main table; the history keeps only live versions (its WHERE).
+    let tables = model_tables(&opsgenie::REGISTRY, &lake, &rt);
+    assert!(tables["opsgenie.opsgenie_alert"].iter().any(|r| r.contains("envelope_fields_is_tombstone=true")));
+    assert!(tables["opsgenie.opsgenie_alert_history"].iter().all(|r| r.contains("envelope_fields_is_tombstone=false")));
+    // A third run finds nothing new and commits nothing.
+    let versions = |lake: &Lake| {
+        let names: Vec<_> = lake.list().unwrap();
+        names.iter().map(|n| rt.block_on(lake.existing(n)).unwrap().unwrap().version()).collect::<Vec<_>>()
+    };
+    let before = versions(&lake);
+    let third = merge(&rt, &opsgenie::REGISTRY, &lake, 100);
+    assert!(third.iter().all(|m| m.staging_rows == 0 && m.commits == 0), "{third:?}");
+    assert_eq!(versions(&lake), before);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// Any permutation and duplication of the same records, ingested in any
+    /// batch size, arriving in two parts, merged in any chunk size, gives every
+    /// model table exactly what the oracle computes from the whole staging table.
+    #[test]
+    fn every_writer_converges_to_the_oracle(
+        seed in 0u64..1_000,
+        shuffle in 0u64..u64::MAX,
+        copies in prop::collection::vec(0usize..3, 1..300),
+        batch in 8usize..80,
+        chunk in 1usize..120,
+        split in 1usize..4,
+    ) {
+        let options = ProduceOptions {
+            seed,
+            keys_per_entity: 8,
+            segments: 4,
+            bad_records: false,
+            duplicate_ratio: 0.0,
+            ..ProduceOptions::default()
+        };
+        let mut synthetic = produce::synthesize(&opsgenie::REGISTRY, &options);
+        let mut records = Vec::new();
+        for (i, r) in synthetic.records.iter().enumerate() {
+            for _ in 0..=copies[i % copies.len()] {
+                records.push(r.clone());
+            }
+        }
+        let mut rng = Lcg(shuffle);
+        for i in (1..records.len()).rev() {
+            records.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        synthetic.records = records;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("stream");
+        produce::write(&source, &synthetic, options.segments).unwrap();
+        move_segments(&source, &dir.path().join("later"), split);
+        let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+        ingest(&rt, &opsgenie::REGISTRY, &lake, &source, batch);
+        merge(&rt, &opsgenie::REGISTRY, &lake, chunk);
+        move_segments(&dir.path().join("later"), &source, 0);
+        ingest(&rt, &opsgenie::REGISTRY, &lake, &source, batch);
+        merge(&rt, &opsgenie::REGISTRY, &lake, chunk);
+        prop_assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
+        prop_assert_eq!(
+            model_tables(&opsgenie::REGISTRY, &lake, &rt),
+            expected_models(&opsgenie::REGISTRY, &lake, &rt)
+        );
+    }
+}
+
+/// Commits of the model tables of the lake at `dir` (the merge step's progress).
+fn model_commits(dir: &Path) -> usize {
+    let product = dir.join("jira");
+    let Ok(tables) = std::fs::read_dir(product) else { return 0 };
+    tables
+        .filter_map(|t| std::fs::read_dir(t.ok()?.path().join("_delta_log")).ok())
+        .flat_map(|log| log.filter_map(|e| e.ok()))
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count()
+}
+
+/// SIGKILLs the generated binary's `merge` at random points (at least 20
+/// times, or `MANIFOLD_KILLS`), restarting it each time, until a run finishes:
+/// the model tables then equal one uninterrupted merge and the oracle.
+#[test]
+fn killing_the_merge_at_random_points_loses_nothing_and_applies_nothing_twice() {
+    let kills_wanted: usize = std::env::var("MANIFOLD_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 20 + kills_wanted, segments: 3, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &options);
+    produce::write(&source, &synthetic, options.segments).unwrap();
+    let rt = rt();
+    let clean = lake_at(&dir.path().join("clean"));
+    ingest(&rt, &jira::REGISTRY, &clean, &source, 40);
+    merge(&rt, &jira::REGISTRY, &clean, 250_000);
+    let crashed_dir = dir.path().join("crashed");
+    let crashed = lake_at(&crashed_dir);
+    ingest(&rt, &jira::REGISTRY, &crashed, &source, 40);
+    let chunk = 12;
+    let spawn = || {
+        Command::new(bin)
+            .args(["merge", "--lake"])
+            .arg(&crashed_dir)
+            .args(["--chunk-rows", &chunk.to_string()])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut rng = Lcg(11);
+    let mut kill_points = std::collections::BTreeSet::new();
+    for kill in 0..kills_wanted {
+        let before = model_commits(&crashed_dir);
+        let mut child = spawn();
+        while model_commits(&crashed_dir) == before {
+            assert!(child.try_wait().unwrap().is_none(), "the merge ended after {kill} kills: make the stream longer");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(30)));
+        assert!(child.try_wait().unwrap().is_none(), "the merge ended after {kill} kills: make the stream longer");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kill_points.insert(model_commits(&crashed_dir));
+    }
+    let out = spawn().wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{kills_wanted} kills at model-table commit counts {kill_points:?}");
+    assert!(kill_points.len() >= kills_wanted / 2, "kills landed at too few points: {kill_points:?}");
+    let expected = expected_models(&jira::REGISTRY, &clean, &rt);
+    assert_eq!(model_tables(&jira::REGISTRY, &clean, &rt), expected);
+    assert_eq!(model_tables(&jira::REGISTRY, &crashed, &rt), expected, "after {kills_wanted} kills");
+}
