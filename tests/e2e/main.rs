@@ -9,4 +9,5 @@ mod merge;
 mod real_tools;
 mod records;
 mod s3;
+mod spark;
 mod typescript;

@@ -23,3 +23,8 @@ pub mod opsgenie {
 
 pub mod lake;
 pub mod models;
+
+/// `tests/fixtures/conformance/`, generated: the Spark conformance product.
+pub mod conformance {
+    include!(concat!(env!("OUT_DIR"), "/manifold_conformance.rs"));
+}

@@ -228,6 +228,10 @@ pub(super) fn lower(e: &ast::Expr, scope: &Scope<'_>) -> Result<Expr, LowerError
             })
         }
         ast::Expr::Function(f) => function(f, scope, e),
+        ast::Expr::Trim { expr, trim_where: None, trim_what: None, trim_characters: None } => {
+            let x = coerce(lower(expr)?, SqlType::String);
+            Ok(Expr { ty: SqlType::String, nullable: x.nullable, kind: ExprKind::Call(Function::Trim, vec![x]) })
+        }
         ast::Expr::Substring { expr, substring_from, substring_for, .. } => {
             let mut args = vec![coerce(lower(expr)?, SqlType::String)];
             for a in substring_from.iter().chain(substring_for) {

@@ -56,6 +56,7 @@ fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
     let filter = (!plan.filter.is_empty()).then(|| {
         let conditions = plan.filter.iter().map(expr);
         quote! {
+            let rows = frame.rows();
             let conditions = [#(#conditions),*];
             let frame = frame.filter(&conditions)?;
         }

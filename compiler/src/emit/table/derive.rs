@@ -308,6 +308,10 @@ impl Walker<'_> {
                 Ok((result.unwrap_or(ColType::Null), nullable))
             }
             Expr::Function(f) => self.function(f, scope),
+            Expr::Trim { expr, trim_what: None, trim_characters: None, .. } => {
+                let (_, nullable) = self.expr(expr, scope)?;
+                prim(SqlType::String, nullable)
+            }
             Expr::Substring { expr, substring_from, substring_for, .. } => {
                 let mut nullable = self.expr(expr, scope)?.1;
                 for x in substring_from.iter().chain(substring_for) {
