@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Python tools the test suite runs into a project-local venv:
 #   tools/venv  (pip: dbt-core + dbt-spark[session] + pyspark, grpcio-tools/protoc,
-#                deltalake + pyarrow, moto[server];
+#                deltalake + pyarrow, duckdb + its delta extension, moto[server];
 #                pinned in tools/requirements.txt)
 # Idempotent: a second run with nothing to do takes well under a second.
 # Uses $PYTHON if set, else python3 (needs >= 3.10).

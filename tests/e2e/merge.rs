@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use manifold_e2e::lake::{deduplicated, staging};
-use manifold_e2e::models::{expected_models, model_tables};
+use manifold_e2e::models::{expected_models, model_tables, oracle, write_parquet};
 use manifold_e2e::{jira, opsgenie};
 use manifold_runtime::ingest::{Ingest, Options};
 use manifold_runtime::lake::Lake;
@@ -154,6 +154,39 @@ proptest! {
             expected_models(&opsgenie::REGISTRY, &lake, &rt)
         );
     }
+}
+
+/// The merged tables — after chunks that rewrote files — read back by Python's
+/// `deltalake` and by DuckDB's delta extension equal the oracle
+/// (tests/python/read_back.py; the venv comes from `scripts/setup-python.sh`).
+#[test]
+fn python_deltalake_and_duckdb_read_the_merged_tables_back() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let py = root.join("tools/venv/bin/python");
+    assert!(py.exists(), "tools/venv is not installed: run `scripts/setup-python.sh` (scripts/test.sh does)");
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() };
+    produce::write(&source, &produce::synthesize(&opsgenie::REGISTRY, &options), options.segments).unwrap();
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 30);
+    let merges = merge(&rt, &opsgenie::REGISTRY, &lake, 40);
+    assert!(merges.iter().any(|m| m.written.files_rewritten > 0), "some chunk rewrote files: {merges:?}");
+    let cases: Vec<serde_json::Value> = oracle(&opsgenie::REGISTRY, &lake, &rt)
+        .into_iter()
+        .map(|(table, rows)| {
+            let oracle = dir.path().join("oracle").join(format!("{table}.parquet"));
+            write_parquet(&oracle, &[rows]);
+            let (schema, name) = table.split_once('.').unwrap();
+            serde_json::json!({ "table": table, "path": dir.path().join("lake").join(schema).join(name), "oracle": oracle })
+        })
+        .collect();
+    let manifest = dir.path().join("cases.json");
+    std::fs::write(&manifest, serde_json::to_vec(&cases).unwrap()).unwrap();
+    let out = Command::new(py).arg(root.join("tests/python/read_back.py")).arg(&manifest).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with(&format!("OK: {} tables", cases.len())), "{stdout}");
 }
 
 /// Commits of the model tables of the lake at `dir` (the merge step's progress).

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use manifold_e2e::conformance::proto::manifold::conformance::v1::ConformanceSample;
+use manifold_e2e::models::write_parquet;
 use manifold_e2e::{avocado, confluence, conformance, jira, opsgenie};
 use manifold_runtime::arrow_array::RecordBatch;
 use manifold_runtime::ingest::{Ingest, Options};
@@ -21,17 +22,6 @@ use manifold_runtime::{EntityInfo, Registry, RowMeta};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn write_parquet(path: &Path, batches: &[RecordBatch]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer =
-        deltalake::parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None).expect("a parquet writer");
-    for b in batches {
-        writer.write(b).unwrap();
-    }
-    writer.close().unwrap();
 }
 
 /// One model to compare: its staging rows and our rows, as parquet files.

@@ -6,9 +6,7 @@ convert is NULL, integers wrap) with the session time zone UTC: the semantics
 the ingestion binaries implement. Usage: spark_conformance.py CASES.json
 """
 
-import datetime
 import json
-import math
 import os
 import sys
 import time
@@ -18,25 +16,7 @@ time.tzset()
 
 import pyarrow.parquet as pq  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
-
-
-def normal(v):
-    """A value as comparable text: timestamps as naive UTC, NaN as a word."""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "NaN"
-        return repr(v)
-    if isinstance(v, datetime.datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        return v.isoformat()
-    if isinstance(v, datetime.date):
-        return v.isoformat()
-    return repr(v)
-
-
-def rows(dicts, columns):
-    return sorted(tuple(normal(d[c]) for c in columns) for d in dicts)
+from rows import rows  # noqa: E402
 
 
 def main():

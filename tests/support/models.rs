@@ -35,6 +35,18 @@ pub fn rendered(batches: &[RecordBatch]) -> Vec<String> {
     out
 }
 
+/// Writes `batches` (one schema) as one parquet file.
+pub fn write_parquet(path: &std::path::Path, batches: &[RecordBatch]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer =
+        deltalake::parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None).expect("a parquet writer");
+    for b in batches {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
+}
+
 /// Every model table of `registry` in the lake, rendered (absent tables left out).
 pub fn model_tables(registry: &Registry, lake: &Lake, rt: &tokio::runtime::Runtime) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
@@ -59,6 +71,11 @@ pub fn expected_models(
     lake: &Lake,
     rt: &tokio::runtime::Runtime,
 ) -> BTreeMap<String, Vec<String>> {
+    oracle(registry, lake, rt).into_iter().map(|(name, rows)| (name, rendered(&[rows]))).collect()
+}
+
+/// [`expected_models`] as Arrow batches, by table name.
+pub fn oracle(registry: &Registry, lake: &Lake, rt: &tokio::runtime::Runtime) -> BTreeMap<String, RecordBatch> {
     let mut out = BTreeMap::new();
     for e in registry.entities {
         let Some(staging) = rt.block_on(lake.existing(&TableName::new("manifold_entities", e.name))).unwrap() else {
@@ -85,7 +102,7 @@ pub fn expected_models(
         for m in e.models {
             let input = if m.writer == Writer::Append { &all } else { &winners };
             let rows = (m.transform)(input).unwrap();
-            out.insert(TableName::new(registry.product, m.name).to_string(), rendered(&[rows]));
+            out.insert(TableName::new(registry.product, m.name).to_string(), rows);
         }
     }
     out
