@@ -114,6 +114,10 @@ pub const REQUIRED_COLUMNS: [(&str, SqlType); 4] = [
 pub const PARTITION_COLUMN: &str = "workspace_id";
 /// The row identity (LWW and merge key) of every table.
 pub const ROW_KEY: &str = "envelope_fields_resource_ari_value";
+/// The envelope columns last-writer-wins decides by.
+pub const GENERATION_COLUMN: &str = "envelope_fields_generation_counter";
+pub const VERSION_COLUMN: &str = "envelope_fields_version";
+pub const TOMBSTONE_COLUMN: &str = "envelope_fields_is_tombstone";
 /// The column holding an element's index in a child table.
 pub const POSITION: &str = "position";
 

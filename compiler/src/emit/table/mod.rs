@@ -165,6 +165,21 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option
             }
         }
     }
+    // The merge writers decide by the envelope's version (last writer wins), and
+    // merge_exploded replaces a parent's rows by the parent's row identity.
+    let needs: &[&str] = match m.kind {
+        Kind::Ingestion(Writer::Merge) => &[columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN],
+        Kind::Ingestion(Writer::MergeExploded) => {
+            &[columns::ROW_KEY, columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN]
+        }
+        _ => &[],
+    };
+    if let Some(missing) = needs.iter().find(|c| !seen.contains(**c)) {
+        return Err((
+            format!("a {} model needs the column `{missing}`: select `{{{{ select_envelope_fields() }}}}`", writer_name(m)),
+            None,
+        ));
+    }
     Ok(cols)
 }
 
@@ -202,6 +217,15 @@ fn check_lowering(model: &Model, m: &DbtModel, cols: &[Column]) -> Option<Diagno
         )
         .help("this is a bug in Manifold's compiler; please report it with the model")
     })
+}
+
+fn writer_name(m: &DbtModel) -> &'static str {
+    match m.kind {
+        Kind::Ingestion(Writer::Append) => "append",
+        Kind::Ingestion(Writer::Merge) => "merge",
+        Kind::Ingestion(Writer::MergeExploded) => "merge_exploded",
+        Kind::Analytics => "analytics",
+    }
 }
 
 fn model_error(model: &Model, m: &DbtModel, message: String, near: Option<String>) -> Diagnostic {
