@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod ingest;
 pub mod lake;
 pub mod lww;
+pub mod maintain;
 pub mod mapping;
 pub mod merge;
 pub mod produce;

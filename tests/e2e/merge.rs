@@ -254,3 +254,84 @@ fn killing_the_merge_at_random_points_loses_nothing_and_applies_nothing_twice() 
     assert_eq!(model_tables(&jira::REGISTRY, &clean, &rt), expected);
     assert_eq!(model_tables(&jira::REGISTRY, &crashed, &rt), expected, "after {kills_wanted} kills");
 }
+
+/// Files per partition of every table of the lake (for the optimize checks).
+fn most_files_in_a_partition(rt: &tokio::runtime::Runtime, lake: &Lake) -> usize {
+    let mut most = 0;
+    for name in lake.list().unwrap() {
+        let files = rt.block_on(async { lake.existing(&name).await.unwrap().unwrap().files().await.unwrap() });
+        let mut per: std::collections::BTreeMap<Vec<(String, Option<String>)>, usize> = Default::default();
+        for f in files {
+            let mut p: Vec<_> = f.partition_values.into_iter().collect();
+            p.sort();
+            *per.entry(p).or_default() += 1;
+        }
+        most = most.max(per.values().copied().max().unwrap_or(0));
+    }
+    most
+}
+
+/// `optimize` leaves one file per partition and `vacuum` deletes the removed
+/// ones; the rows stay the oracle's, and later merges still see only new
+/// staging rows (a compaction's re-added staging files are not new data).
+#[test]
+fn optimize_and_vacuum_change_files_not_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 30, segments: 4, bad_records: false, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&opsgenie::REGISTRY, &options);
+    produce::write(&source, &synthetic, options.segments).unwrap();
+    move_segments(&source, &dir.path().join("later"), 2);
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
+    merge(&rt, &opsgenie::REGISTRY, &lake, 30);
+    assert!(most_files_in_a_partition(&rt, &lake) > 1);
+    let optimized = rt.block_on(manifold_runtime::maintain::optimize(&lake, &opsgenie::REGISTRY)).unwrap();
+    assert!(optimized.iter().any(|o| o.partitions > 0), "{optimized:?}");
+    assert_eq!(most_files_in_a_partition(&rt, &lake), 1);
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+    move_segments(&dir.path().join("later"), &source, 0);
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
+    merge(&rt, &opsgenie::REGISTRY, &lake, 30);
+    assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+    let vacuumed = rt.block_on(manifold_runtime::maintain::vacuum(&lake, &opsgenie::REGISTRY, Duration::ZERO)).unwrap();
+    assert!(vacuumed.iter().map(|(_, n)| n).sum::<usize>() > 0, "{vacuumed:?}");
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+}
+
+/// `optimize` runs over and over while the real binary merges: commits that
+/// conflict are redone on either side, and the tables end as the oracle's.
+#[test]
+fn optimize_beside_a_running_merge_loses_nothing() {
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() };
+    produce::write(&source, &produce::synthesize(&jira::REGISTRY, &options), options.segments).unwrap();
+    let lake_dir = dir.path().join("lake");
+    let (rt, lake) = (rt(), lake_at(&lake_dir));
+    ingest(&rt, &jira::REGISTRY, &lake, &source, 15);
+    // Compact the staging tables first, so that the rounds beside the merge are short.
+    rt.block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY)).unwrap();
+    let mut child = Command::new(bin)
+        .args(["merge", "--lake"])
+        .arg(&lake_dir)
+        .args(["--chunk-rows", "8"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut rounds, mut retries) = (0, 0);
+    while child.try_wait().unwrap().is_none() {
+        let done = rt.block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY)).unwrap();
+        retries += done.iter().map(|o| o.retries).sum::<usize>();
+        rounds += 1;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{rounds} optimize rounds beside the merge, {retries} optimize commits redone");
+    assert!(rounds > 1, "the merge finished before optimize ran twice: make the stream longer");
+    assert_eq!(model_tables(&jira::REGISTRY, &lake, &rt), expected_models(&jira::REGISTRY, &lake, &rt));
+}

@@ -1,6 +1,6 @@
 //! The CLI kit of the generated ingestion binaries: `ingest-<product>` is
 //! `manifold_runtime::cli::main(&REGISTRY)`. Subcommands: `ingest`, `status`,
-//! `merge`, `run` (both steps continuously), `tables`, `produce` (a synthetic
+//! `merge`, `run` (both steps continuously), `optimize`, `vacuum`, `tables`, `produce` (a synthetic
 //! stream), `demo` (produce, ingest, merge, show) and `bench`.
 //!
 //! Logs go to stderr through `tracing` (`RUST_LOG` sets the filter; by default
@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 use crate::ingest::{self, Ingest, Options};
 use crate::lake::Lake;
+use crate::maintain;
 use crate::mapping::Registry;
 use crate::merge::{self, MergeOptions, TableMerge};
 use crate::produce::{self, ProduceOptions};
@@ -79,6 +80,20 @@ enum Command {
         /// Seconds between rounds when there is nothing new.
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
+    },
+    /// Compact every partition of the product's tables into one file sorted by
+    /// the table's key; safe beside ingestion (conflicting commits are redone).
+    Optimize {
+        #[arg(long)]
+        lake: String,
+    },
+    /// Delete data files the tables' logs removed longer ago than the retention.
+    Vacuum {
+        #[arg(long)]
+        lake: String,
+        /// Keep removed files this many hours (readers of older versions need them).
+        #[arg(long, default_value_t = 168.0)]
+        retention_hours: f64,
     },
     /// Per table: Delta version, rows, the last committed source position, and the lag in bytes.
     Status {
@@ -194,6 +209,19 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
                     tokio::time::sleep(interval).await;
                 }
             }
+        }
+        Command::Optimize { lake } => {
+            let handle = open_lake(&lake)?;
+            let done = maintain::optimize(&handle, registry).await.with_context(|| format!("optimizing `{lake}`"))?;
+            print!("{}", report::optimize_table(&done));
+        }
+        Command::Vacuum { lake, retention_hours } => {
+            let handle = open_lake(&lake)?;
+            let retention = std::time::Duration::from_secs_f64(retention_hours.max(0.0) * 3600.0);
+            let done =
+                maintain::vacuum(&handle, registry, retention).await.with_context(|| format!("vacuuming `{lake}`"))?;
+            let deleted: usize = done.iter().map(|(_, n)| n).sum();
+            println!("vacuumed {} tables: {deleted} files deleted", done.len());
         }
         Command::Status { source, lake } => {
             let lake = open_lake(&lake)?;

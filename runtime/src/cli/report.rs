@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::{Report, TableStatus, dead_letters};
 use crate::lake::Lake;
+use crate::maintain::Optimized;
 use crate::mapping::Writer;
 use crate::merge::TableMerge;
 use crate::source::{bytes_before, segment_sizes};
@@ -92,6 +93,23 @@ pub fn merge_table(merges: &[TableMerge]) -> String {
             m.written.replaced.to_string(),
             m.written.files_read.to_string(),
             m.written.files_rewritten.to_string(),
+        ]);
+    }
+    grid(&rows)
+}
+
+/// What `optimize` did, per table.
+pub fn optimize_table(done: &[Optimized]) -> String {
+    let mut rows = vec![
+        ["table", "partitions compacted", "files removed", "rows rewritten", "retries"].map(String::from).to_vec(),
+    ];
+    for o in done {
+        rows.push(vec![
+            o.table.to_string(),
+            o.partitions.to_string(),
+            o.files_removed.to_string(),
+            o.rows.to_string(),
+            o.retries.to_string(),
         ]);
     }
     grid(&rows)

@@ -19,7 +19,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{Action, Remove, StructType, Transaction};
+use deltalake::kernel::{Action, Add, Remove, StructType, Transaction};
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
@@ -35,6 +35,23 @@ pub enum LakeError {
     Delta { table: String, source: Box<DeltaTableError> },
     #[error("table `{table}`: {message}")]
     Table { table: String, message: String },
+}
+
+impl LakeError {
+    /// Whether a commit lost a race with a concurrent one (and can be redone
+    /// on the fresh table state).
+    pub fn is_conflict(&self) -> bool {
+        use deltalake::kernel::transaction::TransactionError;
+        match self {
+            LakeError::Delta { source, .. } => matches!(
+                source.as_ref(),
+                DeltaTableError::Transaction {
+                    source: TransactionError::CommitConflict(_) | TransactionError::MaxCommitAttempts(_)
+                } | DeltaTableError::VersionAlreadyExists(_)
+            ),
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, LakeError>;
@@ -192,6 +209,8 @@ enum Change {
     Append,
     /// Removes the files it rewrote and adds their replacements.
     Merge,
+    /// Rewrites files without changing the rows (compaction, clustering).
+    Rearrange,
 }
 
 /// One Delta table.
@@ -269,6 +288,31 @@ impl Table {
         self.commit(batches, removes, txn, Change::Merge).await
     }
 
+    /// Replaces the files `removes` by `batches` (the same rows, rewritten) in
+    /// one commit that changes no data (`dataChange: false`): a compaction.
+    pub async fn compact(&mut self, batches: &[RecordBatch], removes: Vec<Remove>) -> Result<i64> {
+        self.commit(batches, removes, None, Change::Rearrange).await
+    }
+
+    /// Deletes files no version younger than `retention` refers to (delta-rs's
+    /// vacuum, `lite` mode: files the log removed). Returns how many it deleted.
+    pub async fn vacuum(&mut self, retention: std::time::Duration) -> Result<usize> {
+        let retention = chrono::Duration::from_std(retention).map_err(|e| LakeError::Table {
+            table: self.name.to_string(),
+            message: format!("retention out of range: {e}"),
+        })?;
+        let (table, metrics) = self
+            .inner
+            .clone()
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .await
+            .map_err(|e| delta(&self.name, e))?;
+        self.inner = table;
+        Ok(metrics.files_deleted.len())
+    }
+
     async fn commit(
         &mut self,
         batches: &[RecordBatch],
@@ -276,7 +320,9 @@ impl Table {
         txn: Option<Transaction>,
         change: Change,
     ) -> Result<i64> {
-        let mut actions: Vec<Action> = removes.into_iter().map(Action::Remove).collect();
+        let data_change = change != Change::Rearrange;
+        let mut actions: Vec<Action> =
+            removes.into_iter().map(|r| Action::Remove(Remove { data_change, ..r })).collect();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows > 0 {
             let slot = self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -290,7 +336,9 @@ impl Table {
                     return Err(delta(&self.name, e));
                 }
             }
-            actions.extend(writer.flush().await.map_err(|e| delta(&self.name, e))?.into_iter().map(Action::Add));
+            let adds = writer.flush().await.map_err(|e| delta(&self.name, e))?;
+            let data_change = change != Change::Rearrange;
+            actions.extend(adds.into_iter().map(|add| Action::Add(Add { data_change, ..add })));
         }
         if actions.is_empty() && txn.is_none() {
             return Ok(self.version().unwrap_or(0));
@@ -309,6 +357,7 @@ impl Table {
                 partition_by: (!partition_by.is_empty()).then_some(partition_by),
                 predicate: None,
             },
+            Change::Rearrange => DeltaOperation::Optimize { predicate: None, target_size: 0 },
             Change::Merge => DeltaOperation::Merge {
                 predicate: None,
                 merge_predicate: Some("last writer wins by key".into()),
@@ -454,6 +503,51 @@ mod tests {
             let err = lake.table(&name, &schema(DataType::Utf8), &[]).await.err().unwrap();
             assert!(err.to_string().contains("partitioned by"), "{err}");
             assert!(lake.existing(&TableName::new("s", "missing")).await.unwrap().is_none());
+        });
+    }
+
+    /// What makes maintenance safe beside merges: a commit that removes a file
+    /// a concurrent commit already removed is refused as a conflict (and the
+    /// caller redoes it), never applied over the other.
+    #[test]
+    fn removing_a_file_a_concurrent_commit_removed_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let name = TableName::new("s", "t");
+        rt.block_on(async {
+            let s = schema(DataType::Utf8);
+            let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+            for id in [1, 2] {
+                let batch = RecordBatch::try_new(
+                    s.clone(),
+                    vec![
+                        Arc::new(StringArray::from(vec!["a"])),
+                        Arc::new(Int64Array::from(vec![id])),
+                        Arc::new(StringArray::from(vec![Some("x")])),
+                    ],
+                )
+                .unwrap();
+                t.append(&[batch], None).await.unwrap();
+            }
+            // Two handles on version 2: one compacts, the other (stale) merges.
+            let mut compactor = lake.existing(&name).await.unwrap().unwrap();
+            let mut merger = lake.existing(&name).await.unwrap().unwrap();
+            let files = compactor.files().await.unwrap();
+            let mut rows = Vec::new();
+            for f in &files {
+                rows.extend(compactor.read_file(f).await.unwrap());
+            }
+            compactor.compact(&rows, files.iter().map(|f| f.remove.clone()).collect()).await.unwrap();
+            let stale = merger.files().await.unwrap();
+            let err = merger.replace(&[], vec![stale[0].remove.clone()], None).await.unwrap_err();
+            assert!(err.is_conflict(), "{err}");
+            // Redone on the fresh state, the merge sees the compacted file.
+            let mut merger = lake.existing(&name).await.unwrap().unwrap();
+            let fresh = merger.files().await.unwrap();
+            assert_eq!(fresh.len(), 1);
+            merger.replace(&[], vec![fresh[0].remove.clone()], None).await.unwrap();
+            assert_eq!(merger.row_count().await.unwrap(), 0);
         });
     }
 }

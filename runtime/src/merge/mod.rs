@@ -25,7 +25,7 @@ mod writers;
 use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
 
-pub use rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION};
+pub use rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION, encode_columns};
 pub use writers::Written;
 
 use crate::ingest::STAGING_SCHEMA;
@@ -72,6 +72,9 @@ pub struct TableMerge {
 pub fn target_name(product: &str, model: &ModelInfo) -> TableName {
     TableName::new(product, model.name)
 }
+
+/// A chunk whose commit conflicts is redone at most this many times.
+const ATTEMPTS: usize = 5;
 
 struct Target {
     model: &'static ModelInfo,
@@ -124,7 +127,21 @@ pub async fn merge(
                 chunk.push((end, batches));
             }
             for i in 0..targets.len() {
-                apply(&mut targets, i, &chunk, end, &app_id).await?;
+                let mut attempt = 0;
+                loop {
+                    match apply(&mut targets, i, &chunk, end, &app_id).await {
+                        // A concurrent commit (an optimize) removed a file this
+                        // chunk rewrote: redo the chunk on the fresh table state.
+                        Err(MergeError::Lake(e)) if e.is_conflict() && attempt + 1 < ATTEMPTS => {
+                            attempt += 1;
+                            tracing::info!(table = %targets[i].report.table, attempt, "merge lost a race; retrying");
+                            let t = &mut targets[i];
+                            t.table = lake.existing(&t.report.table).await?.expect("a table does not vanish");
+                            t.done = t.table.txn_version(&app_id).await?.unwrap_or(-1);
+                        }
+                        other => break other?,
+                    }
+                }
             }
             at = end;
         }

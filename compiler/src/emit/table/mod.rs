@@ -168,7 +168,9 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option
     // The merge writers decide by the envelope's version (last writer wins), and
     // merge_exploded replaces a parent's rows by the parent's row identity.
     let needs: &[&str] = match m.kind {
-        Kind::Ingestion(Writer::Merge) => &[columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN],
+        Kind::Ingestion(Writer::Merge) => {
+            &[columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN]
+        }
         Kind::Ingestion(Writer::MergeExploded) => {
             &[columns::ROW_KEY, columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN]
         }
@@ -176,7 +178,10 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option
     };
     if let Some(missing) = needs.iter().find(|c| !seen.contains(**c)) {
         return Err((
-            format!("a {} model needs the column `{missing}`: select `{{{{ select_envelope_fields() }}}}`", writer_name(m)),
+            format!(
+                "a {} model needs the column `{missing}`: select `{{{{ select_envelope_fields() }}}}`",
+                writer_name(m)
+            ),
             None,
         ));
     }

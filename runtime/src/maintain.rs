@@ -1,0 +1,145 @@
+//! Table maintenance on the ingestion binaries, safe beside ingestion:
+//!
+//! - `optimize`: per partition with more than one file, the files are rewritten
+//!   as one, sorted by the table's key (clustering: key statistics then prune
+//!   the merge step's reads). Our own rewrite — delta-rs's optimize needs
+//!   DataFusion. Its commit changes no data (`dataChange: false`), so the merge
+//!   step does not read the rewritten staging rows as new. A commit that
+//!   conflicts with a concurrent merge (both removed a file) is retried on the
+//!   fresh table state.
+//! - `vacuum`: delta-rs's, deleting files the log removed longer ago than the
+//!   retention; it never conflicts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+
+use crate::ingest::STAGING_SCHEMA;
+use crate::lake::{DataFile, Lake, LakeError, TableName};
+use crate::mapping::Registry;
+use crate::merge::{self, ROW_ID};
+
+/// What `optimize` did to one table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Optimized {
+    pub table: TableName,
+    /// Partitions rewritten (each into one file).
+    pub partitions: usize,
+    pub files_removed: usize,
+    pub rows: usize,
+    /// Commits that lost a race with a concurrent writer and were redone.
+    pub retries: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MaintainError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("table `{table}`: {message}")]
+    Table { table: TableName, message: String },
+}
+
+/// A conflicting commit is redone at most this many times.
+const ATTEMPTS: usize = 5;
+
+/// Every staging and model table of `registry`, with the key it is clustered on.
+fn tables(registry: &Registry) -> Vec<(TableName, Vec<&'static str>)> {
+    let mut out = Vec::new();
+    for e in registry.entities {
+        out.push((TableName::new(STAGING_SCHEMA, e.name), vec![ROW_ID]));
+        for m in e.models {
+            out.push((merge::target_name(registry.product, m), m.key.to_vec()));
+        }
+    }
+    out
+}
+
+/// Compacts and clusters every table of `registry` in the lake.
+pub async fn optimize(lake: &Lake, registry: &Registry) -> Result<Vec<Optimized>, MaintainError> {
+    let mut out = Vec::new();
+    for (name, key) in tables(registry) {
+        if lake.existing(&name).await?.is_some() {
+            out.push(optimize_table(lake, &name, &key).await?);
+        }
+    }
+    Ok(out)
+}
+
+type PartitionKey = Vec<(String, Option<String>)>;
+
+async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<Optimized, MaintainError> {
+    let mut report = Optimized { table: name.clone(), partitions: 0, files_removed: 0, rows: 0, retries: 0 };
+    let mut table = lake.existing(name).await?.expect("checked by the caller");
+    let mut partitions: BTreeMap<PartitionKey, usize> = BTreeMap::new();
+    for f in table.files().await? {
+        *partitions.entry(partition_of(&f)).or_default() += 1;
+    }
+    for (partition, _) in partitions.into_iter().filter(|(_, files)| *files > 1) {
+        let mut attempt = 0;
+        loop {
+            // The partition's files as of now (a retry sees the winner's changes).
+            let files: Vec<DataFile> =
+                table.files().await?.into_iter().filter(|f| partition_of(f) == partition).collect();
+            if files.len() < 2 {
+                break;
+            }
+            let mut batches = Vec::new();
+            for f in &files {
+                batches.extend(table.read_file(f).await?);
+            }
+            let sorted = sort_by_key(name, &batches, key)?;
+            let rows = sorted.num_rows();
+            match table.compact(&[sorted], files.iter().map(|f| f.remove.clone()).collect()).await {
+                Ok(_) => {
+                    report.partitions += 1;
+                    report.files_removed += files.len();
+                    report.rows += rows;
+                    break;
+                }
+                Err(e) if e.is_conflict() && attempt + 1 < ATTEMPTS => {
+                    attempt += 1;
+                    report.retries += 1;
+                    tracing::info!(table = %name, attempt, "optimize lost a race with a concurrent commit; retrying");
+                    table = lake.existing(name).await?.expect("a table does not vanish");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn partition_of(f: &DataFile) -> PartitionKey {
+    let mut p: PartitionKey = f.partition_values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    p.sort();
+    p
+}
+
+fn sort_by_key(name: &TableName, batches: &[RecordBatch], key: &[&str]) -> Result<RecordBatch, MaintainError> {
+    let fail = |message: String| MaintainError::Table { table: name.clone(), message };
+    let all = arrow_select::concat::concat_batches(&batches[0].schema(), batches).map_err(|e| fail(e.to_string()))?;
+    let keys = merge::encode_columns(&all, key).map_err(|e| fail(e.to_string()))?;
+    let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
+    order.sort_by(|a, b| keys.row(*a as usize).cmp(&keys.row(*b as usize)));
+    arrow_select::take::take_record_batch(&all, &arrow_array::UInt32Array::from(order)).map_err(|e| fail(e.to_string()))
+}
+
+/// Vacuums every table of `registry` (and its dead-letter table): files
+/// removed from the log more than `retention` ago are deleted.
+pub async fn vacuum(
+    lake: &Lake,
+    registry: &Registry,
+    retention: Duration,
+) -> Result<Vec<(TableName, usize)>, MaintainError> {
+    let mut names: Vec<TableName> = tables(registry).into_iter().map(|(n, _)| n).collect();
+    names.push(crate::ingest::dead_letters::table_name(registry.product));
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(mut table) = lake.existing(&name).await? {
+            let deleted = table.vacuum(retention).await?;
+            out.push((name, deleted));
+        }
+    }
+    Ok(out)
+}
