@@ -6,7 +6,8 @@
 //!   DataFusion. Its commit changes no data (`dataChange: false`), so the merge
 //!   step does not read the rewritten staging rows as new. A commit that
 //!   conflicts with a concurrent merge (both removed a file) is retried on the
-//!   fresh table state.
+//!   fresh table state; a partition that loses every race is left for the next
+//!   optimize (reported as busy), never half-done.
 //! - `vacuum`: delta-rs's, deleting files the log removed longer ago than the
 //!   retention; it never conflicts.
 
@@ -30,6 +31,9 @@ pub struct Optimized {
     pub rows: usize,
     /// Commits that lost a race with a concurrent writer and were redone.
     pub retries: usize,
+    /// Partitions left as they were after losing every race (a busy partition:
+    /// the next optimize takes it).
+    pub skipped_busy: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +73,8 @@ pub async fn optimize(lake: &Lake, registry: &Registry) -> Result<Vec<Optimized>
 type PartitionKey = Vec<(String, Option<String>)>;
 
 async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<Optimized, MaintainError> {
-    let mut report = Optimized { table: name.clone(), partitions: 0, files_removed: 0, rows: 0, retries: 0 };
+    let mut report =
+        Optimized { table: name.clone(), partitions: 0, files_removed: 0, rows: 0, retries: 0, skipped_busy: 0 };
     let mut table = lake.existing(name).await?.expect("checked by the caller");
     let mut partitions: BTreeMap<PartitionKey, usize> = BTreeMap::new();
     for f in table.files().await? {
@@ -97,11 +102,17 @@ async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<O
                     report.rows += rows;
                     break;
                 }
-                Err(e) if e.is_conflict() && attempt + 1 < ATTEMPTS => {
+                Err(e) if e.is_conflict() => {
                     attempt += 1;
+                    table = lake.existing(name).await?.expect("a table does not vanish");
+                    if attempt == ATTEMPTS {
+                        tracing::warn!(table = %name, ?partition, "partition busy: left for the next optimize");
+                        report.skipped_busy += 1;
+                        break;
+                    }
                     report.retries += 1;
                     tracing::info!(table = %name, attempt, "optimize lost a race with a concurrent commit; retrying");
-                    table = lake.existing(name).await?.expect("a table does not vanish");
+                    tokio::time::sleep(std::time::Duration::from_millis(25 * attempt as u64)).await;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use manifold_e2e::jira;
+use manifold_e2e::kill::{Lcg, kill_repeatedly, spawn};
 
 use crate::records;
 use manifold_e2e::lake::{Letter, dead_letters, deduplicated, letters, staging};
@@ -169,16 +170,6 @@ fn committed_position(rt: &tokio::runtime::Runtime, dir: &Path) -> Option<(Strin
     })
 }
 
-/// A tiny deterministic generator for the kill schedule.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// Commits of the dead-letter table of the lake at `dir`: one per finished batch.
 fn finished_batches(dir: &Path) -> usize {
     let log = dir.join("manifold_dead_letters/jira/_delta_log");
@@ -212,37 +203,22 @@ fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() 
     ingest(&rt, &clean, options(&source, batch));
 
     let crashed_dir = dir.path().join("crashed");
-    let spawn = || {
-        Command::new(bin)
-            .args(["ingest", "--source"])
-            .arg(&source)
-            .arg("--lake")
-            .arg(&crashed_dir)
-            .args(["--batch-records", &batch.to_string()])
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut rng = Lcg(7);
+    let batch_arg = batch.to_string();
+    let args = ["ingest".as_ref(), "--source".as_ref(), source.as_os_str(), "--lake".as_ref(), crashed_dir.as_os_str()];
+    let args: Vec<&std::ffi::OsStr> =
+        args.into_iter().chain(["--batch-records".as_ref(), batch_arg.as_ref()]).collect();
     // Where each kill left the committed position.
     let mut positions = std::collections::BTreeSet::new();
-    for kill in 0..kills_wanted {
-        let before = finished_batches(&crashed_dir);
-        let mut child = spawn();
-        while finished_batches(&crashed_dir) == before {
-            assert!(child.try_wait().unwrap().is_none(), "the ingest ended after {kill} kills: make the stream longer");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        std::thread::sleep(Duration::from_millis(rng.below(40)));
-        assert!(child.try_wait().unwrap().is_none(), "the ingest ended after {kill} kills: make the stream longer");
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        positions.insert(committed_position(&rt, &crashed_dir));
-    }
-    let out = spawn().wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    kill_repeatedly(
+        kills_wanted,
+        7,
+        40,
+        || spawn(bin, &args),
+        || finished_batches(&crashed_dir),
+        || {
+            positions.insert(committed_position(&rt, &crashed_dir));
+        },
+    );
     eprintln!("{kills_wanted} kills; committed positions after a kill: {positions:?}");
     assert!(positions.len() >= kills_wanted / 2, "kills landed at too few points: {positions:?}");
     let crashed = lake_at(&crashed_dir);

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use manifold_e2e::kill::{Lcg, kill_repeatedly, spawn};
 use manifold_e2e::lake::{deduplicated, staging};
 use manifold_e2e::models::{expected_models, model_tables, oracle, write_parquet};
 use manifold_e2e::{jira, opsgenie};
@@ -47,16 +48,6 @@ fn move_segments(source: &Path, to: &Path, from: usize) {
     names.sort();
     for n in names.into_iter().skip(from) {
         std::fs::rename(source.join(&n), to.join(&n)).unwrap();
-    }
-}
-
-/// A tiny deterministic generator (shuffles and kill schedules).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
     }
 }
 
@@ -219,35 +210,18 @@ fn killing_the_merge_at_random_points_loses_nothing_and_applies_nothing_twice() 
     let crashed_dir = dir.path().join("crashed");
     let crashed = lake_at(&crashed_dir);
     ingest(&rt, &jira::REGISTRY, &crashed, &source, 40);
-    let chunk = 12;
-    let spawn = || {
-        Command::new(bin)
-            .args(["merge", "--lake"])
-            .arg(&crashed_dir)
-            .args(["--chunk-rows", &chunk.to_string()])
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut rng = Lcg(11);
+    let args = ["merge".as_ref(), "--lake".as_ref(), crashed_dir.as_os_str(), "--chunk-rows".as_ref(), "12".as_ref()];
     let mut kill_points = std::collections::BTreeSet::new();
-    for kill in 0..kills_wanted {
-        let before = model_commits(&crashed_dir);
-        let mut child = spawn();
-        while model_commits(&crashed_dir) == before {
-            assert!(child.try_wait().unwrap().is_none(), "the merge ended after {kill} kills: make the stream longer");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        std::thread::sleep(Duration::from_millis(rng.below(30)));
-        assert!(child.try_wait().unwrap().is_none(), "the merge ended after {kill} kills: make the stream longer");
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        kill_points.insert(model_commits(&crashed_dir));
-    }
-    let out = spawn().wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    kill_repeatedly(
+        kills_wanted,
+        11,
+        30,
+        || spawn(bin, &args),
+        || model_commits(&crashed_dir),
+        || {
+            kill_points.insert(model_commits(&crashed_dir));
+        },
+    );
     eprintln!("{kills_wanted} kills at model-table commit counts {kill_points:?}");
     assert!(kill_points.len() >= kills_wanted / 2, "kills landed at too few points: {kill_points:?}");
     let expected = expected_models(&jira::REGISTRY, &clean, &rt);
@@ -325,7 +299,9 @@ fn optimize_beside_a_running_merge_loses_nothing() {
         .unwrap();
     let (mut rounds, mut retries) = (0, 0);
     while child.try_wait().unwrap().is_none() {
-        let done = rt.block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY)).unwrap();
+        let done = rt
+            .block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY))
+            .unwrap_or_else(|e| panic!("optimize beside the merge failed: {e:?}"));
         retries += done.iter().map(|o| o.retries).sum::<usize>();
         rounds += 1;
     }

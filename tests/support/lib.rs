@@ -28,3 +28,4 @@ pub mod models;
 pub mod conformance {
     include!(concat!(env!("OUT_DIR"), "/manifold_conformance.rs"));
 }
+pub mod kill;

@@ -19,9 +19,7 @@ mod expr;
 
 use std::collections::HashMap;
 
-use sqlparser::ast::{Query, Select, SelectItem, SetExpr, Statement, TableFactor};
-use sqlparser::dialect::DatabricksDialect;
-use sqlparser::parser::Parser;
+use sqlparser::ast::{Query, Select, SelectItem, SetExpr, TableFactor};
 
 use crate::emit::columns::{self, SqlType};
 use crate::emit::dbt::DbtModel;
@@ -167,13 +165,13 @@ pub(crate) fn fail<T>(message: impl Into<String>, near: Option<String>) -> Resul
 /// Lowers `sql` (a compiled ingestion model) over the source table `source`
 /// (lowercased `schema.table`) with the columns `columns`.
 pub fn lower(sql: &str, source: &str, columns: &[Column]) -> Result<Plan, LowerError> {
-    let statements = Parser::parse_sql(&DatabricksDialect {}, sql)
-        .map_err(|e| LowerError { message: format!("SQL does not parse: {e}"), near: None })?;
-    let [Statement::Query(query)] = statements.as_slice() else {
-        return fail("a model is exactly one SELECT statement", None);
-    };
-    let mut lowerer = Lowerer { source, columns, ctes: HashMap::new() };
-    lowerer.query(query)
+    let query = table::derive::parse(sql).map_err(|e| LowerError { message: e.message, near: e.near })?;
+    lower_query(&query, source, columns)
+}
+
+/// [`lower`] of a parsed model.
+pub fn lower_query(query: &Query, source: &str, columns: &[Column]) -> Result<Plan, LowerError> {
+    Lowerer { source, columns, ctes: HashMap::new() }.query(query)
 }
 
 struct Lowerer<'a> {
@@ -301,6 +299,12 @@ impl Lowerer<'_> {
 /// Lowers an ingestion model of `model` over its source table (the one
 /// `source()` it reads).
 pub fn lower_model(model: &Model, m: &DbtModel) -> Result<Plan, LowerError> {
+    let query = table::derive::parse(&m.compiled.sql).map_err(|e| LowerError { message: e.message, near: e.near })?;
+    lower_model_query(model, m, &query)
+}
+
+/// [`lower_model`] of the model's parsed SQL.
+pub fn lower_model_query(model: &Model, m: &DbtModel, query: &Query) -> Result<Plan, LowerError> {
     let [source] = m.compiled.sources.iter().collect::<Vec<_>>()[..] else {
         return fail("an ingestion model reads exactly one `source()` and no `ref()`", Some("source".into()));
     };
@@ -312,7 +316,7 @@ pub fn lower_model(model: &Model, m: &DbtModel) -> Result<Plan, LowerError> {
         return fail(format!("no entity `{entity_name}`"), Some(entity_name.to_string()));
     };
     let columns: Vec<Column> = columns::source_table(model, entity).iter().map(table::source_column).collect();
-    lower(&m.compiled.sql, &source.to_ascii_lowercase(), &columns)
+    lower_query(query, &source.to_ascii_lowercase(), &columns)
 }
 
 #[cfg(test)]

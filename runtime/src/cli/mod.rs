@@ -8,6 +8,7 @@
 //! exit with status 1.
 
 mod bench;
+mod bench_merge;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -140,6 +141,21 @@ enum Command {
         #[arg(long, default_value = "tools/venv/bin/python")]
         python: PathBuf,
     },
+    /// The `merge` writer beside delta-rs's MERGE (Python `deltalake`) on the
+    /// same data: changed rows into targets of several sizes; prints a Markdown table.
+    BenchMerge {
+        /// Target table sizes (rows), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+        targets: Vec<usize>,
+        /// Changed rows per merge, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        batches: Vec<usize>,
+        #[arg(long, default_value_t = 50)]
+        workspaces: usize,
+        /// The Python with the `deltalake` package (scripts/setup-python.sh).
+        #[arg(long, default_value = "tools/venv/bin/python")]
+        python: PathBuf,
+    },
     /// The whole chain on local directories: produce `<dir>/stream`, stage it
     /// into `<dir>/lake`, merge it into the models' tables, print what landed.
     Demo {
@@ -254,6 +270,11 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             };
             // Its own runtimes: the end-to-end row runs on a current-thread one.
             let table = tokio::task::spawn_blocking(move || bench::run(registry, &args)).await??;
+            print!("{table}");
+        }
+        Command::BenchMerge { targets, batches, workspaces, python } => {
+            let args = bench_merge::BenchMergeArgs { targets, batches, workspaces: workspaces.max(1), python };
+            let table = tokio::task::spawn_blocking(move || bench_merge::run(&args)).await??;
             print!("{table}");
         }
         Command::Demo { dir } => {

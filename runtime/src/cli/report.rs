@@ -110,6 +110,7 @@ pub fn optimize_table(done: &[Optimized]) -> String {
             o.files_removed.to_string(),
             o.rows.to_string(),
             o.retries.to_string(),
+            o.skipped_busy.to_string(),
         ]);
     }
     grid(&rows)

@@ -462,6 +462,15 @@ mod tests {
         ]))
     }
 
+    fn rows(schema: &arrow_schema::SchemaRef, ws: &[&str], ids: &[i64], values: &[Option<&str>]) -> RecordBatch {
+        let columns: Vec<arrow_array::ArrayRef> = vec![
+            Arc::new(StringArray::from(ws.to_vec())),
+            Arc::new(Int64Array::from(ids.to_vec())),
+            Arc::new(StringArray::from(values.to_vec())),
+        ];
+        RecordBatch::try_new(schema.clone(), columns).unwrap()
+    }
+
     #[test]
     fn appends_commit_rows_with_their_txn_and_a_table_keeps_its_layout() {
         let dir = tempfile::tempdir().unwrap();
@@ -471,15 +480,7 @@ mod tests {
         rt.block_on(async {
             let s = schema(DataType::Utf8);
             let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
-            let batch = RecordBatch::try_new(
-                s.clone(),
-                vec![
-                    Arc::new(StringArray::from(vec!["a", "b", "a"])),
-                    Arc::new(Int64Array::from(vec![1, 2, 3])),
-                    Arc::new(StringArray::from(vec![Some("x"), None, Some("z")])),
-                ],
-            )
-            .unwrap();
+            let batch = rows(&s, &["a", "b", "a"], &[1, 2, 3], &[Some("x"), None, Some("z")]);
             let v = t.append(&[batch], Some(Transaction::new("src/seg", 42))).await.unwrap();
             assert_eq!(v, 1);
             // Only a txn: a commit without rows.
@@ -519,15 +520,7 @@ mod tests {
             let s = schema(DataType::Utf8);
             let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
             for id in [1, 2] {
-                let batch = RecordBatch::try_new(
-                    s.clone(),
-                    vec![
-                        Arc::new(StringArray::from(vec!["a"])),
-                        Arc::new(Int64Array::from(vec![id])),
-                        Arc::new(StringArray::from(vec![Some("x")])),
-                    ],
-                )
-                .unwrap();
+                let batch = rows(&s, &["a"], &[id], &[Some("x")]);
                 t.append(&[batch], None).await.unwrap();
             }
             // Two handles on version 2: one compacts, the other (stale) merges.

@@ -22,6 +22,8 @@ pub struct Probe {
     partition_columns: Vec<String>,
     partitions: HashSet<Vec<Option<String>>>,
     first_key: FirstKey,
+    /// The first key column's text values (the fast path of a single text key).
+    strings: HashSet<String>,
 }
 
 /// The sorted values of the first key column, when its statistics can prune.
@@ -60,7 +62,12 @@ impl Probe {
         } else {
             FirstKey::Unknown
         };
+        let strings = match &first_key {
+            FirstKey::Strings(v) => v.iter().cloned().collect(),
+            _ => HashSet::new(),
+        };
         Ok(Probe {
+            strings,
             columns: columns.iter().map(|c| c.to_string()).collect(),
             keys,
             partition_columns: partition_columns.to_vec(),
@@ -71,6 +78,17 @@ impl Probe {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The rows of `batch` that may hold a key: with a single text key, the
+    /// rows whose value is one of the keys (no encoding of the others); else all.
+    fn candidates(&self, batch: &RecordBatch, columns: &[&str]) -> Result<Vec<usize>, MergeError> {
+        let all = || (0..batch.num_rows()).collect();
+        let (FirstKey::Strings(_), [column]) = (&self.first_key, columns) else { return Ok(all()) };
+        let Some(values) = batch.column_by_name(column).and_then(|c| c.as_string_opt::<i32>()) else {
+            return Ok(all());
+        };
+        Ok((0..values.len()).filter(|&i| values.is_valid(i) && self.strings.contains(values.value(i))).collect())
     }
 
     /// Whether `file` can hold one of the keys.
@@ -126,9 +144,12 @@ pub async fn visit(
         let mut kept = Vec::new();
         let mut replaced_any = false;
         for batch in table.read_file(&file).await? {
-            let keys = super::rows::encode_columns(&batch, &columns)?;
-            let matched: Vec<(usize, &[u8])> = (0..batch.num_rows())
-                .map(|i| (i, keys.row(i).data()))
+            let candidates = probe.candidates(&batch, &columns)?;
+            let keys = super::rows::encode_columns(&take(&batch, &candidates)?, &columns)?;
+            let matched: Vec<(usize, &[u8])> = candidates
+                .iter()
+                .enumerate()
+                .map(|(c, &i)| (i, keys.row(c).data()))
                 .filter(|(_, k)| probe.keys.contains(*k))
                 .collect();
             let replaced = if matched.is_empty() { Vec::new() } else { decide(&batch, &matched)? };
@@ -153,14 +174,20 @@ pub async fn visit(
     Ok(out)
 }
 
+fn take(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch, MergeError> {
+    let indices = arrow_array::UInt32Array::from(rows.iter().map(|&i| i as u32).collect::<Vec<_>>());
+    arrow_select::take::take_record_batch(batch, &indices).map_err(|e| MergeError::Model(e.to_string()))
+}
+
 /// Per key, the stamp (generation, version, tombstone) of the stored row: how
 /// the entity's main table says which version of a record is current.
 pub async fn stamps(table: &Table, probe: &Probe) -> Result<HashMap<Vec<u8>, (i64, i64, bool)>, MergeError> {
     let mut found = HashMap::new();
     visit(table, probe, |batch, matched| {
-        let v = super::rows::Versioned::of(batch, &[super::rows::ROW_ID])?;
-        for (i, key) in matched {
-            found.insert(key.to_vec(), v.stamp(*i));
+        let rows: Vec<usize> = matched.iter().map(|(i, _)| *i).collect();
+        let v = super::rows::Versioned::of(&take(batch, &rows)?, &[super::rows::ROW_ID])?;
+        for (m, (_, key)) in matched.iter().enumerate() {
+            found.insert(key.to_vec(), v.stamp(m));
         }
         Ok(Vec::new())
     })

@@ -20,7 +20,7 @@
 
 mod files;
 mod rows;
-mod writers;
+pub(crate) mod writers;
 
 use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
@@ -138,6 +138,7 @@ pub async fn merge(
                             let t = &mut targets[i];
                             t.table = lake.existing(&t.report.table).await?.expect("a table does not vanish");
                             t.done = t.table.txn_version(&app_id).await?.unwrap_or(-1);
+                            tokio::time::sleep(std::time::Duration::from_millis(25 * attempt as u64)).await;
                         }
                         other => break other?,
                     }

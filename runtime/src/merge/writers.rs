@@ -61,11 +61,13 @@ pub async fn merge(
     let mut loses = vec![false; batch.num_rows()];
     let mut replaced = 0;
     let rewrite = files::visit(table, &probe, |stored, matched| {
-        let stored_v = Versioned::of(stored, key)?;
+        // Only the matched rows are compared: encode just those.
+        let rows: Vec<usize> = matched.iter().map(|(j, _)| *j).collect();
+        let stored_v = Versioned::of(&take(stored, &rows)?, key)?;
         let mut out = Vec::new();
-        for &(j, k) in matched {
+        for (m, &(j, k)) in matched.iter().enumerate() {
             let i = by_key[k];
-            if lww::compare(&incoming.candidate(i), &stored_v.candidate(j)) == Ordering::Greater {
+            if lww::compare(&incoming.candidate(i), &stored_v.candidate(m)) == Ordering::Greater {
                 out.push(j);
             } else {
                 loses[i] = true;

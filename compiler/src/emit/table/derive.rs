@@ -51,11 +51,21 @@ pub trait Catalog {
 
 /// The output columns of `sql` (one SELECT statement, possibly with CTEs).
 pub fn derive(sql: &str, catalog: &dyn Catalog) -> Result<Vec<Column>, DeriveError> {
-    let statements =
+    derive_query(&parse(sql)?, catalog)
+}
+
+/// A model's compiled SQL: exactly one query (Databricks dialect).
+pub fn parse(sql: &str) -> Result<Query, DeriveError> {
+    let mut statements =
         Parser::parse_sql(&DatabricksDialect {}, sql).map_err(|e| err(format!("SQL does not parse: {e}"), None))?;
-    let [Statement::Query(query)] = statements.as_slice() else {
-        return Err(err("a model is exactly one SELECT statement", None));
-    };
+    match (statements.pop(), statements.is_empty()) {
+        (Some(Statement::Query(query)), true) => Ok(*query),
+        _ => Err(err("a model is exactly one SELECT statement", None)),
+    }
+}
+
+/// The output columns of a parsed model.
+pub fn derive_query(query: &Query, catalog: &dyn Catalog) -> Result<Vec<Column>, DeriveError> {
     Walker { catalog, ctes: HashMap::new() }.query(query)
 }
 

@@ -93,20 +93,23 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
             }
             break;
         }
-        // Models of one level are independent: derive them on every core.
+        // Models of one level are independent: parse each once, derive its
+        // columns and (an ingestion model) lower it, on every core.
         let derived = super::par::map_init(
             &ready,
             || (),
             |_, m| {
-                derive::derive(&m.compiled.sql, &catalog)
-                    .map_err(|e| (e.message, e.near))
-                    .and_then(|cols| check(m, cols))
+                let query = derive::parse(&m.compiled.sql).map_err(|e| (e.message, e.near))?;
+                let cols = derive::derive_query(&query, &catalog).map_err(|e| (e.message, e.near))?;
+                let cols = check(m, cols)?;
+                let lowered = (m.kind != Kind::Analytics).then(|| lower::lower_model_query(model, m, &query));
+                Ok((cols, lowered))
             },
         );
         for (m, result) in ready.into_iter().zip(derived) {
             match result {
-                Ok(cols) => {
-                    if let Some(d) = check_lowering(model, m, &cols) {
+                Ok((cols, lowered)) => {
+                    if let Some(d) = lowered.and_then(|plan| check_lowering(model, m, plan, &cols)) {
                         diagnostics.push(d);
                     }
                     files.push(json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols)));
@@ -190,11 +193,13 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option
 
 /// An ingestion model must lower to Rust (`lower`), and its plan must give the
 /// columns derived here: the table the runtime writes is the table declared.
-fn check_lowering(model: &Model, m: &DbtModel, cols: &[Column]) -> Option<Diagnostic> {
-    if m.kind == Kind::Analytics {
-        return None;
-    }
-    let plan = match lower::lower_model(model, m) {
+fn check_lowering(
+    model: &Model,
+    m: &DbtModel,
+    lowered: Result<lower::Plan, lower::LowerError>,
+    cols: &[Column],
+) -> Option<Diagnostic> {
+    let plan = match lowered {
         Ok(plan) => plan,
         Err(e) => {
             let mut d = model_error(model, m, e.message, e.near);
