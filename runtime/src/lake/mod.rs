@@ -217,10 +217,10 @@ enum Change {
 pub struct Table {
     name: TableName,
     inner: DeltaTable,
-    /// Reused across appends (it is reset by every flush). In a `Mutex` only to
-    /// make `Table` `Sync` (the writer holds upload futures that are not), so
-    /// an ingest can run on a multi-threaded runtime; `append` takes `&mut self`
-    /// and never locks.
+    /// Reused across commits (it is reset by every flush); holds the rows
+    /// `stage` wrote until the next commit. In a `Mutex` to make `Table` `Sync`
+    /// (the writer holds upload futures that are not) and to let `stage` take
+    /// `&self`; the lock is never held across an await.
     writer: std::sync::Mutex<Option<RecordBatchWriter>>,
 }
 
@@ -313,6 +313,30 @@ impl Table {
         Ok(metrics.files_deleted.len())
     }
 
+    /// Writes `batch` into the table's pending files without committing: the
+    /// next commit (`append`, `replace`, `compact`) adds them. Lets a merge
+    /// stream the rows it keeps from rewritten files instead of holding them.
+    pub async fn stage(&self, batch: &RecordBatch) -> Result<()> {
+        let taken = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let mut writer = match taken {
+            Some(w) => w,
+            None => RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?,
+        };
+        let result = writer.write(batch.clone()).await;
+        if result.is_err() {
+            writer.reset();
+        }
+        *self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(writer);
+        result.map_err(|e| delta(&self.name, e))
+    }
+
+    /// Drops the rows staged since the last commit (after a failed merge).
+    pub fn discard_staged(&self) {
+        if let Some(w) = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut() {
+            w.reset();
+        }
+    }
+
     async fn commit(
         &mut self,
         batches: &[RecordBatch],
@@ -323,21 +347,12 @@ impl Table {
         let data_change = change != Change::Rearrange;
         let mut actions: Vec<Action> =
             removes.into_iter().map(|r| Action::Remove(Remove { data_change, ..r })).collect();
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        if rows > 0 {
-            let slot = self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let writer = match slot {
-                Some(w) => w,
-                None => slot.insert(RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?),
-            };
-            for b in batches.iter().filter(|b| b.num_rows() > 0) {
-                if let Err(e) = writer.write(b.clone()).await {
-                    writer.reset();
-                    return Err(delta(&self.name, e));
-                }
-            }
+        for b in batches.iter().filter(|b| b.num_rows() > 0) {
+            self.stage(b).await?;
+        }
+        // The rows of `batches` and any staged before (see `stage`).
+        if let Some(writer) = self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) {
             let adds = writer.flush().await.map_err(|e| delta(&self.name, e))?;
-            let data_change = change != Change::Rearrange;
             actions.extend(adds.into_iter().map(|add| Action::Add(Add { data_change, ..add })));
         }
         if actions.is_empty() && txn.is_none() {

@@ -116,11 +116,11 @@ impl Probe {
     }
 }
 
-/// What a pass over the stored rows changed.
+/// What a pass over the stored rows changed. The surviving rows of every file
+/// that lost rows are already staged in the table (`Table::stage`): the next
+/// commit, which must carry `removes`, adds them.
 #[derive(Default)]
 pub struct Rewrite {
-    /// The surviving rows of every file that lost rows.
-    pub remainders: Vec<RecordBatch>,
     pub removes: Vec<Remove>,
     pub files_read: usize,
 }
@@ -128,7 +128,7 @@ pub struct Rewrite {
 /// Calls `decide(batch, matched)` for every stored batch with rows whose key is
 /// in `probe` (`matched`: those rows and their keys), reading only files that
 /// may hold one; `decide` returns the rows it replaces. Files with replaced rows
-/// are rewritten (see [`Rewrite`]).
+/// are rewritten (see [`Rewrite`]); memory holds one file at a time.
 pub async fn visit(
     table: &Table,
     probe: &Probe,
@@ -165,7 +165,7 @@ pub async fn visit(
                 let rest = arrow_select::filter::filter_record_batch(&batch, &keep)
                     .map_err(|e| MergeError::Model(e.to_string()))?;
                 if rest.num_rows() > 0 {
-                    out.remainders.push(rest);
+                    table.stage(&rest).await?;
                 }
             }
             out.removes.push(file.remove);

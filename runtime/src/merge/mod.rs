@@ -179,9 +179,36 @@ async fn apply(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| MergeError::Transform { model: model.name.to_string(), source })?;
     let txn = Transaction::new(app_id, end);
-    let written = match model.writer {
-        Writer::Append => writers::append(&mut targets[i].table, &rows, txn).await?,
-        Writer::Merge => writers::merge(&mut targets[i].table, &rows, model.key, txn).await?,
+    let written = write(targets, i, &staging, &rows, txn).await;
+    if written.is_err() {
+        // Rows a failed merge staged must not reach a later commit.
+        targets[i].table.discard_staged();
+    }
+    let written = written?;
+    let t = &mut targets[i];
+    t.done = end;
+    t.report.to = end;
+    t.report.staging_rows += staging.iter().map(RecordBatch::num_rows).sum::<usize>();
+    t.report.commits += 1;
+    t.report.written.rows += written.rows;
+    t.report.written.replaced += written.replaced;
+    t.report.written.files_read += written.files_read;
+    t.report.written.files_rewritten += written.files_rewritten;
+    Ok(())
+}
+
+/// Target `i`'s writer over the chunk's rows.
+async fn write(
+    targets: &mut [Target],
+    i: usize,
+    staging: &[RecordBatch],
+    rows: &[RecordBatch],
+    txn: Transaction,
+) -> Result<Written, MergeError> {
+    let model = targets[i].model;
+    Ok(match model.writer {
+        Writer::Append => writers::append(&mut targets[i].table, rows, txn).await?,
+        Writer::Merge => writers::merge(&mut targets[i].table, rows, model.key, txn).await?,
         Writer::MergeExploded => {
             let parent = model.parent.ok_or_else(|| {
                 MergeError::Model(format!("`{}` is merge_exploded but names no main table", model.name))
@@ -193,17 +220,7 @@ async fn apply(
                 ))
             })?;
             let (before, rest) = targets.split_at_mut(i);
-            writers::merge_exploded(&mut rest[0].table, &before[p].table, &staging, &rows, model.key, txn).await?
+            writers::merge_exploded(&mut rest[0].table, &before[p].table, staging, rows, model.key, txn).await?
         }
-    };
-    let t = &mut targets[i];
-    t.done = end;
-    t.report.to = end;
-    t.report.staging_rows += staging.iter().map(RecordBatch::num_rows).sum::<usize>();
-    t.report.commits += 1;
-    t.report.written.rows += written.rows;
-    t.report.written.replaced += written.replaced;
-    t.report.written.files_read += written.files_read;
-    t.report.written.files_rewritten += written.files_rewritten;
-    Ok(())
+    })
 }

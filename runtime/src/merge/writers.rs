@@ -85,9 +85,7 @@ pub async fn merge(
         files_read: rewrite.files_read,
         files_rewritten: rewrite.removes.len(),
     };
-    let mut batches = rewrite.remainders;
-    batches.push(new_rows);
-    table.replace(&batches, rewrite.removes, Some(txn)).await?;
+    table.replace(&[new_rows], rewrite.removes, Some(txn)).await?;
     Ok(written)
 }
 
@@ -147,9 +145,8 @@ pub async fn merge_exploded(
     })
     .await?;
     let (files_read, files_rewritten) = (rewrite.files_read, rewrite.removes.len());
-    let (mut remainders, removes) = (rewrite.remainders, rewrite.removes);
+    let removes = rewrite.removes;
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_rewritten };
-    remainders.push(new_rows);
-    table.replace(&remainders, removes, Some(txn)).await?;
+    table.replace(&[new_rows], removes, Some(txn)).await?;
     Ok(written)
 }
