@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use manifold_e2e::jira;
-use manifold_e2e::kill::{Lcg, kill_repeatedly, spawn};
+use manifold_e2e::kill::{duplicated_and_shuffled, kill_repeatedly, spawn};
 
 use crate::records;
 use manifold_e2e::lake::{Letter, dead_letters, deduplicated, letters, staging};
@@ -250,17 +250,7 @@ proptest! {
         };
         let mut synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
         // Duplicate some records (copies[i % len] extra copies), then shuffle.
-        let mut records = Vec::new();
-        for (i, r) in synthetic.records.iter().enumerate() {
-            for _ in 0..=copies[i % copies.len()] {
-                records.push(r.clone());
-            }
-        }
-        let mut rng = Lcg(shuffle);
-        for i in (1..records.len()).rev() {
-            records.swap(i, rng.below(i as u64 + 1) as usize);
-        }
-        synthetic.records = records;
+        synthetic.records = duplicated_and_shuffled(&synthetic.records, &copies, shuffle);
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("stream");
         produce::write(&source, &synthetic, segments).unwrap();

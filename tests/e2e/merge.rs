@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use manifold_e2e::kill::{Lcg, kill_repeatedly, spawn};
+use manifold_e2e::kill::{duplicated_and_shuffled, kill_repeatedly, spawn};
 use manifold_e2e::lake::{deduplicated, staging};
 use manifold_e2e::models::{expected_models, model_tables, oracle, write_parquet};
 use manifold_e2e::{jira, opsgenie};
@@ -118,17 +118,7 @@ proptest! {
             ..ProduceOptions::default()
         };
         let mut synthetic = produce::synthesize(&opsgenie::REGISTRY, &options);
-        let mut records = Vec::new();
-        for (i, r) in synthetic.records.iter().enumerate() {
-            for _ in 0..=copies[i % copies.len()] {
-                records.push(r.clone());
-            }
-        }
-        let mut rng = Lcg(shuffle);
-        for i in (1..records.len()).rev() {
-            records.swap(i, rng.below(i as u64 + 1) as usize);
-        }
-        synthetic.records = records;
+        synthetic.records = duplicated_and_shuffled(&synthetic.records, &copies, shuffle);
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("stream");
         produce::write(&source, &synthetic, options.segments).unwrap();

@@ -1,4 +1,5 @@
-//! Killing a process at random points, for the exactly-once tests.
+//! Randomness for the convergence and exactly-once tests: streams duplicated
+//! and shuffled, and a process killed at random points.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -12,6 +13,21 @@ impl Lcg {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
+}
+
+/// Each record `1 + copies[i % copies.len()]` times, then shuffled by `seed`.
+pub fn duplicated_and_shuffled(records: &[Vec<u8>], copies: &[usize], seed: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        for _ in 0..=copies[i % copies.len()] {
+            out.push(r.clone());
+        }
+    }
+    let mut rng = Lcg(seed);
+    for i in (1..out.len()).rev() {
+        out.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    out
 }
 
 /// `bin args…` with logs quiet and stderr kept (for the final run's report).
