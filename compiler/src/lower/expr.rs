@@ -7,6 +7,7 @@ use sqlparser::ast::{
 
 use super::{ArithOp, CmpOp, Explode, Expr, ExprKind, Function, Literal, LowerError, Output, Plan, fail};
 use crate::emit::columns::SqlType;
+pub(super) use crate::emit::table::derive::first_words;
 use crate::emit::table::derive::{ColType, Column, cast_type};
 
 /// What a column name can refer to in one SELECT.
@@ -576,12 +577,4 @@ fn describe(n: &std::ops::RangeInclusive<usize>) -> String {
         (a, usize::MAX) => format!("at least {a}"),
         (a, b) => format!("{a} to {b}"),
     }
-}
-
-pub(super) fn first_words(s: &str) -> String {
-    let mut out: String = s.chars().take(60).collect();
-    if s.chars().count() > 60 {
-        out.push('…');
-    }
-    out
 }

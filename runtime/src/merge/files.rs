@@ -12,6 +12,7 @@ use arrow_array::{Array, BooleanArray, RecordBatch};
 use deltalake::kernel::Remove;
 
 use super::MergeError;
+use super::rows::take;
 use crate::lake::{DataFile, Table};
 
 /// The keys a batch touches, and what prunes the files to read.
@@ -172,11 +173,6 @@ pub async fn visit(
         }
     }
     Ok(out)
-}
-
-fn take(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch, MergeError> {
-    let indices = arrow_array::UInt32Array::from(rows.iter().map(|&i| i as u32).collect::<Vec<_>>());
-    arrow_select::take::take_record_batch(batch, &indices).map_err(|e| MergeError::Model(e.to_string()))
 }
 
 /// Per key, the stamp (generation, version, tombstone) of the stored row: how

@@ -43,6 +43,12 @@ pub fn as_strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>
     Ok(c.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
 }
 
+/// The rows `rows` of `batch`, in that order.
+pub fn take(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch, MergeError> {
+    let indices = arrow_array::UInt32Array::from(rows.iter().map(|&i| i as u32).collect::<Vec<_>>());
+    arrow_select::take::take_record_batch(batch, &indices).map_err(|e| MergeError::Model(e.to_string()))
+}
+
 fn encode(columns: Vec<ArrayRef>) -> Result<Rows, MergeError> {
     let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
     let converter = RowConverter::new(fields).map_err(|e| MergeError::Model(e.to_string()))?;

@@ -10,6 +10,7 @@ use deltalake::kernel::Transaction;
 
 use super::MergeError;
 use super::files::{self, Probe};
+use super::rows::take;
 use super::rows::{ROW_ID, Versioned};
 use crate::lake::Table;
 use crate::lww;
@@ -28,11 +29,6 @@ pub struct Written {
 fn concat(table: &Table, rows: &[RecordBatch]) -> Result<RecordBatch, MergeError> {
     let schema = table.schema()?;
     arrow_select::concat::concat_batches(&schema, rows).map_err(|e| MergeError::Model(e.to_string()))
-}
-
-fn take(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch, MergeError> {
-    let indices = arrow_array::UInt32Array::from(rows.iter().map(|&i| i as u32).collect::<Vec<_>>());
-    arrow_select::take::take_record_batch(batch, &indices).map_err(|e| MergeError::Model(e.to_string()))
 }
 
 /// `append`: the rows as they are.

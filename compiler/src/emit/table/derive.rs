@@ -436,7 +436,8 @@ fn merge(acc: Option<ColType>, t: ColType) -> ColType {
     }
 }
 
-fn first_words(s: &str) -> String {
+/// The start of a long SQL text, for messages.
+pub(crate) fn first_words(s: &str) -> String {
     let mut out: String = s.chars().take(60).collect();
     if s.chars().count() > 60 {
         out.push('…');
