@@ -1,8 +1,9 @@
 //! Table maintenance on the ingestion binaries, safe beside ingestion:
 //!
-//! - `optimize`: per partition with more than one file, the files are rewritten
-//!   as one, sorted by the table's key (clustering: key statistics then prune
-//!   the merge step's reads). Our own rewrite — delta-rs's optimize needs
+//! - `optimize`: per partition with more than one file or with deleted rows
+//!   (deletion vectors), the live rows are rewritten as one file, sorted by
+//!   the table's key (clustering: key statistics then prune the merge step's
+//!   reads; deletion vectors are folded away). Our own rewrite — delta-rs's optimize needs
 //!   DataFusion. Its commit changes no data (`dataChange: false`), so the merge
 //!   step does not read the rewritten staging rows as new. A commit that
 //!   conflicts with a concurrent merge (both removed a file) is retried on the
@@ -76,17 +77,17 @@ async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<O
     let mut report =
         Optimized { table: name.clone(), partitions: 0, files_removed: 0, rows: 0, retries: 0, skipped_busy: 0 };
     let mut table = lake.existing(name).await?.expect("checked by the caller");
-    let mut partitions: BTreeMap<PartitionKey, usize> = BTreeMap::new();
+    let mut partitions: BTreeMap<PartitionKey, Vec<DataFile>> = BTreeMap::new();
     for f in table.files().await? {
-        *partitions.entry(partition_of(&f)).or_default() += 1;
+        partitions.entry(partition_of(&f)).or_default().push(f);
     }
-    for (partition, _) in partitions.into_iter().filter(|(_, files)| *files > 1) {
+    for (partition, _) in partitions.into_iter().filter(|(_, files)| worth_rewriting(files)) {
         let mut attempt = 0;
         loop {
             // The partition's files as of now (a retry sees the winner's changes).
             let files: Vec<DataFile> =
                 table.files().await?.into_iter().filter(|f| partition_of(f) == partition).collect();
-            if files.len() < 2 {
+            if !worth_rewriting(&files) {
                 break;
             }
             let mut batches = Vec::new();
@@ -119,6 +120,11 @@ async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<O
         }
     }
     Ok(report)
+}
+
+/// A partition's files are rewritten when there are several, or deleted rows.
+fn worth_rewriting(files: &[DataFile]) -> bool {
+    files.len() > 1 || files.iter().any(|f| f.deletion_vector.is_some())
 }
 
 fn partition_of(f: &DataFile) -> PartitionKey {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use manifold_e2e::kill::{duplicated_and_shuffled, kill_repeatedly, spawn};
 use manifold_e2e::lake::{deduplicated, staging};
-use manifold_e2e::models::{expected_models, model_tables, oracle, write_parquet};
+use manifold_e2e::models::{expected_models, files_with_deletion_vectors, model_tables, oracle, write_parquet};
 use manifold_e2e::{jira, opsgenie};
 use manifold_runtime::ingest::{Ingest, Options};
 use manifold_runtime::lake::Lake;
@@ -74,8 +74,8 @@ fn the_writers_replace_by_version_and_a_rerun_commits_nothing() {
     for m in &second {
         let files = rt.block_on(lake.existing(&m.table)).unwrap().unwrap();
         let total = rt.block_on(files.files()).unwrap().len();
-        assert!(m.written.files_rewritten <= m.written.files_read, "{m:?}");
-        assert!(m.written.files_read <= total + m.written.files_rewritten, "{m:?}");
+        assert!(m.written.files_changed <= m.written.files_read, "{m:?}");
+        assert!(m.written.files_read <= total + m.written.files_changed, "{m:?}");
     }
     assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
@@ -152,7 +152,10 @@ fn python_deltalake_and_duckdb_read_the_merged_tables_back() {
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 30);
     let merges = merge(&rt, &opsgenie::REGISTRY, &lake, 40);
-    assert!(merges.iter().any(|m| m.written.files_rewritten > 0), "some chunk rewrote files: {merges:?}");
+    assert!(merges.iter().any(|m| m.written.files_changed > 0), "some chunk rewrote files: {merges:?}");
+    // The readers must honour deletion vectors: the tables carry some.
+    let marked = files_with_deletion_vectors(&opsgenie::REGISTRY, &lake, &rt);
+    assert!(marked > 0, "no file carries a deletion vector");
     let cases: Vec<serde_json::Value> = oracle(&opsgenie::REGISTRY, &lake, &rt)
         .into_iter()
         .map(|(table, rows)| {
@@ -250,15 +253,20 @@ fn optimize_and_vacuum_change_files_not_rows() {
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
     merge(&rt, &opsgenie::REGISTRY, &lake, 30);
     assert!(most_files_in_a_partition(&rt, &lake) > 1);
+    assert!(files_with_deletion_vectors(&opsgenie::REGISTRY, &lake, &rt) > 0);
     let optimized = rt.block_on(manifold_runtime::maintain::optimize(&lake, &opsgenie::REGISTRY)).unwrap();
     assert!(optimized.iter().any(|o| o.partitions > 0), "{optimized:?}");
     assert_eq!(most_files_in_a_partition(&rt, &lake), 1);
+    // Optimize folds the deletion vectors into the rewritten files.
+    assert_eq!(files_with_deletion_vectors(&opsgenie::REGISTRY, &lake, &rt), 0);
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
     move_segments(&dir.path().join("later"), &source, 0);
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
     merge(&rt, &opsgenie::REGISTRY, &lake, 30);
     assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+    // Vacuum keeps the deletion-vector files live files refer to.
+    assert!(files_with_deletion_vectors(&opsgenie::REGISTRY, &lake, &rt) > 0);
     let vacuumed = rt.block_on(manifold_runtime::maintain::vacuum(&lake, &opsgenie::REGISTRY, Duration::ZERO)).unwrap();
     assert!(vacuumed.iter().map(|(_, n)| n).sum::<usize>() > 0, "{vacuumed:?}");
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));

@@ -61,6 +61,19 @@ pub fn model_tables(registry: &Registry, lake: &Lake, rt: &tokio::runtime::Runti
     out
 }
 
+/// Files of the model tables of `registry` that carry a deletion vector.
+pub fn files_with_deletion_vectors(registry: &Registry, lake: &Lake, rt: &tokio::runtime::Runtime) -> usize {
+    let mut n = 0;
+    for e in registry.entities {
+        for m in e.models {
+            if let Some(t) = rt.block_on(lake.existing(&TableName::new(registry.product, m.name))).unwrap() {
+                n += rt.block_on(t.files()).unwrap().iter().filter(|f| f.deletion_vector.is_some()).count();
+            }
+        }
+    }
+    n
+}
+
 /// The oracle: per model table, its rows computed from the whole staging table
 /// at once — `append` models over every staging row, `merge` and
 /// `merge_exploded` models over each key's last-writer-wins row (greatest

@@ -72,7 +72,7 @@ pub fn merge_table(merges: &[TableMerge]) -> String {
             "rows written",
             "replaced",
             "files read",
-            "files rewritten",
+            "files changed",
         ]
         .map(String::from)
         .to_vec(),
@@ -92,7 +92,7 @@ pub fn merge_table(merges: &[TableMerge]) -> String {
             m.written.rows.to_string(),
             m.written.replaced.to_string(),
             m.written.files_read.to_string(),
-            m.written.files_rewritten.to_string(),
+            m.written.files_changed.to_string(),
         ]);
     }
     grid(&rows)

@@ -7,8 +7,15 @@
 //! an application transaction (`txn`: app id + version), which is how ingestion
 //! records its source position in the same atomic commit as the rows.
 
+mod conflict;
+mod create;
+mod dv;
+mod ranged;
 mod read;
 mod stores;
+
+pub use conflict::Scope;
+pub use dv::ENABLE as ENABLE_DELETION_VECTORS;
 
 pub use read::DataFile;
 
@@ -24,6 +31,7 @@ use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use roaring::RoaringTreemap;
 use url::Url;
 
 /// Errors of the lake, with the table they concern.
@@ -35,6 +43,9 @@ pub enum LakeError {
     Delta { table: String, source: Box<DeltaTableError> },
     #[error("table `{table}`: {message}")]
     Table { table: String, message: String },
+    /// A concurrent commit changed what this one read (see `conflict.rs`).
+    #[error("table `{table}`: {message}")]
+    Conflict { table: String, message: String },
 }
 
 impl LakeError {
@@ -43,6 +54,7 @@ impl LakeError {
     pub fn is_conflict(&self) -> bool {
         use deltalake::kernel::transaction::TransactionError;
         match self {
+            LakeError::Conflict { .. } => true,
             LakeError::Delta { source, .. } => matches!(
                 source.as_ref(),
                 DeltaTableError::Transaction {
@@ -147,6 +159,11 @@ impl Lake {
             table: name.to_string(),
             message: format!("the schema has no Delta equivalent: {e}"),
         })?;
+        if properties.contains(&ENABLE_DELETION_VECTORS) {
+            let t = create::with_deletion_vectors(self, name, &kernel, partition_by, properties).await?;
+            t.check_layout(schema, partition_by)?;
+            return Ok(t);
+        }
         let inner = CreateBuilder::new()
             .with_location(self.table_url(name).to_string())
             .with_storage_options(self.storage_options.clone())
@@ -204,14 +221,19 @@ fn delta(name: &TableName, source: DeltaTableError) -> LakeError {
 
 /// What a commit does, for its `commitInfo` and conflict checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Change {
+enum Change<'s> {
     /// Only adds files: a blind append.
     Append,
-    /// Removes the files it rewrote and adds their replacements.
-    Merge,
+    /// Retires replaced rows (removes, or re-adds with deletion vectors) and
+    /// adds their replacements; with the partitions it read and writes.
+    Merge(Option<&'s Scope>),
     /// Rewrites files without changing the rows (compaction, clustering).
     Rearrange,
 }
+
+/// How many times a scoped merge commit is made again on top of commits that
+/// won the race without touching its partitions.
+const RACES: usize = 20;
 
 /// One Delta table.
 pub struct Table {
@@ -276,22 +298,73 @@ impl Table {
         self.commit(batches, Vec::new(), txn, Change::Append).await
     }
 
-    /// Writes `batches` as new files and removes the files `removes` in one
-    /// commit, with `txn` — a merge that replaced rows by rewriting the files
-    /// holding them. Returns the new version.
+    /// Writes `batches` as new files in one commit with `retired` (removes of
+    /// rewritten files, or re-adds with more rows deleted: see [`Table::mark`])
+    /// and `txn` — a merge that replaced stored rows. Returns the new version.
+    ///
+    /// `scope`: the partitions the merge read and writes. With it, a commit
+    /// that lost the race to commits outside those partitions is made on top
+    /// of them (see `conflict.rs`); without it, any concurrent data change is
+    /// a conflict.
     pub async fn replace(
         &mut self,
         batches: &[RecordBatch],
-        removes: Vec<Remove>,
+        retired: Vec<Action>,
         txn: Option<Transaction>,
+        scope: Option<&Scope>,
     ) -> Result<i64> {
-        self.commit(batches, removes, txn, Change::Merge).await
+        self.commit(batches, retired, txn, Change::Merge(scope)).await
     }
 
     /// Replaces the files `removes` by `batches` (the same rows, rewritten) in
     /// one commit that changes no data (`dataChange: false`): a compaction.
     pub async fn compact(&mut self, batches: &[RecordBatch], removes: Vec<Remove>) -> Result<i64> {
+        let removes = removes.into_iter().map(|r| Action::Remove(Remove { data_change: false, ..r })).collect();
         self.commit(batches, removes, None, Change::Rearrange).await
+    }
+
+    /// Whether writers may add deletion vectors: the table was created with
+    /// [`ENABLE_DELETION_VECTORS`] (which also adds the protocol feature).
+    pub fn has_deletion_vectors(&self) -> Result<bool> {
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        let (key, on) = ENABLE_DELETION_VECTORS;
+        Ok(snapshot.metadata().configuration().get(key).is_some_and(|v| v.eq_ignore_ascii_case(on)))
+    }
+
+    /// Marks rows of data files deleted: per file, the positions to delete
+    /// (added to those its deletion vector already holds). Writes one
+    /// deletion-vector file and returns, per file, the remove of it as it was
+    /// and the add of it with its new vector — for the commit that also adds
+    /// the replacing rows ([`Table::replace`]). Until then nothing is visible.
+    pub async fn mark(&self, marks: Vec<(DataFile, RoaringTreemap)>) -> Result<Vec<Action>> {
+        if marks.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.has_deletion_vectors()? {
+            return Err(self.error("cannot mark deleted rows: the table lacks the `deletionVectors` feature"));
+        }
+        let vectors: Vec<RoaringTreemap> = marks.iter().map(|(_, v)| v.clone()).collect();
+        let descriptors = dv::write(self, &vectors).await?;
+        let mut out = Vec::with_capacity(marks.len() * 2);
+        for ((file, _), descriptor) in marks.into_iter().zip(descriptors) {
+            out.push(Action::Remove(file.remove));
+            // The statistics were computed over every row; with rows deleted
+            // they are bounds, not exact (the protocol's `tightBounds`).
+            let stats = file.add.stats.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+            let stats = stats.map(|mut s| {
+                if let Some(o) = s.as_object_mut() {
+                    o.insert("tightBounds".into(), serde_json::Value::Bool(false));
+                }
+                s.to_string()
+            });
+            out.push(Action::Add(Add {
+                deletion_vector: Some(descriptor),
+                data_change: true,
+                stats: stats.or(file.add.stats),
+                ..file.add
+            }));
+        }
+        Ok(out)
     }
 
     /// Deletes files no version younger than `retention` refers to (delta-rs's
@@ -340,13 +413,12 @@ impl Table {
     async fn commit(
         &mut self,
         batches: &[RecordBatch],
-        removes: Vec<Remove>,
+        retired: Vec<Action>,
         txn: Option<Transaction>,
-        change: Change,
+        change: Change<'_>,
     ) -> Result<i64> {
         let data_change = change != Change::Rearrange;
-        let mut actions: Vec<Action> =
-            removes.into_iter().map(|r| Action::Remove(Remove { data_change, ..r })).collect();
+        let mut actions = retired;
         for b in batches.iter().filter(|b| b.num_rows() > 0) {
             self.stage(b).await?;
         }
@@ -358,13 +430,21 @@ impl Table {
         if actions.is_empty() && txn.is_none() {
             return Ok(self.version().unwrap_or(0));
         }
-        let mut props = CommitProperties::default();
-        if change == Change::Append {
-            props = props.with_metadata([("isBlindAppend".to_string(), serde_json::Value::Bool(true))]);
-        }
-        if let Some(txn) = txn {
-            props = props.with_application_transaction(txn);
-        }
+        let app_id = txn.as_ref().map(|t| t.app_id.clone());
+        let props = || {
+            let mut props = CommitProperties::default();
+            if change == Change::Append {
+                props = props.with_metadata([("isBlindAppend".to_string(), serde_json::Value::Bool(true))]);
+            }
+            if let Some(txn) = txn.clone() {
+                props = props.with_application_transaction(txn);
+            }
+            if let Change::Merge(Some(_)) = change {
+                // Races are judged by `conflict.rs`, not by delta-rs's whole-table rule.
+                props = props.with_max_retries(0);
+            }
+            props
+        };
         let partition_by = self.partition_columns()?;
         let op = match change {
             Change::Append => DeltaOperation::Write {
@@ -373,7 +453,7 @@ impl Table {
                 predicate: None,
             },
             Change::Rearrange => DeltaOperation::Optimize { predicate: None, target_size: 0 },
-            Change::Merge => DeltaOperation::Merge {
+            Change::Merge(_) => DeltaOperation::Merge {
                 predicate: None,
                 merge_predicate: Some("last writer wins by key".into()),
                 matched_predicates: Vec::new(),
@@ -381,17 +461,38 @@ impl Table {
                 not_matched_by_source_predicates: Vec::new(),
             },
         };
-        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
-        let commit = CommitBuilder::from(props)
-            .with_actions(actions)
-            .build(Some(snapshot), self.inner.log_store(), op)
-            .await
-            .map_err(|e| delta(&self.name, e))?;
-        // The commit brings the table state up to its own version: loading it
-        // again would re-read the whole log for nothing.
-        let version = commit.version() as i64;
-        self.inner.state = Some(commit.snapshot);
-        Ok(version)
+        let mut races = 0;
+        loop {
+            let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+            let read = snapshot.version();
+            let built = CommitBuilder::from(props())
+                .with_actions(actions.clone())
+                .build(Some(snapshot), self.inner.log_store(), op.clone())
+                .await;
+            let error = match built {
+                Ok(commit) => {
+                    // The commit brings the table state up to its own version:
+                    // loading it again would re-read the whole log for nothing.
+                    let version = commit.version() as i64;
+                    self.inner.state = Some(commit.snapshot);
+                    return Ok(version);
+                }
+                Err(e) => delta(&self.name, e),
+            };
+            let Change::Merge(Some(scope)) = change else { return Err(error) };
+            if !error.is_conflict() || races == RACES {
+                return Err(error);
+            }
+            races += 1;
+            self.inner.update_state().await.map_err(|e| delta(&self.name, e))?;
+            let latest = self.version().unwrap_or(read as i64);
+            let winners = read::actions_between(self, read as i64, latest).await?;
+            let columns = self.partition_columns()?;
+            if let Some(why) = conflict::conflict(scope, &columns, &actions, app_id.as_deref(), &winners) {
+                return Err(LakeError::Conflict { table: self.name.to_string(), message: why });
+            }
+            tracing::debug!(table = %self.name, races, "commit raced commits outside its partitions; committing on top");
+        }
     }
 
     /// The table's partition columns, in order.
@@ -408,7 +509,10 @@ impl Table {
             .try_collect()
             .await
             .map_err(|e| delta(&self.name, e))?;
-        Ok(files.iter().map(|f| f.num_records().unwrap_or(0) as u64).sum())
+        let deleted = |f: &deltalake::kernel::LogicalFileView| {
+            f.deletion_vector_descriptor().map_or(0, |dv| dv.cardinality.max(0) as u64)
+        };
+        Ok(files.iter().map(|f| (f.num_records().unwrap_or(0) as u64).saturating_sub(deleted(f))).sum())
     }
 
     /// Every row, as batches with the table's full schema (partition columns
@@ -422,9 +526,29 @@ impl Table {
         read::files(self).await
     }
 
-    /// The rows of one active data file.
+    /// The live rows of one active data file (those its deletion vector, if
+    /// any, does not mark).
     pub async fn read_file(&self, file: &DataFile) -> Result<Vec<RecordBatch>> {
-        read::read_file(self, &arrow_schema_of(self)?, &file.path, &file.partition_values).await
+        read::read_file(self, &arrow_schema_of(self)?, file).await
+    }
+
+    /// `columns` of the live rows of one data file, each row's position in the
+    /// file, and the positions already deleted.
+    pub async fn live_keys(
+        &self,
+        file: &DataFile,
+        columns: &[&str],
+    ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
+        read::live_keys(self, file, columns).await
+    }
+
+    /// The rows at `positions` (ascending) of one data file; only they are decoded.
+    pub async fn rows_at(&self, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
+        read::rows_at(self, file, positions).await
+    }
+
+    fn error(&self, message: impl Into<String>) -> LakeError {
+        LakeError::Table { table: self.name.to_string(), message: message.into() }
     }
 
     /// The rows added by the commits after version `after` up to `upto`.
@@ -465,9 +589,10 @@ mod tests {
 
     use arrow_array::{Int64Array, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
-    use deltalake::kernel::Transaction;
+    use deltalake::kernel::{Action, Transaction};
+    use roaring::RoaringTreemap;
 
-    use super::{Lake, TableName};
+    use super::{ENABLE_DELETION_VECTORS, Lake, TableName};
 
     fn schema(value_type: DataType) -> arrow_schema::SchemaRef {
         Arc::new(Schema::new(vec![
@@ -548,14 +673,108 @@ mod tests {
             }
             compactor.compact(&rows, files.iter().map(|f| f.remove.clone()).collect()).await.unwrap();
             let stale = merger.files().await.unwrap();
-            let err = merger.replace(&[], vec![stale[0].remove.clone()], None).await.unwrap_err();
+            let err = merger.replace(&[], vec![Action::Remove(stale[0].remove.clone())], None, None).await.unwrap_err();
             assert!(err.is_conflict(), "{err}");
             // Redone on the fresh state, the merge sees the compacted file.
             let mut merger = lake.existing(&name).await.unwrap().unwrap();
             let fresh = merger.files().await.unwrap();
             assert_eq!(fresh.len(), 1);
-            merger.replace(&[], vec![fresh[0].remove.clone()], None).await.unwrap();
+            merger.replace(&[], vec![Action::Remove(fresh[0].remove.clone())], None, None).await.unwrap();
             assert_eq!(merger.row_count().await.unwrap(), 0);
+        });
+    }
+
+    fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+        let mut out: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| b.column(1).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Rows marked in a deletion vector disappear from every read and count,
+    /// marks accumulate across commits, and a table without the feature
+    /// refuses them.
+    #[test]
+    fn marked_rows_are_hidden_and_marks_accumulate() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        rt.block_on(async {
+            let s = schema(DataType::Utf8);
+            let name = TableName::new("s", "dv");
+            let mut t = lake.table_with_properties(&name, &s, &["ws"], &[ENABLE_DELETION_VECTORS]).await.unwrap();
+            assert!(t.has_deletion_vectors().unwrap());
+            let values = [Some("v"); 5];
+            t.append(&[rows(&s, &["a"; 5], &[10, 11, 12, 13, 14], &values)], None).await.unwrap();
+            let file = t.files().await.unwrap().remove(0);
+            let (keys, positions, deleted) = t.live_keys(&file, &["id"]).await.unwrap();
+            assert_eq!((keys.num_columns(), positions, deleted.len()), (1, vec![0, 1, 2, 3, 4], 0));
+            let marks = t.mark(vec![(file, [1u64, 3].into_iter().collect())]).await.unwrap();
+            t.replace(&[], marks, Some(Transaction::new("m", 1)), None).await.unwrap();
+            let t2 = lake.existing(&name).await.unwrap().unwrap();
+            assert_eq!(ids(&t2.scan().await.unwrap()), [10, 12, 14]);
+            assert_eq!(t2.row_count().await.unwrap(), 3);
+            // A second mark adds to the first; positions stay physical.
+            let file = t.files().await.unwrap().remove(0);
+            let (_, positions, deleted) = t.live_keys(&file, &["id"]).await.unwrap();
+            assert_eq!(positions, [0, 2, 4]);
+            assert_eq!(ids(&[t.rows_at(&file, &[2, 4]).await.unwrap()]), [12, 14]);
+            let mut more = deleted;
+            more.insert(4);
+            let marks = t.mark(vec![(file, more)]).await.unwrap();
+            t.replace(&[rows(&s, &["a"], &[99], &[None])], marks, None, None).await.unwrap();
+            let t2 = lake.existing(&name).await.unwrap().unwrap();
+            assert_eq!(ids(&t2.scan().await.unwrap()), [10, 12, 99]);
+            assert_eq!(t2.row_count().await.unwrap(), 3);
+            assert_eq!(t2.files().await.unwrap().len(), 2);
+            // Without the feature, marking is refused.
+            let plain = TableName::new("s", "plain");
+            let mut p = lake.table(&plain, &s, &["ws"]).await.unwrap();
+            p.append(&[rows(&s, &["a"], &[1], &[None])], None).await.unwrap();
+            let file = p.files().await.unwrap().remove(0);
+            let err = p.mark(vec![(file, RoaringTreemap::from_iter([0u64]))]).await.unwrap_err();
+            assert!(err.to_string().contains("deletionVectors"), "{err}");
+        });
+    }
+
+    /// Merges into different partitions do not conflict: the one that lost
+    /// the race commits on top of the other. A merge whose partition changed
+    /// meanwhile does conflict, and so does one without a scope.
+    #[test]
+    fn merges_conflict_only_within_their_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let name = TableName::new("s", "t");
+        rt.block_on(async {
+            let s = schema(DataType::Utf8);
+            let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+            t.append(&[rows(&s, &["a", "b"], &[1, 2], &[None, None])], None).await.unwrap();
+            let scope = |ws: &str| super::Scope { partitions: [vec![Some(ws.to_string())]].into_iter().collect() };
+            let file_of = |files: &[super::DataFile], ws: &str| {
+                let f = files.iter().find(|f| f.partition_values["ws"].as_deref() == Some(ws)).unwrap();
+                Action::Remove(f.remove.clone())
+            };
+            let mut handles = Vec::new();
+            for _ in 0..4 {
+                handles.push(lake.existing(&name).await.unwrap().unwrap());
+            }
+            let files = t.files().await.unwrap();
+            let [m1, m2, m3, m4] = &mut handles[..] else { unreachable!() };
+            let (a, b) = (scope("a"), scope("b"));
+            m1.replace(&[rows(&s, &["a"], &[3], &[None])], vec![file_of(&files, "a")], None, Some(&a)).await.unwrap();
+            m2.replace(&[rows(&s, &["b"], &[4], &[None])], vec![file_of(&files, "b")], None, Some(&b)).await.unwrap();
+            let t = lake.existing(&name).await.unwrap().unwrap();
+            assert_eq!(ids(&t.scan().await.unwrap()), [3, 4]);
+            // Stale on partition a, which m1 changed.
+            let err = m3.replace(&[rows(&s, &["a"], &[5], &[None])], vec![], None, Some(&a)).await.unwrap_err();
+            assert!(err.is_conflict() && err.to_string().contains("partition this merge read"), "{err}");
+            // Without a scope, any concurrent data change conflicts.
+            let err = m4.replace(&[rows(&s, &["c"], &[6], &[None])], vec![], None, None).await.unwrap_err();
+            assert!(err.is_conflict(), "{err}");
+            assert_eq!(ids(&lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap()), [3, 4]);
         });
     }
 }

@@ -9,7 +9,9 @@
 //!   reads new staging rows this way: the cost follows the new commits, not
 //!   the table).
 //!
-//! Tables with deletion vectors are refused rather than read wrongly.
+//! A file's deletion vector (see `dv`) hides its deleted rows from every
+//! reader here; `live_keys` and `rows_at` give the merge step physical row
+//! positions, which is what a new deletion vector marks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,11 +19,14 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 use deltalake::arrow::compute::cast;
-use deltalake::kernel::{Action, Remove};
-use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use deltalake::kernel::{Action, Add, DeletionVectorDescriptor, Remove};
+use deltalake::parquet::arrow::ParquetRecordBatchStreamBuilder;
+use deltalake::parquet::arrow::ProjectionMask;
+use deltalake::parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection};
+use deltalake::parquet::file::metadata::PageIndexPolicy;
 use futures::TryStreamExt as _;
-use object_store::ObjectStoreExt as _;
 use object_store::path::Path;
+use roaring::RoaringTreemap;
 
 use super::{Result, Table, arrow_schema_of, delta_error, table_error};
 
@@ -36,8 +41,12 @@ pub struct DataFile {
     /// absent when the writer did not record them).
     pub min_values: serde_json::Map<String, serde_json::Value>,
     pub max_values: serde_json::Map<String, serde_json::Value>,
+    /// The rows marked deleted, if any (the file's other rows are its live ones).
+    pub deletion_vector: Option<DeletionVectorDescriptor>,
     /// The action that removes this file (for a commit that replaces it).
     pub remove: Remove,
+    /// The action that adds it as it is (to re-add it with a new deletion vector).
+    pub add: Add,
 }
 
 pub(super) async fn files(table: &Table) -> Result<Vec<DataFile>> {
@@ -45,12 +54,6 @@ pub(super) async fn files(table: &Table) -> Result<Vec<DataFile>> {
         table.inner.get_active_add_actions_by_partitions(&[]).try_collect().await.map_err(|e| delta_error(table, e))?;
     let mut out = Vec::with_capacity(views.len());
     for f in views {
-        if f.deletion_vector_descriptor().is_some() {
-            return Err(table_error(
-                table,
-                format!("`{}` has a deletion vector; those are not supported yet", f.path()),
-            ));
-        }
         let stats: serde_json::Value = f.stats().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
         let object = |k: &str| stats.get(k).and_then(|v| v.as_object()).cloned().unwrap_or_default();
         out.push(DataFile {
@@ -59,7 +62,11 @@ pub(super) async fn files(table: &Table) -> Result<Vec<DataFile>> {
             num_records: f.num_records().map(|n| n as u64),
             min_values: object("minValues"),
             max_values: object("maxValues"),
+            deletion_vector: f.deletion_vector_descriptor(),
             remove: f.remove_action(true),
+            // The only public way to the add action as the log holds it.
+            #[allow(deprecated)]
+            add: f.add_action(),
         });
     }
     Ok(out)
@@ -69,33 +76,106 @@ pub(super) async fn scan(table: &Table) -> Result<Vec<RecordBatch>> {
     let schema = arrow_schema_of(table)?;
     let mut out = Vec::new();
     for f in files(table).await? {
-        out.extend(read_file(table, &schema, &f.path, &f.partition_values).await?);
+        out.extend(read_file(table, &schema, &f).await?);
     }
     Ok(out)
 }
 
-/// The rows of one data file, with the table's full schema.
-pub(super) async fn read_file(
+/// The live rows of one data file, with the table's full schema.
+pub(super) async fn read_file(table: &Table, schema: &SchemaRef, file: &DataFile) -> Result<Vec<RecordBatch>> {
+    let batches = read_parquet(table, schema, &file.path, file.add.size, &file.partition_values, None).await?;
+    let Some(dv) = &file.deletion_vector else { return Ok(batches) };
+    let deleted = super::dv::read(table, dv).await?;
+    let mut out = Vec::with_capacity(batches.len());
+    let mut start = 0u64;
+    for batch in batches {
+        let n = batch.num_rows() as u64;
+        let live: arrow_array::BooleanArray = (start..start + n).map(|i| Some(!deleted.contains(i))).collect();
+        start += n;
+        out.push(
+            arrow_select::filter::filter_record_batch(&batch, &live).map_err(|e| table_error(table, e.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The live rows' `columns` of one data file, with each row's position in the
+/// file (what a deletion vector marks), and the file's deleted rows so far.
+pub(super) async fn live_keys(
+    table: &Table,
+    file: &DataFile,
+    columns: &[&str],
+) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
+    let full = arrow_schema_of(table)?;
+    let schema =
+        Arc::new(full.project(&indices_of(table, &full, columns)?).map_err(|e| table_error(table, e.to_string()))?);
+    let batches = read_parquet(table, &schema, &file.path, file.add.size, &file.partition_values, None).await?;
+    let deleted = match &file.deletion_vector {
+        Some(dv) => super::dv::read(table, dv).await?,
+        None => RoaringTreemap::new(),
+    };
+    let all = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| table_error(table, e.to_string()))?;
+    let positions: Vec<u64> = (0..all.num_rows() as u64).filter(|i| !deleted.contains(*i)).collect();
+    let live = if deleted.is_empty() {
+        all
+    } else {
+        let indices = arrow_array::UInt64Array::from(positions.clone());
+        arrow_select::take::take_record_batch(&all, &indices).map_err(|e| table_error(table, e.to_string()))?
+    };
+    Ok((live, positions, deleted))
+}
+
+/// The rows at `positions` (ascending) of one data file, with the table's full
+/// schema: only those rows are decoded.
+pub(super) async fn rows_at(table: &Table, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
+    let schema = arrow_schema_of(table)?;
+    let batches =
+        read_parquet(table, &schema, &file.path, file.add.size, &file.partition_values, Some(positions)).await?;
+    arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| table_error(table, e.to_string()))
+}
+
+fn indices_of(table: &Table, schema: &SchemaRef, columns: &[&str]) -> Result<Vec<usize>> {
+    columns.iter().map(|c| schema.index_of(c).map_err(|_| table_error(table, format!("has no column `{c}`")))).collect()
+}
+
+/// Reads a data file as `schema` (a projection of the table's: columns the
+/// file does not hold are partition columns, filled from `partitions`); with
+/// `positions` (ascending), only the rows there.
+async fn read_parquet(
     table: &Table,
     schema: &SchemaRef,
     path: &str,
+    size: i64,
     partitions: &HashMap<String, Option<String>>,
+    positions: Option<&[u64]>,
 ) -> Result<Vec<RecordBatch>> {
     let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
-    let store = table.inner.object_store();
-    let bytes = store
-        .get(&location)
-        .await
-        .map_err(|e| delta_error(table, e.into()))?
-        .bytes()
-        .await
-        .map_err(|e| delta_error(table, e.into()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .and_then(|b| b.build())
-        .map_err(|e| table_error(table, format!("`{path}`: {e}")))?;
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| table_error(table, format!("`{path}`: {e}")))?;
+    // Ranged reads: only the projected columns' chunks (and, with the page
+    // index, only the selected rows' pages) are fetched.
+    let size = u64::try_from(size).map_err(|_| table_error(table, format!("`{path}`: a negative size in the log")))?;
+    let reader = super::ranged::Ranged { store: table.inner.object_store(), path: location, size };
+    let fail = |e: deltalake::parquet::errors::ParquetError| table_error(table, format!("`{path}`: {e}"));
+    let policy = if positions.is_some() { PageIndexPolicy::Optional } else { PageIndexPolicy::Skip };
+    let options = ArrowReaderOptions::new().with_page_index_policy(policy);
+    let mut builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await.map_err(fail)?;
+    let in_file: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| schema.field_with_name(f.name()).is_ok())
+        .map(|(i, _)| i)
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), in_file);
+    builder = builder.with_projection(mask);
+    if let Some(positions) = positions {
+        let total = builder.metadata().file_metadata().num_rows() as usize;
+        let ranges = positions.iter().map(|&p| p as usize..p as usize + 1);
+        builder = builder.with_row_selection(RowSelection::from_consecutive_ranges(ranges, total));
+    }
+    let batches: Vec<RecordBatch> = builder.build().map_err(fail)?.try_collect().await.map_err(fail)?;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
             let column = match batch.column_by_name(field.name()) {
@@ -111,6 +191,19 @@ pub(super) async fn read_file(
             columns.push(column);
         }
         out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| table_error(table, e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// The actions of the commits `after + 1 ..= upto`.
+pub(super) async fn actions_between(table: &Table, after: i64, upto: i64) -> Result<Vec<Action>> {
+    let log = table.inner.log_store();
+    let mut out = Vec::new();
+    for version in (after + 1).max(0)..=upto {
+        let version = version as u64;
+        let bytes = log.read_commit_entry(version).await.map_err(|e| delta_error(table, e))?;
+        let bytes = bytes.ok_or_else(|| table_error(table, format!("commit {version} is not in the log")))?;
+        out.extend(deltalake::logstore::get_actions(version, &bytes).map_err(|e| delta_error(table, e))?);
     }
     Ok(out)
 }
@@ -142,7 +235,7 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                     return Err(table_error(table, format!("`{}` has a deletion vector", add.path)));
                 }
                 let path = percent_encoding::percent_decode_str(&add.path).decode_utf8_lossy().into_owned();
-                out.extend(read_file(table, &schema, &path, &add.partition_values).await?);
+                out.extend(read_parquet(table, &schema, &path, add.size, &add.partition_values, None).await?);
             }
         }
     }

@@ -1,19 +1,31 @@
-//! Finding and rewriting the stored rows a batch replaces, reading only the
+//! Finding and retiring the stored rows a batch replaces, reading only the
 //! files that can hold them: a file is read when its partition values are among
 //! the batch's and its key statistics (min/max of the first key column) cover
-//! one of the batch's keys. A file with replaced rows is removed and its other
-//! rows written again (copy-on-write); the caller commits both with the new rows.
+//! one of the batch's keys. The caller commits the retirements with the new rows.
+//!
+//! Three steps: `find` reads the key and stamp columns of those files and
+//! returns the stored rows of the batch's keys (position, stamp); the writer
+//! decides which it replaces (whole rows are read only for equal stamps);
+//! `retire` retires them, by the table's feature:
+//! - deletion vectors: the replaced rows are marked in the file's deletion
+//!   vector (the file is re-added with it). Cost: the batch, plus the key and
+//!   stamp columns of the files it touches;
+//! - copy-on-write (a table created without them): a file with replaced rows
+//!   is removed and its other rows written again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use foldhash::HashSet;
 
 use arrow_array::cast::AsArray as _;
 use arrow_array::types::{Int32Type, Int64Type};
-use arrow_array::{Array, BooleanArray, RecordBatch};
-use deltalake::kernel::Remove;
+use arrow_array::{Array, RecordBatch};
+use deltalake::kernel::Action;
+use roaring::RoaringTreemap;
 
 use super::MergeError;
 use super::rows::take;
-use crate::lake::{DataFile, Table};
+use crate::lake::{DataFile, Scope, Table};
 
 /// The keys a batch touches, and what prunes the files to read.
 pub struct Probe {
@@ -65,7 +77,7 @@ impl Probe {
         };
         let strings = match &first_key {
             FirstKey::Strings(v) => v.iter().cloned().collect(),
-            _ => HashSet::new(),
+            _ => HashSet::default(),
         };
         Ok(Probe {
             strings,
@@ -75,6 +87,19 @@ impl Probe {
             partitions,
             first_key,
         })
+    }
+
+    /// The scope of the commit that writes `new_rows` after this probe's
+    /// reads: the partitions of the probed keys and of the new rows.
+    pub fn scope(&self, new_rows: &RecordBatch) -> Result<Scope, MergeError> {
+        let mut partitions: std::collections::HashSet<_> = self.partitions.iter().cloned().collect();
+        let values = self
+            .partition_columns
+            .iter()
+            .map(|c| super::rows::as_strings(new_rows, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        partitions.extend((0..new_rows.num_rows()).map(|i| values.iter().map(|v| v[i].clone()).collect()));
+        Ok(Scope { partitions })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -117,60 +142,107 @@ impl Probe {
     }
 }
 
-/// What a pass over the stored rows changed. The surviving rows of every file
-/// that lost rows are already staged in the table (`Table::stage`): the next
-/// commit, which must carry `removes`, adds them.
-#[derive(Default)]
-pub struct Rewrite {
-    pub removes: Vec<Remove>,
-    pub files_read: usize,
+/// A stored row whose key the probe asks for.
+pub struct Stored<'p> {
+    /// The row's position in its file (what a deletion vector marks).
+    pub position: u64,
+    /// The key, row-encoded (the probe's copy).
+    pub key: &'p [u8],
+    /// (generation, version, tombstone): which version of its record it is.
+    pub stamp: (i64, i64, bool),
 }
 
-/// Calls `decide(batch, matched)` for every stored batch with rows whose key is
-/// in `probe` (`matched`: those rows and their keys), reading only files that
-/// may hold one; `decide` returns the rows it replaces. Files with replaced rows
-/// are rewritten (see [`Rewrite`]); memory holds one file at a time.
-pub async fn visit(
+/// A file holding stored rows of the probe's keys.
+pub struct Holding<'p> {
+    pub file: DataFile,
+    /// The rows its deletion vector already marks.
+    deleted: RoaringTreemap,
+    pub rows: Vec<Stored<'p>>,
+}
+
+/// The stored rows of `probe`'s keys, per file, reading only files that may
+/// hold one and of those only the key and stamp columns: memory and decoding
+/// follow the keys' columns, not the rows. Also returns how many files it read.
+pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p>>, usize), MergeError> {
+    let mut out = Vec::new();
+    let mut files_read = 0;
+    if probe.is_empty() {
+        return Ok((out, files_read));
+    }
+    let keys: Vec<&str> = probe.columns.iter().map(String::as_str).collect();
+    let mut columns = keys.clone();
+    columns.extend(super::rows::STAMP.iter().filter(|c| !keys.contains(c)));
+    for file in table.files().await?.into_iter().filter(|f| probe.may_hold(f)) {
+        files_read += 1;
+        let (batch, positions, deleted) = table.live_keys(&file, &columns).await?;
+        let candidates = probe.candidates(&batch, &keys)?;
+        let candidate_rows = take(&batch, &candidates)?;
+        let encoded = super::rows::encode_columns(&candidate_rows, &keys)?;
+        let mut stamps = None;
+        let mut rows = Vec::new();
+        for (c, &i) in candidates.iter().enumerate() {
+            let Some(key) = probe.keys.get(encoded.row(c).data()) else { continue };
+            let stamps = match &mut stamps {
+                Some(s) => s,
+                None => stamps.insert(super::rows::stamps(&candidate_rows)?),
+            };
+            rows.push(Stored { position: positions[i], key: key.as_slice(), stamp: stamps[c] });
+        }
+        if !rows.is_empty() {
+            out.push(Holding { file, deleted, rows });
+        }
+    }
+    Ok((out, files_read))
+}
+
+/// The whole stored rows at `positions` (ascending) of a holding's file — to
+/// tell apart rows whose stamps are equal, by content.
+pub async fn content(table: &Table, holding: &Holding<'_>, positions: &[u64]) -> Result<RecordBatch, MergeError> {
+    Ok(table.rows_at(&holding.file, positions).await?)
+}
+
+/// What retiring replaced rows takes: the actions for the commit that adds
+/// their replacements. With copy-on-write, the surviving rows of every
+/// rewritten file are already staged in the table (`Table::stage`) and that
+/// commit adds them.
+#[derive(Default)]
+pub struct Retired {
+    pub actions: Vec<Action>,
+    /// Files rewritten or marked.
+    pub files_changed: usize,
+}
+
+/// Retires the rows at the given positions of each holding's file: marked in
+/// its deletion vector when the table has the feature, else by rewriting the
+/// file without them (memory: one file at a time).
+pub async fn retire(
     table: &Table,
     probe: &Probe,
-    mut decide: impl FnMut(&RecordBatch, &[(usize, &[u8])]) -> Result<Vec<usize>, MergeError>,
-) -> Result<Rewrite, MergeError> {
-    let mut out = Rewrite::default();
-    if probe.is_empty() {
+    replaced: Vec<(Holding<'_>, Vec<u64>)>,
+) -> Result<Retired, MergeError> {
+    let replaced: Vec<_> = replaced.into_iter().filter(|(_, p)| !p.is_empty()).collect();
+    let mut out = Retired { files_changed: replaced.len(), ..Retired::default() };
+    if table.has_deletion_vectors()? {
+        let marks = replaced
+            .into_iter()
+            .map(|(h, positions)| {
+                let mut vector = h.deleted;
+                vector.extend(positions);
+                (h.file, vector)
+            })
+            .collect();
+        out.actions = table.mark(marks).await?;
         return Ok(out);
     }
-    let columns: Vec<&str> = probe.columns.iter().map(String::as_str).collect();
-    for file in table.files().await?.into_iter().filter(|f| probe.may_hold(f)) {
-        out.files_read += 1;
-        let mut kept = Vec::new();
-        let mut replaced_any = false;
-        for batch in table.read_file(&file).await? {
-            let candidates = probe.candidates(&batch, &columns)?;
-            let keys = super::rows::encode_columns(&take(&batch, &candidates)?, &columns)?;
-            let matched: Vec<(usize, &[u8])> = candidates
-                .iter()
-                .enumerate()
-                .map(|(c, &i)| (i, keys.row(c).data()))
-                .filter(|(_, k)| probe.keys.contains(*k))
-                .collect();
-            let replaced = if matched.is_empty() { Vec::new() } else { decide(&batch, &matched)? };
-            replaced_any |= !replaced.is_empty();
-            let mut keep = vec![true; batch.num_rows()];
-            for i in replaced {
-                keep[i] = false;
-            }
-            kept.push((batch, BooleanArray::from(keep)));
+    for (h, positions) in replaced {
+        let gone: RoaringTreemap = positions.into_iter().collect();
+        // The live rows' positions (a key column is the narrowest read that gives them).
+        let (_, live, _) = table.live_keys(&h.file, &[probe.columns[0].as_str()]).await?;
+        let survivors: Vec<u64> = live.into_iter().filter(|p| !gone.contains(*p)).collect();
+        if !survivors.is_empty() {
+            table.stage(&table.rows_at(&h.file, &survivors).await?).await?;
         }
-        if replaced_any {
-            for (batch, keep) in kept {
-                let rest = arrow_select::filter::filter_record_batch(&batch, &keep)
-                    .map_err(|e| MergeError::Model(e.to_string()))?;
-                if rest.num_rows() > 0 {
-                    table.stage(&rest).await?;
-                }
-            }
-            out.removes.push(file.remove);
-        }
+        out.actions.push(Action::Remove(h.file.remove));
     }
     Ok(out)
 }
@@ -178,15 +250,6 @@ pub async fn visit(
 /// Per key, the stamp (generation, version, tombstone) of the stored row: how
 /// the entity's main table says which version of a record is current.
 pub async fn stamps(table: &Table, probe: &Probe) -> Result<HashMap<Vec<u8>, (i64, i64, bool)>, MergeError> {
-    let mut found = HashMap::new();
-    visit(table, probe, |batch, matched| {
-        let rows: Vec<usize> = matched.iter().map(|(i, _)| *i).collect();
-        let v = super::rows::Versioned::of(&take(batch, &rows)?, &[super::rows::ROW_ID])?;
-        for (m, (_, key)) in matched.iter().enumerate() {
-            found.insert(key.to_vec(), v.stamp(m));
-        }
-        Ok(Vec::new())
-    })
-    .await?;
-    Ok(found)
+    let (holdings, _) = find(table, probe).await?;
+    Ok(holdings.iter().flat_map(|h| h.rows.iter().map(|r| (r.key.to_vec(), r.stamp))).collect())
 }

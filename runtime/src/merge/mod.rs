@@ -101,7 +101,10 @@ pub async fn merge(
         let mut targets = Vec::new();
         for model in models {
             let name = target_name(registry.product, model);
-            let table = lake.table(&name, &(model.schema)(), model.partition_by).await?;
+            // Merging writers retire replaced rows with deletion vectors.
+            let properties: &[(&str, &str)] =
+                if model.writer == Writer::Append { &[] } else { &[crate::lake::ENABLE_DELETION_VECTORS] };
+            let table = lake.table_with_properties(&name, &(model.schema)(), model.partition_by, properties).await?;
             let done = table.txn_version(&app_id).await?.unwrap_or(-1);
             let report = TableMerge {
                 table: name,
@@ -193,7 +196,7 @@ async fn apply(
     t.report.written.rows += written.rows;
     t.report.written.replaced += written.replaced;
     t.report.written.files_read += written.files_read;
-    t.report.written.files_rewritten += written.files_rewritten;
+    t.report.written.files_changed += written.files_changed;
     Ok(())
 }
 

@@ -55,6 +55,33 @@ fn encode(columns: Vec<ArrayRef>) -> Result<Rows, MergeError> {
     converter.convert_columns(&columns).map_err(|e| MergeError::Model(e.to_string()))
 }
 
+/// The columns a stored row's stamp is read from (see [`stamps`]).
+pub const STAMP: [&str; 3] = [GENERATION, VERSION, TOMBSTONE];
+
+type StampColumns = (Vec<i64>, Vec<i64>, Vec<bool>);
+
+fn stamp_columns(batch: &RecordBatch) -> Result<StampColumns, MergeError> {
+    let int64 = |name: &str| -> Result<Vec<i64>, MergeError> {
+        let c = column(batch, name)?;
+        let c =
+            c.as_primitive_opt::<Int64Type>().ok_or_else(|| MergeError::Model(format!("`{name}` is not a LONG")))?;
+        Ok((0..c.len()).map(|i| if c.is_null(i) { i64::MIN } else { c.value(i) }).collect())
+    };
+    let tombstone = column(batch, TOMBSTONE)?
+        .as_boolean_opt()
+        .ok_or_else(|| MergeError::Model(format!("`{TOMBSTONE}` is not a BOOLEAN")))?;
+    let tombstone = (0..tombstone.len()).map(|i| tombstone.is_valid(i) && tombstone.value(i)).collect();
+    Ok((int64(GENERATION)?, int64(VERSION)?, tombstone))
+}
+
+/// (generation, version, tombstone) of every row of `batch`, which needs only
+/// the [`STAMP`] columns. Ordered as last-writer-wins orders them; rows whose
+/// stamps are equal are told apart by their content.
+pub fn stamps(batch: &RecordBatch) -> Result<Vec<(i64, i64, bool)>, MergeError> {
+    let (g, v, t) = stamp_columns(batch)?;
+    Ok((0..g.len()).map(|i| (g[i], v[i], t[i])).collect())
+}
+
 impl Versioned {
     /// `key`: the model's key columns. The version columns must be present.
     pub fn of(batch: &RecordBatch, key: &[&str]) -> Result<Versioned, MergeError> {
@@ -68,23 +95,8 @@ impl Versioned {
             .map(|(_, c)| c.clone())
             .collect();
         let content = encode(content_columns)?;
-        let int64 = |name: &str| -> Result<Vec<i64>, MergeError> {
-            let c = column(batch, name)?;
-            let c = c
-                .as_primitive_opt::<Int64Type>()
-                .ok_or_else(|| MergeError::Model(format!("`{name}` is not a LONG")))?;
-            Ok((0..c.len()).map(|i| if c.is_null(i) { i64::MIN } else { c.value(i) }).collect())
-        };
-        let tombstone = column(batch, TOMBSTONE)?
-            .as_boolean_opt()
-            .ok_or_else(|| MergeError::Model(format!("`{TOMBSTONE}` is not a BOOLEAN")))?;
-        Ok(Versioned {
-            keys,
-            content,
-            generation: int64(GENERATION)?,
-            version: int64(VERSION)?,
-            tombstone: (0..tombstone.len()).map(|i| tombstone.is_valid(i) && tombstone.value(i)).collect(),
-        })
+        let (generation, version, tombstone) = stamp_columns(batch)?;
+        Ok(Versioned { keys, content, generation, version, tombstone })
     }
 
     pub fn len(&self) -> usize {

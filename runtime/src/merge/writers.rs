@@ -23,7 +23,8 @@ pub struct Written {
     /// Stored rows replaced (or deleted).
     pub replaced: usize,
     pub files_read: usize,
-    pub files_rewritten: usize,
+    /// Files rewritten (copy-on-write) or re-added with more rows deleted.
+    pub files_changed: usize,
 }
 
 fn concat(table: &Table, rows: &[RecordBatch]) -> Result<RecordBatch, MergeError> {
@@ -56,32 +57,41 @@ pub async fn merge(
     let probe = Probe::new(&batch, key, &partitions, &(0..batch.num_rows()).collect::<Vec<_>>())?;
     let mut loses = vec![false; batch.num_rows()];
     let mut replaced = 0;
-    let rewrite = files::visit(table, &probe, |stored, matched| {
-        // Only the matched rows are compared: encode just those.
-        let rows: Vec<usize> = matched.iter().map(|(j, _)| *j).collect();
-        let stored_v = Versioned::of(&take(stored, &rows)?, key)?;
+    let (holdings, files_read) = files::find(table, &probe).await?;
+    let mut retiring = Vec::new();
+    for holding in holdings {
         let mut out = Vec::new();
-        for (m, &(j, k)) in matched.iter().enumerate() {
-            let i = by_key[k];
-            if lww::compare(&incoming.candidate(i), &stored_v.candidate(m)) == Ordering::Greater {
-                out.push(j);
-            } else {
-                loses[i] = true;
+        let mut ties = Vec::new();
+        for stored in &holding.rows {
+            let i = by_key[stored.key];
+            match incoming.stamp(i).cmp(&stored.stamp) {
+                Ordering::Greater => out.push(stored.position),
+                Ordering::Less => loses[i] = true,
+                Ordering::Equal => ties.push((i, stored.position)),
             }
         }
+        if !ties.is_empty() {
+            // Equal stamps: the content decides (whole stored rows, these only).
+            let positions: Vec<u64> = ties.iter().map(|(_, p)| *p).collect();
+            let stored = Versioned::of(&files::content(table, &holding, &positions).await?, key)?;
+            for (m, &(i, position)) in ties.iter().enumerate() {
+                if lww::compare(&incoming.candidate(i), &stored.candidate(m)) == Ordering::Greater {
+                    out.push(position);
+                } else {
+                    loses[i] = true;
+                }
+            }
+            out.sort_unstable();
+        }
         replaced += out.len();
-        Ok(out)
-    })
-    .await?;
+        retiring.push((holding, out));
+    }
+    let retired = files::retire(table, &probe, retiring).await?;
     let winners: Vec<usize> = (0..batch.num_rows()).filter(|&i| !loses[i]).collect();
     let new_rows = take(&batch, &winners)?;
-    let written = Written {
-        rows: new_rows.num_rows(),
-        replaced,
-        files_read: rewrite.files_read,
-        files_rewritten: rewrite.removes.len(),
-    };
-    table.replace(&[new_rows], rewrite.removes, Some(txn)).await?;
+    let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed: retired.files_changed };
+    let scope = probe.scope(&new_rows)?;
+    table.replace(&[new_rows], retired.actions, Some(txn), Some(&scope)).await?;
     Ok(written)
 }
 
@@ -134,15 +144,19 @@ pub async fn merge_exploded(
     // Every stored child row of a current parent goes.
     let current_rows: Vec<usize> = every_row.into_iter().filter(|&i| current.contains_key(parent_v.key(i))).collect();
     let probe = Probe::new(&parents, &[ROW_ID], &table.partition_columns()?, &current_rows)?;
-    let mut replaced = 0;
-    let rewrite = files::visit(table, &probe, |_, matched| {
-        replaced += matched.len();
-        Ok(matched.iter().map(|(j, _)| *j).collect())
-    })
-    .await?;
-    let (files_read, files_rewritten) = (rewrite.files_read, rewrite.removes.len());
-    let removes = rewrite.removes;
-    let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_rewritten };
-    table.replace(&[new_rows], removes, Some(txn)).await?;
+    let (holdings, files_read) = files::find(table, &probe).await?;
+    let replaced = holdings.iter().map(|h| h.rows.len()).sum();
+    let retiring = holdings
+        .into_iter()
+        .map(|h| {
+            let positions = h.rows.iter().map(|r| r.position).collect();
+            (h, positions)
+        })
+        .collect();
+    let retired = files::retire(table, &probe, retiring).await?;
+    let files_changed = retired.files_changed;
+    let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed };
+    let scope = probe.scope(&new_rows)?;
+    table.replace(&[new_rows], retired.actions, Some(txn), Some(&scope)).await?;
     Ok(written)
 }
