@@ -94,6 +94,29 @@ fn the_writers_replace_by_version_and_a_rerun_commits_nothing() {
     assert_eq!(versions(&lake), before);
 }
 
+/// Model tables created without the `deletionVectors` feature (e.g. by an
+/// older Manifold) are merged copy-on-write, to the same rows.
+#[test]
+fn tables_without_deletion_vectors_are_merged_copy_on_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() };
+    produce::write(&source, &produce::synthesize(&opsgenie::REGISTRY, &options), options.segments).unwrap();
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    for e in opsgenie::REGISTRY.entities {
+        for m in e.models {
+            let name = merge::target_name(opsgenie::REGISTRY.product, m);
+            let table = rt.block_on(lake.table(&name, &(m.schema)(), m.partition_by)).unwrap();
+            assert!(!table.has_deletion_vectors().unwrap());
+        }
+    }
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
+    let merges = merge(&rt, &opsgenie::REGISTRY, &lake, 25);
+    assert!(merges.iter().any(|m| m.written.files_changed > 0), "some chunk rewrote files: {merges:?}");
+    assert_eq!(files_with_deletion_vectors(&opsgenie::REGISTRY, &lake, &rt), 0);
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 

@@ -1,0 +1,192 @@
+//! The lake against real Delta tables in a temporary directory.
+
+use std::sync::Arc;
+
+use arrow_array::{Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use deltalake::kernel::{Action, Transaction};
+use roaring::RoaringTreemap;
+
+use super::{DataFile, ENABLE_DELETION_VECTORS, Lake, Scope, TableName};
+
+fn schema(value_type: DataType) -> arrow_schema::SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("ws", DataType::Utf8, false),
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", value_type, true),
+    ]))
+}
+
+/// Runs `test` on a lake in a fresh temporary directory.
+fn on_a_lake<F: std::future::Future<Output = ()>>(test: impl FnOnce(Lake) -> F) {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(test(Lake::open(dir.path().to_str().unwrap()).unwrap()));
+}
+
+fn rows(schema: &arrow_schema::SchemaRef, ws: &[&str], ids: &[i64], values: &[Option<&str>]) -> RecordBatch {
+    let columns: Vec<arrow_array::ArrayRef> = vec![
+        Arc::new(StringArray::from(ws.to_vec())),
+        Arc::new(Int64Array::from(ids.to_vec())),
+        Arc::new(StringArray::from(values.to_vec())),
+    ];
+    RecordBatch::try_new(schema.clone(), columns).unwrap()
+}
+
+#[test]
+fn appends_commit_rows_with_their_txn_and_a_table_keeps_its_layout() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+
+        let s = schema(DataType::Utf8);
+        let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+        let batch = rows(&s, &["a", "b", "a"], &[1, 2, 3], &[Some("x"), None, Some("z")]);
+        let v = t.append(&[batch], Some(Transaction::new("src/seg", 42))).await.unwrap();
+        assert_eq!(v, 1);
+        // Only a txn: a commit without rows.
+        assert_eq!(t.append(&[], Some(Transaction::new("src/seg", 50))).await.unwrap(), 2);
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(t.txn_version("src/seg").await.unwrap(), Some(50));
+        assert_eq!(t.txn_version("other").await.unwrap(), None);
+        assert_eq!(t.row_count().await.unwrap(), 3);
+        let mut ids: Vec<(String, i64)> = Vec::new();
+        for b in t.scan().await.unwrap() {
+            let ws = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let id = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+            ids.extend((0..b.num_rows()).map(|i| (ws.value(i).to_string(), id.value(i))));
+        }
+        ids.sort();
+        assert_eq!(ids, [("a".into(), 1), ("a".into(), 3), ("b".into(), 2)]);
+        assert_eq!(lake.list().unwrap(), std::slice::from_ref(&name));
+        // The same name with another schema or partitioning is refused, not altered.
+        let err = lake.table(&name, &schema(DataType::Int64), &["ws"]).await.err().unwrap();
+        assert!(err.to_string().contains("another schema"), "{err}");
+        let err = lake.table(&name, &schema(DataType::Utf8), &[]).await.err().unwrap();
+        assert!(err.to_string().contains("partitioned by"), "{err}");
+        assert!(lake.existing(&TableName::new("s", "missing")).await.unwrap().is_none());
+    });
+}
+
+/// What makes maintenance safe beside merges: a commit that removes a file
+/// a concurrent commit already removed is refused as a conflict (and the
+/// caller redoes it), never applied over the other.
+#[test]
+fn removing_a_file_a_concurrent_commit_removed_is_a_conflict() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+
+        let s = schema(DataType::Utf8);
+        let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+        for id in [1, 2] {
+            let batch = rows(&s, &["a"], &[id], &[Some("x")]);
+            t.append(&[batch], None).await.unwrap();
+        }
+        // Two handles on version 2: one compacts, the other (stale) merges.
+        let mut compactor = lake.existing(&name).await.unwrap().unwrap();
+        let mut merger = lake.existing(&name).await.unwrap().unwrap();
+        let files = compactor.files().await.unwrap();
+        let mut rows = Vec::new();
+        for f in &files {
+            rows.extend(compactor.read_file(f).await.unwrap());
+        }
+        compactor.compact(&rows, files.iter().map(|f| f.remove.clone()).collect()).await.unwrap();
+        let stale = merger.files().await.unwrap();
+        let err = merger.replace(&[], vec![Action::Remove(stale[0].remove.clone())], None, None).await.unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+        // Redone on the fresh state, the merge sees the compacted file.
+        let mut merger = lake.existing(&name).await.unwrap().unwrap();
+        let fresh = merger.files().await.unwrap();
+        assert_eq!(fresh.len(), 1);
+        merger.replace(&[], vec![Action::Remove(fresh[0].remove.clone())], None, None).await.unwrap();
+        assert_eq!(merger.row_count().await.unwrap(), 0);
+    });
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    let mut out: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| b.column(1).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Rows marked in a deletion vector disappear from every read and count,
+/// marks accumulate across commits, and a table without the feature
+/// refuses them.
+#[test]
+fn marked_rows_are_hidden_and_marks_accumulate() {
+    on_a_lake(|lake| async move {
+        let s = schema(DataType::Utf8);
+        let name = TableName::new("s", "dv");
+        let mut t = lake.table_with_properties(&name, &s, &["ws"], &[ENABLE_DELETION_VECTORS]).await.unwrap();
+        assert!(t.has_deletion_vectors().unwrap());
+        let values = [Some("v"); 5];
+        t.append(&[rows(&s, &["a"; 5], &[10, 11, 12, 13, 14], &values)], None).await.unwrap();
+        let file = t.files().await.unwrap().remove(0);
+        let (keys, positions, deleted) = t.live_keys(&file, &["id"]).await.unwrap();
+        assert_eq!((keys.num_columns(), positions, deleted.len()), (1, vec![0, 1, 2, 3, 4], 0));
+        let marks = t.mark(vec![(file, [1u64, 3].into_iter().collect())]).await.unwrap();
+        t.replace(&[], marks, Some(Transaction::new("m", 1)), None).await.unwrap();
+        let t2 = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(ids(&t2.scan().await.unwrap()), [10, 12, 14]);
+        assert_eq!(t2.row_count().await.unwrap(), 3);
+        // A second mark adds to the first; positions stay physical.
+        let file = t.files().await.unwrap().remove(0);
+        let (_, positions, deleted) = t.live_keys(&file, &["id"]).await.unwrap();
+        assert_eq!(positions, [0, 2, 4]);
+        assert_eq!(ids(&[t.rows_at(&file, &[2, 4]).await.unwrap()]), [12, 14]);
+        let mut more = deleted;
+        more.insert(4);
+        let marks = t.mark(vec![(file, more)]).await.unwrap();
+        t.replace(&[rows(&s, &["a"], &[99], &[None])], marks, None, None).await.unwrap();
+        let t2 = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(ids(&t2.scan().await.unwrap()), [10, 12, 99]);
+        assert_eq!(t2.row_count().await.unwrap(), 3);
+        assert_eq!(t2.files().await.unwrap().len(), 2);
+        // Without the feature, marking is refused.
+        let plain = TableName::new("s", "plain");
+        let mut p = lake.table(&plain, &s, &["ws"]).await.unwrap();
+        p.append(&[rows(&s, &["a"], &[1], &[None])], None).await.unwrap();
+        let file = p.files().await.unwrap().remove(0);
+        let err = p.mark(vec![(file, RoaringTreemap::from_iter([0u64]))]).await.unwrap_err();
+        assert!(err.to_string().contains("deletionVectors"), "{err}");
+    });
+}
+
+/// Merges into different partitions do not conflict: the one that lost
+/// the race commits on top of the other. A merge whose partition changed
+/// meanwhile does conflict, and so does one without a scope.
+#[test]
+fn merges_conflict_only_within_their_partitions() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+
+        let s = schema(DataType::Utf8);
+        let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+        t.append(&[rows(&s, &["a", "b"], &[1, 2], &[None, None])], None).await.unwrap();
+        let scope = |ws: &str| Scope { partitions: [vec![Some(ws.to_string())]].into_iter().collect() };
+        let file_of = |files: &[DataFile], ws: &str| {
+            let f = files.iter().find(|f| f.partition_values["ws"].as_deref() == Some(ws)).unwrap();
+            Action::Remove(f.remove.clone())
+        };
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            handles.push(lake.existing(&name).await.unwrap().unwrap());
+        }
+        let files = t.files().await.unwrap();
+        let [m1, m2, m3, m4] = &mut handles[..] else { unreachable!() };
+        let (a, b) = (scope("a"), scope("b"));
+        m1.replace(&[rows(&s, &["a"], &[3], &[None])], vec![file_of(&files, "a")], None, Some(&a)).await.unwrap();
+        m2.replace(&[rows(&s, &["b"], &[4], &[None])], vec![file_of(&files, "b")], None, Some(&b)).await.unwrap();
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(ids(&t.scan().await.unwrap()), [3, 4]);
+        // Stale on partition a, which m1 changed.
+        let err = m3.replace(&[rows(&s, &["a"], &[5], &[None])], vec![], None, Some(&a)).await.unwrap_err();
+        assert!(err.is_conflict() && err.to_string().contains("partition this merge read"), "{err}");
+        // Without a scope, any concurrent data change conflicts.
+        let err = m4.replace(&[rows(&s, &["c"], &[6], &[None])], vec![], None, None).await.unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+        assert_eq!(ids(&lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap()), [3, 4]);
+    });
+}
