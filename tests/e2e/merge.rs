@@ -312,7 +312,7 @@ fn optimize_beside_a_running_merge_loses_nothing() {
     let mut child = Command::new(bin)
         .args(["merge", "--lake"])
         .arg(&lake_dir)
-        .args(["--chunk-rows", "8"])
+        .args(["--chunk-rows", "2"])
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -329,6 +329,8 @@ fn optimize_beside_a_running_merge_loses_nothing() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     eprintln!("{rounds} optimize rounds beside the merge, {retries} optimize commits redone");
-    assert!(rounds > 1, "the merge finished before optimize ran twice: make the stream longer");
+    // Overlap is what is tested: a second round started while the merge ran,
+    // or an optimize commit raced a merge commit and was redone.
+    assert!(rounds > 1 || retries > 0, "optimize never ran beside the merge: make the stream longer");
     assert_eq!(model_tables(&jira::REGISTRY, &lake, &rt), expected_models(&jira::REGISTRY, &lake, &rt));
 }

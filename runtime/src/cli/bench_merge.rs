@@ -69,7 +69,8 @@ struct Row {
 
 pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Multi-thread, as the ingestion binaries run: the merge reads files in parallel.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let name = TableName::new("bench", "target");
     let mut out = Vec::new();
     for &target in &args.targets {

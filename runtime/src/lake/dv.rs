@@ -22,7 +22,8 @@ use object_store::ObjectStoreExt as _;
 use object_store::path::Path;
 use roaring::RoaringTreemap;
 
-use super::{Result, Table, delta_error, table_error};
+use super::Result;
+use super::read::Reader;
 
 /// The table property that turns the feature on at creation.
 pub const ENABLE: (&str, &str) = ("delta.enableDeletionVectors", "true");
@@ -78,8 +79,8 @@ fn bitmap(data: &[u8]) -> std::result::Result<RoaringTreemap, String> {
 }
 
 /// The DV file's path relative to the table root, for `u` and `p` descriptors.
-fn location(table: &Table, dv: &DeletionVectorDescriptor) -> Result<Path> {
-    let bad = |why: &str| table_error(table, format!("deletion vector `{}`: {why}", dv.path_or_inline_dv));
+fn location(reader: &Reader, dv: &DeletionVectorDescriptor) -> Result<Path> {
+    let bad = |why: &str| reader.error(format!("deletion vector `{}`: {why}", dv.path_or_inline_dv));
     match dv.storage_type {
         StorageType::UuidRelativePath => {
             let id = dv.path_or_inline_dv.as_bytes();
@@ -93,7 +94,7 @@ fn location(table: &Table, dv: &DeletionVectorDescriptor) -> Result<Path> {
         }
         StorageType::AbsolutePath => {
             let url = url::Url::parse(&dv.path_or_inline_dv).map_err(|_| bad("not a URL"))?;
-            let root = table.inner.table_url();
+            let root = &reader.root;
             let relative = root.make_relative(&url).filter(|r| !r.starts_with("../"));
             let relative = relative.ok_or_else(|| bad("outside the table root (not supported)"))?;
             let decoded = percent_encoding::percent_decode_str(&relative).decode_utf8_lossy().into_owned();
@@ -104,22 +105,22 @@ fn location(table: &Table, dv: &DeletionVectorDescriptor) -> Result<Path> {
 }
 
 /// The rows `dv` deletes.
-pub async fn read(table: &Table, dv: &DeletionVectorDescriptor) -> Result<RoaringTreemap> {
-    let fail = |why: String| table_error(table, format!("deletion vector `{}`: {why}", dv.path_or_inline_dv));
+pub async fn read(reader: &Reader, dv: &DeletionVectorDescriptor) -> Result<RoaringTreemap> {
+    let fail = |why: String| reader.error(format!("deletion vector `{}`: {why}", dv.path_or_inline_dv));
     let size = usize::try_from(dv.size_in_bytes).map_err(|_| fail("a negative size".into()))?;
     let vector = if dv.storage_type == StorageType::Inline {
         let data = z85::decode(&dv.path_or_inline_dv).map_err(|_| fail("inline data is not Z85".into()))?;
         bitmap(&data).map_err(fail)?
     } else {
-        let path = location(table, dv)?;
-        let store = table.inner.object_store();
+        let path = location(reader, dv)?;
+        let store = &reader.store;
         let bytes = store
             .get(&path)
             .await
-            .map_err(|e| delta_error(table, e.into()))?
+            .map_err(|e| reader.delta_error(e.into()))?
             .bytes()
             .await
-            .map_err(|e| delta_error(table, e.into()))?;
+            .map_err(|e| reader.delta_error(e.into()))?;
         let offset = usize::try_from(dv.offset.unwrap_or(1)).map_err(|_| fail("a negative offset".into()))?;
         decode(&bytes, offset, size).map_err(fail)?
     };
@@ -130,12 +131,12 @@ pub async fn read(table: &Table, dv: &DeletionVectorDescriptor) -> Result<Roarin
 }
 
 /// Writes `vectors` as one new DV file; their descriptors, in order.
-pub async fn write(table: &Table, vectors: &[RoaringTreemap]) -> Result<Vec<DeletionVectorDescriptor>> {
-    let (bytes, placed) = encode(vectors).map_err(|e| table_error(table, e.to_string()))?;
+pub async fn write(reader: &Reader, vectors: &[RoaringTreemap]) -> Result<Vec<DeletionVectorDescriptor>> {
+    let (bytes, placed) = encode(vectors).map_err(|e| reader.error(e.to_string()))?;
     let uuid = uuid::Uuid::new_v4();
     let id = z85::encode(uuid.as_bytes());
     let path = Path::from(format!("deletion_vector_{uuid}.bin"));
-    table.inner.object_store().put(&path, bytes.into()).await.map_err(|e| delta_error(table, e.into()))?;
+    reader.store.put(&path, bytes.into()).await.map_err(|e| reader.delta_error(e.into()))?;
     Ok(vectors
         .iter()
         .zip(placed)

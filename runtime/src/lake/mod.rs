@@ -17,7 +17,7 @@ mod stores;
 pub use conflict::Scope;
 pub use dv::ENABLE as ENABLE_DELETION_VECTORS;
 
-pub use read::DataFile;
+pub use read::{DataFile, Reader};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -344,7 +344,7 @@ impl Table {
             return Err(self.error("cannot mark deleted rows: the table lacks the `deletionVectors` feature"));
         }
         let vectors: Vec<RoaringTreemap> = marks.iter().map(|(_, v)| v.clone()).collect();
-        let descriptors = dv::write(self, &vectors).await?;
+        let descriptors = dv::write(&self.reader()?, &vectors).await?;
         let mut out = Vec::with_capacity(marks.len() * 2);
         for ((file, _), descriptor) in marks.into_iter().zip(descriptors) {
             out.push(Action::Remove(file.remove));
@@ -529,7 +529,7 @@ impl Table {
     /// The live rows of one active data file (those its deletion vector, if
     /// any, does not mark).
     pub async fn read_file(&self, file: &DataFile) -> Result<Vec<RecordBatch>> {
-        read::read_file(self, &arrow_schema_of(self)?, file).await
+        read::read_file(&self.reader()?, file).await
     }
 
     /// `columns` of the live rows of one data file, each row's position in the
@@ -539,12 +539,12 @@ impl Table {
         file: &DataFile,
         columns: &[&str],
     ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-        read::live_keys(self, file, columns).await
+        read::live_keys(&self.reader()?, file, columns).await
     }
 
     /// The rows at `positions` (ascending) of one data file; only they are decoded.
     pub async fn rows_at(&self, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
-        read::rows_at(self, file, positions).await
+        read::rows_at(&self.reader()?, file, positions).await
     }
 
     fn error(&self, message: impl Into<String>) -> LakeError {
@@ -554,6 +554,16 @@ impl Table {
     /// The rows added by the commits after version `after` up to `upto`.
     pub async fn changes(&self, after: i64, upto: i64) -> Result<Vec<RecordBatch>> {
         read::changes(self, after, upto).await
+    }
+
+    /// A handle for reading the table's data files from other tasks.
+    pub fn reader(&self) -> Result<Reader> {
+        Ok(Reader {
+            name: self.name.to_string(),
+            store: self.inner.object_store(),
+            root: self.inner.table_url().clone(),
+            schema: arrow_schema_of(self)?,
+        })
     }
 
     /// The table's Arrow schema.

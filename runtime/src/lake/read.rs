@@ -28,7 +28,10 @@ use futures::TryStreamExt as _;
 use object_store::path::Path;
 use roaring::RoaringTreemap;
 
-use super::{Result, Table, arrow_schema_of, delta_error, table_error};
+use deltalake::DeltaTableError;
+use deltalake::logstore::ObjectStoreRef;
+
+use super::{LakeError, Result, Table, delta_error, table_error};
 
 /// An active data file of a table.
 #[derive(Clone, Debug)]
@@ -47,6 +50,35 @@ pub struct DataFile {
     pub remove: Remove,
     /// The action that adds it as it is (to re-add it with a new deletion vector).
     pub add: Add,
+}
+
+/// What reading a table's data files takes: cheap to clone and `'static`, so
+/// reads can run as tasks of their own (the merge step reads files in parallel).
+#[derive(Clone)]
+pub struct Reader {
+    pub(super) name: String,
+    pub(super) store: ObjectStoreRef,
+    pub(super) root: url::Url,
+    pub(super) schema: SchemaRef,
+}
+
+impl Reader {
+    pub(super) fn error(&self, message: impl Into<String>) -> LakeError {
+        LakeError::Table { table: self.name.clone(), message: message.into() }
+    }
+
+    pub(super) fn delta_error(&self, source: DeltaTableError) -> LakeError {
+        LakeError::Delta { table: self.name.clone(), source: Box::new(source) }
+    }
+
+    /// See [`Table::live_keys`].
+    pub async fn live_keys(
+        &self,
+        file: &DataFile,
+        columns: &[&str],
+    ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
+        live_keys(self, file, columns).await
+    }
 }
 
 pub(super) async fn files(table: &Table) -> Result<Vec<DataFile>> {
@@ -73,76 +105,73 @@ pub(super) async fn files(table: &Table) -> Result<Vec<DataFile>> {
 }
 
 pub(super) async fn scan(table: &Table) -> Result<Vec<RecordBatch>> {
-    let schema = arrow_schema_of(table)?;
+    let reader = table.reader()?;
     let mut out = Vec::new();
     for f in files(table).await? {
-        out.extend(read_file(table, &schema, &f).await?);
+        out.extend(read_file(&reader, &f).await?);
     }
     Ok(out)
 }
 
 /// The live rows of one data file, with the table's full schema.
-pub(super) async fn read_file(table: &Table, schema: &SchemaRef, file: &DataFile) -> Result<Vec<RecordBatch>> {
-    let batches = read_parquet(table, schema, &file.path, file.add.size, &file.partition_values, None).await?;
+pub async fn read_file(reader: &Reader, file: &DataFile) -> Result<Vec<RecordBatch>> {
+    let batches = read_parquet(reader, &reader.schema, &file.path, file.add.size, &file.partition_values, None).await?;
     let Some(dv) = &file.deletion_vector else { return Ok(batches) };
-    let deleted = super::dv::read(table, dv).await?;
+    let deleted = super::dv::read(reader, dv).await?;
     let mut out = Vec::with_capacity(batches.len());
     let mut start = 0u64;
     for batch in batches {
         let n = batch.num_rows() as u64;
         let live: arrow_array::BooleanArray = (start..start + n).map(|i| Some(!deleted.contains(i))).collect();
         start += n;
-        out.push(
-            arrow_select::filter::filter_record_batch(&batch, &live).map_err(|e| table_error(table, e.to_string()))?,
-        );
+        out.push(arrow_select::filter::filter_record_batch(&batch, &live).map_err(|e| reader.error(e.to_string()))?);
     }
     Ok(out)
 }
 
 /// The live rows' `columns` of one data file, with each row's position in the
 /// file (what a deletion vector marks), and the file's deleted rows so far.
-pub(super) async fn live_keys(
-    table: &Table,
+pub async fn live_keys(
+    reader: &Reader,
     file: &DataFile,
     columns: &[&str],
 ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-    let full = arrow_schema_of(table)?;
-    let schema =
-        Arc::new(full.project(&indices_of(table, &full, columns)?).map_err(|e| table_error(table, e.to_string()))?);
-    let batches = read_parquet(table, &schema, &file.path, file.add.size, &file.partition_values, None).await?;
+    let full = reader.schema.clone();
+    let schema = Arc::new(full.project(&indices_of(reader, &full, columns)?).map_err(|e| reader.error(e.to_string()))?);
+    let batches = read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, None).await?;
     let deleted = match &file.deletion_vector {
-        Some(dv) => super::dv::read(table, dv).await?,
+        Some(dv) => super::dv::read(reader, dv).await?,
         None => RoaringTreemap::new(),
     };
-    let all = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| table_error(table, e.to_string()))?;
+    let all = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))?;
     let positions: Vec<u64> = (0..all.num_rows() as u64).filter(|i| !deleted.contains(*i)).collect();
     let live = if deleted.is_empty() {
         all
     } else {
         let indices = arrow_array::UInt64Array::from(positions.clone());
-        arrow_select::take::take_record_batch(&all, &indices).map_err(|e| table_error(table, e.to_string()))?
+        arrow_select::take::take_record_batch(&all, &indices).map_err(|e| reader.error(e.to_string()))?
     };
     Ok((live, positions, deleted))
 }
 
 /// The rows at `positions` (ascending) of one data file, with the table's full
 /// schema: only those rows are decoded.
-pub(super) async fn rows_at(table: &Table, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
-    let schema = arrow_schema_of(table)?;
+pub async fn rows_at(reader: &Reader, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
+    let schema = reader.schema.clone();
     let batches =
-        read_parquet(table, &schema, &file.path, file.add.size, &file.partition_values, Some(positions)).await?;
-    arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| table_error(table, e.to_string()))
+        read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, Some(positions)).await?;
+    arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))
 }
 
-fn indices_of(table: &Table, schema: &SchemaRef, columns: &[&str]) -> Result<Vec<usize>> {
-    columns.iter().map(|c| schema.index_of(c).map_err(|_| table_error(table, format!("has no column `{c}`")))).collect()
+fn indices_of(reader: &Reader, schema: &SchemaRef, columns: &[&str]) -> Result<Vec<usize>> {
+    columns.iter().map(|c| schema.index_of(c).map_err(|_| reader.error(format!("has no column `{c}`")))).collect()
 }
 
 /// Reads a data file as `schema` (a projection of the table's: columns the
 /// file does not hold are partition columns, filled from `partitions`); with
 /// `positions` (ascending), only the rows there.
 async fn read_parquet(
-    table: &Table,
+    reader: &Reader,
     schema: &SchemaRef,
     path: &str,
     size: i64,
@@ -152,12 +181,12 @@ async fn read_parquet(
     let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
     // Ranged reads: only the projected columns' chunks (and, with the page
     // index, only the selected rows' pages) are fetched.
-    let size = u64::try_from(size).map_err(|_| table_error(table, format!("`{path}`: a negative size in the log")))?;
-    let reader = super::ranged::Ranged { store: table.inner.object_store(), path: location, size };
-    let fail = |e: deltalake::parquet::errors::ParquetError| table_error(table, format!("`{path}`: {e}"));
+    let size = u64::try_from(size).map_err(|_| reader.error(format!("`{path}`: a negative size in the log")))?;
+    let file = super::ranged::Ranged { store: reader.store.clone(), path: location, size };
+    let fail = |e: deltalake::parquet::errors::ParquetError| reader.error(format!("`{path}`: {e}"));
     let policy = if positions.is_some() { PageIndexPolicy::Optional } else { PageIndexPolicy::Skip };
     let options = ArrowReaderOptions::new().with_page_index_policy(policy);
-    let mut builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await.map_err(fail)?;
+    let mut builder = ParquetRecordBatchStreamBuilder::new_with_options(file, options).await.map_err(fail)?;
     let in_file: Vec<usize> = builder
         .schema()
         .fields()
@@ -180,17 +209,17 @@ async fn read_parquet(
         for field in schema.fields() {
             let column = match batch.column_by_name(field.name()) {
                 Some(c) if c.data_type() == field.data_type() => c.clone(),
-                Some(c) => cast(c, field.data_type()).map_err(|e| table_error(table, e.to_string()))?,
+                Some(c) => cast(c, field.data_type()).map_err(|e| reader.error(e.to_string()))?,
                 None => {
                     // A partition column: one value for the whole file.
                     let value = partitions.get(field.name()).cloned().flatten();
                     let strings: ArrayRef = Arc::new(StringArray::from(vec![value; batch.num_rows()]));
-                    cast(&strings, field.data_type()).map_err(|e| table_error(table, e.to_string()))?
+                    cast(&strings, field.data_type()).map_err(|e| reader.error(e.to_string()))?
                 }
             };
             columns.push(column);
         }
-        out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| table_error(table, e.to_string()))?);
+        out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| reader.error(e.to_string()))?);
     }
     Ok(out)
 }
@@ -211,7 +240,8 @@ pub(super) async fn actions_between(table: &Table, after: i64, upto: i64) -> Res
 /// The rows added by the commits `after + 1 ..= upto` (data changes only: a
 /// compaction's re-adds are not new rows).
 pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<RecordBatch>> {
-    let schema = arrow_schema_of(table)?;
+    let reader = table.reader()?;
+    let schema = reader.schema.clone();
     let log = table.inner.log_store();
     let mut out = Vec::new();
     let first = (after + 1).max(0);
@@ -235,7 +265,7 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                     return Err(table_error(table, format!("`{}` has a deletion vector", add.path)));
                 }
                 let path = percent_encoding::percent_decode_str(&add.path).decode_utf8_lossy().into_owned();
-                out.extend(read_parquet(table, &schema, &path, add.size, &add.partition_values, None).await?);
+                out.extend(read_parquet(&reader, &schema, &path, add.size, &add.partition_values, None).await?);
             }
         }
     }

@@ -14,6 +14,9 @@
 //!   is removed and its other rows written again.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt as _;
 
 use foldhash::HashSet;
 
@@ -142,6 +145,9 @@ impl Probe {
     }
 }
 
+/// Files read at once by `find`.
+const READ_AHEAD: usize = 4;
+
 /// A stored row whose key the probe asks for.
 pub struct Stored<'p> {
     /// The row's position in its file (what a deletion vector marks).
@@ -165,16 +171,30 @@ pub struct Holding<'p> {
 /// follow the keys' columns, not the rows. Also returns how many files it read.
 pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p>>, usize), MergeError> {
     let mut out = Vec::new();
-    let mut files_read = 0;
     if probe.is_empty() {
-        return Ok((out, files_read));
+        return Ok((out, 0));
     }
     let keys: Vec<&str> = probe.columns.iter().map(String::as_str).collect();
-    let mut columns = keys.clone();
-    columns.extend(super::rows::STAMP.iter().filter(|c| !keys.contains(c)));
-    for file in table.files().await?.into_iter().filter(|f| probe.may_hold(f)) {
-        files_read += 1;
-        let (batch, positions, deleted) = table.live_keys(&file, &columns).await?;
+    let mut columns: Vec<String> = probe.columns.clone();
+    columns.extend(super::rows::STAMP.iter().filter(|c| !keys.contains(c)).map(|c| c.to_string()));
+    let columns = Arc::new(columns);
+    let files: Vec<DataFile> = table.files().await?.into_iter().filter(|f| probe.may_hold(f)).collect();
+    let files_read = files.len();
+    // Each file is read (and decoded: CPU work) as a task of its own, so on a
+    // multi-thread runtime the reads use every core; results come in file order.
+    let reader = table.reader()?;
+    let mut reads = futures::stream::iter(files.into_iter().map(|file| {
+        let (reader, columns) = (reader.clone(), Arc::clone(&columns));
+        tokio::spawn(async move {
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let read = reader.live_keys(&file, &columns).await;
+            (file, read)
+        })
+    }))
+    .buffered(READ_AHEAD);
+    while let Some(joined) = reads.next().await {
+        let (file, read) = joined.map_err(|e| MergeError::Model(format!("a read task failed: {e}")))?;
+        let (batch, positions, deleted) = read?;
         let candidates = probe.candidates(&batch, &keys)?;
         let candidate_rows = take(&batch, &candidates)?;
         let encoded = super::rows::encode_columns(&candidate_rows, &keys)?;
