@@ -12,20 +12,8 @@ import time
 
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+from peak import peak_kib, reset_peak
 
-
-def peak_kib():
-    """The process's peak RSS since `reset_peak()` (Linux), in KiB. Not
-    `ru_maxrss`: a spawned child inherits its parent's high-water mark."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-def reset_peak():
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 target, changed = sys.argv[1], sys.argv[2]
 source = pq.read_table(changed)

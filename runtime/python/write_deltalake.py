@@ -11,20 +11,8 @@ import sys
 import time
 
 from deltalake import DeltaTable, write_deltalake
+from peak import peak_kib, reset_peak
 
-
-def peak_kib():
-    """The process's peak RSS since `reset_peak()` (Linux), in KiB. Not
-    `ru_maxrss`: a spawned child inherits its parent's high-water mark."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-def reset_peak():
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 source, target, partition = sys.argv[1], sys.argv[2], sys.argv[3]
 table = DeltaTable(source).to_pyarrow_table()

@@ -126,19 +126,27 @@ fn decode_and_flatten(registry: &Registry, records: &[Vec<u8>]) -> anyhow::Resul
     Ok(staged)
 }
 
-fn python_write(python: &Path, table: &Path, target: &Path, partition: &[&str]) -> anyhow::Result<(f64, u64)> {
+/// Runs a bench script (`source`, with `peak.py` beside it) under `python`
+/// and returns the JSON object it prints.
+pub(super) fn run_python(python: &Path, source: &str, args: &[&std::ffi::OsStr]) -> anyhow::Result<serde_json::Value> {
     anyhow::ensure!(python.exists(), "no Python at {} (scripts/setup-python.sh installs tools/venv)", python.display());
-    let script = tempfile::Builder::new().suffix(".py").tempfile()?;
-    std::fs::write(script.path(), include_str!("../../python/write_deltalake.py"))?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("peak.py"), include_str!("../../python/peak.py"))?;
+    let script = dir.path().join("bench.py");
+    std::fs::write(&script, source)?;
     let out = std::process::Command::new(python)
-        .arg(script.path())
-        .arg(table)
-        .arg(target)
-        .arg(partition.first().copied().unwrap_or(""))
+        .arg(&script)
+        .args(args)
         .output()
         .with_context(|| format!("running {}", python.display()))?;
     anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading the Python result")?;
+    serde_json::from_slice(&out.stdout).context("reading the Python result")
+}
+
+fn python_write(python: &Path, table: &Path, target: &Path, partition: &[&str]) -> anyhow::Result<(f64, u64)> {
+    let partition = partition.first().copied().unwrap_or("");
+    let args = [table.as_os_str(), target.as_os_str(), partition.as_ref()];
+    let v = run_python(python, include_str!("../../python/write_deltalake.py"), &args)?;
     let seconds = v["seconds"].as_f64().context("no seconds")?;
     let peak = v["peak_rss_bytes"].as_u64().context("no peak_rss_bytes")?;
     Ok((seconds, peak))

@@ -146,22 +146,13 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 fn python_merge(python: &Path, table: &Path, changed: &RecordBatch, scratch: &Path) -> anyhow::Result<(f64, u64)> {
-    anyhow::ensure!(python.exists(), "no Python at {} (scripts/setup-python.sh installs tools/venv)", python.display());
     let batch_file = scratch.join("changed.parquet");
     let file = std::fs::File::create(&batch_file)?;
     let mut writer = deltalake::parquet::arrow::ArrowWriter::try_new(file, changed.schema(), None)?;
     writer.write(changed)?;
     writer.close()?;
-    let script = tempfile::Builder::new().suffix(".py").tempfile()?;
-    std::fs::write(script.path(), include_str!("../../python/merge_deltalake.py"))?;
-    let out = std::process::Command::new(python)
-        .arg(script.path())
-        .arg(table)
-        .arg(&batch_file)
-        .output()
-        .with_context(|| format!("running {}", python.display()))?;
-    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading the Python result")?;
+    let args = [table.as_os_str(), batch_file.as_os_str()];
+    let v = super::bench::run_python(python, include_str!("../../python/merge_deltalake.py"), &args)?;
     let updated = v["updated"].as_u64().context("no updated count")?;
     anyhow::ensure!(
         updated as usize == changed.num_rows(),
