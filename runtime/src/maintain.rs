@@ -73,7 +73,7 @@ pub async fn optimize(lake: &Lake, registry: &Registry) -> Result<Vec<Optimized>
 
 type PartitionKey = Vec<(String, Option<String>)>;
 
-async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<Optimized, MaintainError> {
+pub(crate) async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) -> Result<Optimized, MaintainError> {
     let mut report =
         Optimized { table: name.clone(), partitions: 0, files_removed: 0, rows: 0, retries: 0, skipped_busy: 0 };
     let mut table = lake.existing(name).await?.expect("checked by the caller");

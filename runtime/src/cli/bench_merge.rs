@@ -4,7 +4,8 @@
 //!
 //! Per target size: a table of that many rows (a compact schema: the envelope
 //! columns, two payload columns, partitioned by `workspace_id` over
-//! `--workspaces` workspaces), written once; per batch size: that many changed
+//! `--workspaces` workspaces), written in 1M-row appends and optimized (a file
+//! per partition, sorted by key); per batch size: that many changed
 //! rows (a newer version of existing keys, spread over every workspace) merged
 //! into a fresh copy of the target by each side, timed, with peak RSS (Linux:
 //! the high-water mark is reset before each run).
@@ -29,6 +30,8 @@ pub struct BenchMergeArgs {
     pub workspaces: usize,
     pub python: PathBuf,
 }
+
+const KEY: &str = "envelope_fields_resource_ari_value";
 
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -78,12 +81,15 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
         let base = dir.path().join(format!("base-{target}"));
         rt.block_on(async {
             let lake = Lake::open(&base.to_string_lossy())?;
-            let properties = [crate::lake::ENABLE_DELETION_VECTORS];
+            let lookup = crate::merge::lookup_columns(&[KEY]);
+            let properties = [crate::lake::ENABLE_DELETION_VECTORS, (crate::lake::LOOKUP_COLUMNS, &lookup)];
             let mut table = lake.table_with_properties(&name, &schema(), &["workspace_id"], &properties).await?;
             let keys: Vec<usize> = (0..target).collect();
             for chunk in keys.chunks(1_000_000) {
                 table.append(&[rows(chunk, 1, args.workspaces)], None).await?;
             }
+            // As `optimize` leaves a table: a file per partition, sorted by key.
+            crate::maintain::optimize_table(&lake, &name, &[KEY]).await?;
             anyhow::Ok(())
         })?;
         for &batch in &args.batches {
@@ -100,13 +106,9 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
             let written = rt.block_on(async {
                 let lake = Lake::open(&copy.to_string_lossy())?;
                 let mut table = lake.existing(&name).await?.context("the copied target")?;
-                let written = writers::merge(
-                    &mut table,
-                    std::slice::from_ref(&changed),
-                    &["envelope_fields_resource_ari_value"],
-                    Transaction::new("bench", 1),
-                )
-                .await?;
+                let written =
+                    writers::merge(&mut table, std::slice::from_ref(&changed), &[KEY], Transaction::new("bench", 1))
+                        .await?;
                 anyhow::Ok((written, table.files().await?.len()))
             })?;
             let ours = (start.elapsed().as_secs_f64(), peak_rss());

@@ -10,12 +10,14 @@
 mod conflict;
 mod create;
 mod dv;
+mod lookup;
 mod ranged;
 mod read;
 mod stores;
 
 pub use conflict::Scope;
 pub use dv::ENABLE as ENABLE_DELETION_VECTORS;
+pub use lookup::{KeyValues, LOOKUP_COLUMNS, Lookup};
 
 pub use read::{DataFile, Reader};
 
@@ -393,7 +395,7 @@ impl Table {
         let taken = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let mut writer = match taken {
             Some(w) => w,
-            None => RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?,
+            None => self.new_writer()?,
         };
         let result = writer.write(batch.clone()).await;
         if result.is_err() {
@@ -401,6 +403,18 @@ impl Table {
         }
         *self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(writer);
         result.map_err(|e| delta(&self.name, e))
+    }
+
+    /// A writer for the table's data files: laid out for lookups when the
+    /// table names lookup columns (see `lookup`).
+    fn new_writer(&self) -> Result<RecordBatchWriter> {
+        let writer = RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?;
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        let lookup = lookup::columns_of(snapshot.metadata().configuration());
+        if lookup.is_empty() {
+            return Ok(writer);
+        }
+        Ok(writer.with_writer_properties(lookup::writer_properties(&lookup)))
     }
 
     /// Drops the rows staged since the last commit (after a failed merge).
@@ -533,13 +547,15 @@ impl Table {
     }
 
     /// `columns` of the live rows of one data file, each row's position in the
-    /// file, and the positions already deleted.
+    /// file, and the positions already deleted; with a `lookup`, of the rows
+    /// that may hold its values.
     pub async fn live_keys(
         &self,
         file: &DataFile,
         columns: &[&str],
+        lookup: Option<&Lookup>,
     ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-        read::live_keys(&self.reader()?, file, columns).await
+        read::live_keys(&self.reader()?, file, columns, lookup).await
     }
 
     /// The rows at `positions` (ascending) of one data file; only they are decoded.

@@ -16,6 +16,9 @@ use futures::future::BoxFuture;
 use object_store::ObjectStoreExt as _;
 use object_store::path::Path;
 
+/// Bytes read from the end of a file for its metadata in one request.
+const PREFETCH: usize = 64 * 1024;
+
 pub struct Ranged {
     pub store: ObjectStoreRef,
     pub path: Path,
@@ -42,7 +45,9 @@ impl AsyncFileReader for Ranged {
     ) -> BoxFuture<'a, Result<Arc<ParquetMetaData>>> {
         let size = self.size;
         async move {
-            let mut reader = ParquetMetaDataReader::new();
+            // One request for the footer, the metadata and (usually) the page
+            // index, which writers put just before it.
+            let mut reader = ParquetMetaDataReader::new().with_prefetch_hint(Some(PREFETCH));
             if let Some(o) = options {
                 reader = reader
                     .with_column_index_policy(o.column_index_policy())

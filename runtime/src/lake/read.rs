@@ -14,6 +14,7 @@
 //! positions, which is what a new deletion vector marks.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
@@ -31,6 +32,7 @@ use roaring::RoaringTreemap;
 use deltalake::DeltaTableError;
 use deltalake::logstore::ObjectStoreRef;
 
+use super::lookup::Lookup;
 use super::{LakeError, Result, Table, delta_error, table_error};
 
 /// An active data file of a table.
@@ -76,8 +78,9 @@ impl Reader {
         &self,
         file: &DataFile,
         columns: &[&str],
+        lookup: Option<&Lookup>,
     ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-        live_keys(self, file, columns).await
+        live_keys(self, file, columns, lookup).await
     }
 }
 
@@ -115,7 +118,8 @@ pub(super) async fn scan(table: &Table) -> Result<Vec<RecordBatch>> {
 
 /// The live rows of one data file, with the table's full schema.
 pub async fn read_file(reader: &Reader, file: &DataFile) -> Result<Vec<RecordBatch>> {
-    let batches = read_parquet(reader, &reader.schema, &file.path, file.add.size, &file.partition_values, None).await?;
+    let (batches, _) =
+        read_parquet(reader, &reader.schema, &file.path, file.add.size, &file.partition_values, Select::All).await?;
     let Some(dv) = &file.deletion_vector else { return Ok(batches) };
     let deleted = super::dv::read(reader, dv).await?;
     let mut out = Vec::with_capacity(batches.len());
@@ -131,26 +135,35 @@ pub async fn read_file(reader: &Reader, file: &DataFile) -> Result<Vec<RecordBat
 
 /// The live rows' `columns` of one data file, with each row's position in the
 /// file (what a deletion vector marks), and the file's deleted rows so far.
+/// With a `lookup`, only the rows of pages that may hold its values (see
+/// `lookup`): a superset of the rows holding them.
 pub async fn live_keys(
     reader: &Reader,
     file: &DataFile,
     columns: &[&str],
+    lookup: Option<&Lookup>,
 ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
     let full = reader.schema.clone();
     let schema = Arc::new(full.project(&indices_of(reader, &full, columns)?).map_err(|e| reader.error(e.to_string()))?);
-    let batches = read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, None).await?;
+    let select = lookup.map_or(Select::All, Select::Lookup);
+    let (batches, read) =
+        read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, select).await?;
     let deleted = match &file.deletion_vector {
         Some(dv) => super::dv::read(reader, dv).await?,
         None => RoaringTreemap::new(),
     };
     let all = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))?;
-    let positions: Vec<u64> = (0..all.num_rows() as u64).filter(|i| !deleted.contains(*i)).collect();
-    let live = if deleted.is_empty() {
-        all
-    } else {
-        let indices = arrow_array::UInt64Array::from(positions.clone());
-        arrow_select::take::take_record_batch(&all, &indices).map_err(|e| reader.error(e.to_string()))?
-    };
+    let read: Vec<u64> = read.into_iter().flatten().map(|p| p as u64).collect();
+    if read.len() != all.num_rows() {
+        return Err(reader.error(format!("`{}`: read {} rows of {} selected", file.path, all.num_rows(), read.len())));
+    }
+    if deleted.is_empty() {
+        return Ok((all, read, deleted));
+    }
+    let (indices, positions): (Vec<u64>, Vec<u64>) =
+        read.iter().enumerate().filter(|(_, p)| !deleted.contains(**p)).map(|(i, p)| (i as u64, *p)).unzip();
+    let live = arrow_select::take::take_record_batch(&all, &arrow_array::UInt64Array::from(indices))
+        .map_err(|e| reader.error(e.to_string()))?;
     Ok((live, positions, deleted))
 }
 
@@ -158,8 +171,8 @@ pub async fn live_keys(
 /// schema: only those rows are decoded.
 pub async fn rows_at(reader: &Reader, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
     let schema = reader.schema.clone();
-    let batches =
-        read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, Some(positions)).await?;
+    let select = Select::Positions(positions);
+    let (batches, _) = read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, select).await?;
     arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))
 }
 
@@ -167,24 +180,33 @@ fn indices_of(reader: &Reader, schema: &SchemaRef, columns: &[&str]) -> Result<V
     columns.iter().map(|c| schema.index_of(c).map_err(|_| reader.error(format!("has no column `{c}`")))).collect()
 }
 
+/// Which rows of a data file to read.
+enum Select<'a> {
+    All,
+    /// These positions (ascending).
+    Positions(&'a [u64]),
+    /// The pages that may hold the lookup's values.
+    Lookup(&'a Lookup),
+}
+
 /// Reads a data file as `schema` (a projection of the table's: columns the
-/// file does not hold are partition columns, filled from `partitions`); with
-/// `positions` (ascending), only the rows there.
+/// file does not hold are partition columns, filled from `partitions`): the
+/// rows `select` picks, and those rows' positions as ascending ranges.
 async fn read_parquet(
     reader: &Reader,
     schema: &SchemaRef,
     path: &str,
     size: i64,
     partitions: &HashMap<String, Option<String>>,
-    positions: Option<&[u64]>,
-) -> Result<Vec<RecordBatch>> {
+    select: Select<'_>,
+) -> Result<(Vec<RecordBatch>, Vec<Range<usize>>)> {
     let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
     // Ranged reads: only the projected columns' chunks (and, with the page
     // index, only the selected rows' pages) are fetched.
     let size = u64::try_from(size).map_err(|_| reader.error(format!("`{path}`: a negative size in the log")))?;
     let file = super::ranged::Ranged { store: reader.store.clone(), path: location, size };
     let fail = |e: deltalake::parquet::errors::ParquetError| reader.error(format!("`{path}`: {e}"));
-    let policy = if positions.is_some() { PageIndexPolicy::Optional } else { PageIndexPolicy::Skip };
+    let policy = if matches!(select, Select::All) { PageIndexPolicy::Skip } else { PageIndexPolicy::Optional };
     let options = ArrowReaderOptions::new().with_page_index_policy(policy);
     let mut builder = ParquetRecordBatchStreamBuilder::new_with_options(file, options).await.map_err(fail)?;
     let in_file: Vec<usize> = builder
@@ -197,10 +219,23 @@ async fn read_parquet(
         .collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), in_file);
     builder = builder.with_projection(mask);
-    if let Some(positions) = positions {
-        let total = builder.metadata().file_metadata().num_rows() as usize;
-        let ranges = positions.iter().map(|&p| p as usize..p as usize + 1);
-        builder = builder.with_row_selection(RowSelection::from_consecutive_ranges(ranges, total));
+    let total = builder.metadata().file_metadata().num_rows() as usize;
+    let whole = || std::iter::once(0..total).collect::<Vec<_>>();
+    let ranges = match select {
+        Select::All => whole(),
+        Select::Positions(positions) => positions.iter().map(|&p| p as usize..p as usize + 1).collect(),
+        Select::Lookup(lookup) => match lookup.rows(builder.metadata()) {
+            // Decoding scattered pages costs more per row than a whole
+            // column: when most rows are selected, all are read.
+            Some(rows) if rows.iter().map(|r| r.len()).sum::<usize>() <= total / 2 => rows,
+            _ => whole(),
+        },
+    };
+    if ranges.is_empty() {
+        return Ok((Vec::new(), ranges));
+    }
+    if !matches!(ranges.as_slice(), [r] if *r == (0..total)) {
+        builder = builder.with_row_selection(RowSelection::from_consecutive_ranges(ranges.iter().cloned(), total));
     }
     let batches: Vec<RecordBatch> = builder.build().map_err(fail)?.try_collect().await.map_err(fail)?;
     let mut out = Vec::with_capacity(batches.len());
@@ -221,7 +256,7 @@ async fn read_parquet(
         }
         out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| reader.error(e.to_string()))?);
     }
-    Ok(out)
+    Ok((out, ranges))
 }
 
 /// The actions of the commits `after + 1 ..= upto`.
@@ -265,7 +300,9 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                     return Err(table_error(table, format!("`{}` has a deletion vector", add.path)));
                 }
                 let path = percent_encoding::percent_decode_str(&add.path).decode_utf8_lossy().into_owned();
-                out.extend(read_parquet(&reader, &schema, &path, add.size, &add.partition_values, None).await?);
+                let (batches, _) =
+                    read_parquet(&reader, &schema, &path, add.size, &add.partition_values, Select::All).await?;
+                out.extend(batches);
             }
         }
     }

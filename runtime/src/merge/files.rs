@@ -3,13 +3,15 @@
 //! the batch's and its key statistics (min/max of the first key column) cover
 //! one of the batch's keys. The caller commits the retirements with the new rows.
 //!
-//! Three steps: `find` reads the key and stamp columns of those files and
-//! returns the stored rows of the batch's keys (position, stamp); the writer
+//! Three steps: `find` reads the key and stamp columns of those files — on
+//! tables laid out for lookups (`lake::Lookup`), only the pages whose key
+//! bounds may hold one of the batch's keys — and returns the stored rows of
+//! the batch's keys (position, stamp); the writer
 //! decides which it replaces (whole rows are read only for equal stamps);
 //! `retire` retires them, by the table's feature:
 //! - deletion vectors: the replaced rows are marked in the file's deletion
 //!   vector (the file is re-added with it). Cost: the batch, plus the key and
-//!   stamp columns of the files it touches;
+//!   stamp columns of the pages it touches;
 //! - copy-on-write (a table created without them): a file with replaced rows
 //!   is removed and its other rows written again.
 
@@ -21,14 +23,16 @@ use futures::StreamExt as _;
 use foldhash::HashSet;
 
 use arrow_array::cast::AsArray as _;
-use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use deltalake::kernel::Action;
 use roaring::RoaringTreemap;
 
 use super::MergeError;
 use super::rows::take;
-use crate::lake::{DataFile, Scope, Table};
+use crate::lake::{DataFile, KeyValues, Lookup, Scope, Table};
+
+/// A partition's values, in the order of the table's partition columns.
+type Partition = Vec<Option<String>>;
 
 /// The keys a batch touches, and what prunes the files to read.
 pub struct Probe {
@@ -36,17 +40,13 @@ pub struct Probe {
     columns: Vec<String>,
     keys: HashSet<Vec<u8>>,
     partition_columns: Vec<String>,
-    partitions: HashSet<Vec<Option<String>>>,
-    first_key: FirstKey,
-    /// The first key column's text values (the fast path of a single text key).
-    strings: HashSet<String>,
-}
-
-/// The sorted values of the first key column, when its statistics can prune.
-enum FirstKey {
-    Strings(Vec<String>),
-    Integers(Vec<i64>),
-    Unknown,
+    /// The partitions of the keys, each with the first key column's values in
+    /// it: what prunes its files and their pages (`None` for a type whose
+    /// statistics are not compared).
+    partitions: HashMap<Partition, Option<Arc<Lookup>>>,
+    /// With a single text key column, its values: rows are matched on them
+    /// without encoding the others.
+    strings: Option<HashSet<String>>,
 }
 
 impl Probe {
@@ -61,26 +61,21 @@ impl Probe {
         let keys = rows.iter().map(|&i| encoded.row(i).data().to_vec()).collect();
         let partition_strings =
             partition_columns.iter().map(|c| super::rows::as_strings(batch, c)).collect::<Result<Vec<_>, _>>()?;
-        let partitions = rows.iter().map(|&i| partition_strings.iter().map(|p| p[i].clone()).collect()).collect();
+        let mut rows_by_partition: HashMap<Partition, Vec<usize>> = HashMap::new();
+        for &i in rows {
+            rows_by_partition.entry(partition_strings.iter().map(|p| p[i].clone()).collect()).or_default().push(i);
+        }
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
-        let first_key = if let Some(s) = first.as_string_opt::<i32>() {
-            let mut v: Vec<String> = rows.iter().filter(|&&i| s.is_valid(i)).map(|&i| s.value(i).to_string()).collect();
-            v.sort();
-            FirstKey::Strings(v)
-        } else if let Some(n) = first.as_primitive_opt::<Int64Type>() {
-            let mut v: Vec<i64> = rows.iter().filter(|&&i| n.is_valid(i)).map(|&i| n.value(i)).collect();
-            v.sort();
-            FirstKey::Integers(v)
-        } else if let Some(n) = first.as_primitive_opt::<Int32Type>() {
-            let mut v: Vec<i64> = rows.iter().filter(|&&i| n.is_valid(i)).map(|&i| n.value(i) as i64).collect();
-            v.sort();
-            FirstKey::Integers(v)
-        } else {
-            FirstKey::Unknown
-        };
-        let strings = match &first_key {
-            FirstKey::Strings(v) => v.iter().cloned().collect(),
-            _ => HashSet::default(),
+        let partitions = rows_by_partition
+            .into_iter()
+            .map(|(partition, rows)| {
+                let values = KeyValues::of(first, &rows);
+                (partition, values.map(|values| Arc::new(Lookup { column: columns[0].to_string(), values })))
+            })
+            .collect();
+        let strings = match (columns, first.as_string_opt::<i32>()) {
+            ([_], Some(s)) => Some(rows.iter().filter(|&&i| s.is_valid(i)).map(|&i| s.value(i).to_string()).collect()),
+            _ => None,
         };
         Ok(Probe {
             strings,
@@ -88,14 +83,13 @@ impl Probe {
             keys,
             partition_columns: partition_columns.to_vec(),
             partitions,
-            first_key,
         })
     }
 
     /// The scope of the commit that writes `new_rows` after this probe's
     /// reads: the partitions of the probed keys and of the new rows.
     pub fn scope(&self, new_rows: &RecordBatch) -> Result<Scope, MergeError> {
-        let mut partitions: std::collections::HashSet<_> = self.partitions.iter().cloned().collect();
+        let mut partitions: std::collections::HashSet<_> = self.partitions.keys().cloned().collect();
         let values = self
             .partition_columns
             .iter()
@@ -111,36 +105,24 @@ impl Probe {
 
     /// The rows of `batch` that may hold a key: with a single text key, the
     /// rows whose value is one of the keys (no encoding of the others); else all.
-    fn candidates(&self, batch: &RecordBatch, columns: &[&str]) -> Result<Vec<usize>, MergeError> {
-        let all = || (0..batch.num_rows()).collect();
-        let (FirstKey::Strings(_), [column]) = (&self.first_key, columns) else { return Ok(all()) };
-        let Some(values) = batch.column_by_name(column).and_then(|c| c.as_string_opt::<i32>()) else {
-            return Ok(all());
-        };
-        Ok((0..values.len()).filter(|&i| values.is_valid(i) && self.strings.contains(values.value(i))).collect())
+    fn candidates(&self, batch: &RecordBatch) -> Vec<usize> {
+        let values = self.columns.first().and_then(|c| batch.column_by_name(c)).and_then(|c| c.as_string_opt::<i32>());
+        match (&self.strings, values) {
+            (Some(strings), Some(values)) => {
+                (0..values.len()).filter(|&i| values.is_valid(i) && strings.contains(values.value(i))).collect()
+            }
+            _ => (0..batch.num_rows()).collect(),
+        }
     }
 
-    /// Whether `file` can hold one of the keys.
-    fn may_hold(&self, file: &DataFile) -> bool {
-        let tuple: Vec<Option<String>> =
+    /// Whether `file` can hold one of the keys; if so, what narrows the read
+    /// of it (the values of its partition's keys).
+    fn lookup_for(&self, file: &DataFile) -> Option<Option<Arc<Lookup>>> {
+        let partition: Partition =
             self.partition_columns.iter().map(|c| file.partition_values.get(c).cloned().flatten()).collect();
-        if !self.partitions.contains(&tuple) {
-            return false;
-        }
-        let (min, max) = (file.min_values.get(&self.columns[0]), file.max_values.get(&self.columns[0]));
-        match (&self.first_key, min, max) {
-            (FirstKey::Strings(v), Some(serde_json::Value::String(lo)), Some(serde_json::Value::String(hi))) => {
-                let at = v.partition_point(|k| k.as_str() < lo.as_str());
-                v.get(at).is_some_and(|k| k.as_str() <= hi.as_str())
-            }
-            (FirstKey::Integers(v), Some(lo), Some(hi)) => match (lo.as_i64(), hi.as_i64()) {
-                (Some(lo), Some(hi)) => {
-                    let at = v.partition_point(|k| *k < lo);
-                    v.get(at).is_some_and(|k| *k <= hi)
-                }
-                _ => true,
-            },
-            _ => true,
+        match self.partitions.get(&partition)? {
+            Some(lookup) if !lookup.may_hold(file) => None,
+            lookup => Some(lookup.clone()),
         }
     }
 }
@@ -178,16 +160,17 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
     let mut columns: Vec<String> = probe.columns.clone();
     columns.extend(super::rows::STAMP.iter().filter(|c| !keys.contains(c)).map(|c| c.to_string()));
     let columns = Arc::new(columns);
-    let files: Vec<DataFile> = table.files().await?.into_iter().filter(|f| probe.may_hold(f)).collect();
+    let files: Vec<(DataFile, Option<Arc<Lookup>>)> =
+        table.files().await?.into_iter().filter_map(|f| probe.lookup_for(&f).map(|l| (f, l))).collect();
     let files_read = files.len();
     // Each file is read (and decoded: CPU work) as a task of its own, so on a
     // multi-thread runtime the reads use every core; results come in file order.
     let reader = table.reader()?;
-    let mut reads = futures::stream::iter(files.into_iter().map(|file| {
+    let mut reads = futures::stream::iter(files.into_iter().map(|(file, lookup)| {
         let (reader, columns) = (reader.clone(), Arc::clone(&columns));
         tokio::spawn(async move {
             let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let read = reader.live_keys(&file, &columns).await;
+            let read = reader.live_keys(&file, &columns, lookup.as_deref()).await;
             (file, read)
         })
     }))
@@ -195,7 +178,7 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
     while let Some(joined) = reads.next().await {
         let (file, read) = joined.map_err(|e| MergeError::Model(format!("a read task failed: {e}")))?;
         let (batch, positions, deleted) = read?;
-        let candidates = probe.candidates(&batch, &keys)?;
+        let candidates = probe.candidates(&batch);
         let candidate_rows = take(&batch, &candidates)?;
         let encoded = super::rows::encode_columns(&candidate_rows, &keys)?;
         let mut stamps = None;
@@ -257,7 +240,7 @@ pub async fn retire(
     for (h, positions) in replaced {
         let gone: RoaringTreemap = positions.into_iter().collect();
         // The live rows' positions (a key column is the narrowest read that gives them).
-        let (_, live, _) = table.live_keys(&h.file, &[probe.columns[0].as_str()]).await?;
+        let (_, live, _) = table.live_keys(&h.file, &[probe.columns[0].as_str()], None).await?;
         let survivors: Vec<u64> = live.into_iter().filter(|p| !gone.contains(*p)).collect();
         if !survivors.is_empty() {
             table.stage(&table.rows_at(&h.file, &survivors).await?).await?;

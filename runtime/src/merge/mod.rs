@@ -25,7 +25,7 @@ pub(crate) mod writers;
 use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
 
-pub use rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION, encode_columns};
+pub use rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION, encode_columns, lookup_columns};
 pub use writers::Written;
 
 use crate::ingest::STAGING_SCHEMA;
@@ -101,10 +101,14 @@ pub async fn merge(
         let mut targets = Vec::new();
         for model in models {
             let name = target_name(registry.product, model);
-            // Merging writers retire replaced rows with deletion vectors.
-            let properties: &[(&str, &str)] =
-                if model.writer == Writer::Append { &[] } else { &[crate::lake::ENABLE_DELETION_VECTORS] };
-            let table = lake.table_with_properties(&name, &(model.schema)(), model.partition_by, properties).await?;
+            // Merging writers retire replaced rows with deletion vectors and
+            // find them by key through the page index.
+            let lookup = rows::lookup_columns(model.key);
+            let properties: Vec<(&str, &str)> = match model.writer {
+                Writer::Append => Vec::new(),
+                _ => vec![crate::lake::ENABLE_DELETION_VECTORS, (crate::lake::LOOKUP_COLUMNS, &lookup)],
+            };
+            let table = lake.table_with_properties(&name, &(model.schema)(), model.partition_by, &properties).await?;
             let done = table.txn_version(&app_id).await?.unwrap_or(-1);
             let report = TableMerge {
                 table: name,

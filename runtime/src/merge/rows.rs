@@ -58,6 +58,14 @@ fn encode(columns: Vec<ArrayRef>) -> Result<Rows, MergeError> {
 /// The columns a stored row's stamp is read from (see [`stamps`]).
 pub const STAMP: [&str; 3] = [GENERATION, VERSION, TOMBSTONE];
 
+/// What a merge reads to find the stored rows of keys `key`: the key and
+/// [`STAMP`] columns, comma-separated (a table's `lake::LOOKUP_COLUMNS`).
+pub fn lookup_columns(key: &[&str]) -> String {
+    let mut columns: Vec<&str> = key.to_vec();
+    columns.extend(STAMP.iter().filter(|c| !key.contains(c)));
+    columns.join(",")
+}
+
 type StampColumns = (Vec<i64>, Vec<i64>, Vec<bool>);
 
 fn stamp_columns(batch: &RecordBatch) -> Result<StampColumns, MergeError> {

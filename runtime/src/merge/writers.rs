@@ -87,7 +87,9 @@ pub async fn merge(
         retiring.push((holding, out));
     }
     let retired = files::retire(table, &probe, retiring).await?;
-    let winners: Vec<usize> = (0..batch.num_rows()).filter(|&i| !loses[i]).collect();
+    let mut winners: Vec<usize> = (0..batch.num_rows()).filter(|&i| !loses[i]).collect();
+    // Sorted by key, each file's pages span narrow key ranges (see `lake::Lookup`).
+    winners.sort_unstable_by(|&a, &b| incoming.key(a).cmp(incoming.key(b)));
     let new_rows = take(&batch, &winners)?;
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed: retired.files_changed };
     let scope = probe.scope(&new_rows)?;
@@ -140,7 +142,9 @@ pub async fn merge_exploded(
     let eligible = take(&all, &eligible)?;
     let versioned = Versioned::of(&eligible, key)?;
     let candidates: Vec<lww::Candidate<'_>> = (0..versioned.len()).map(|i| versioned.candidate(i)).collect();
-    let new_rows = take(&eligible, &lww::winners(&candidates))?;
+    let mut winners = lww::winners(&candidates);
+    winners.sort_unstable_by(|&a, &b| versioned.key(a).cmp(versioned.key(b)));
+    let new_rows = take(&eligible, &winners)?;
     // Every stored child row of a current parent goes.
     let current_rows: Vec<usize> = every_row.into_iter().filter(|&i| current.contains_key(parent_v.key(i))).collect();
     let probe = Probe::new(&parents, &[ROW_ID], &table.partition_columns()?, &current_rows)?;

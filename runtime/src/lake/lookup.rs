@@ -1,0 +1,190 @@
+//! Finding rows by key without decoding every key of a file.
+//!
+//! A merge must find where the stored rows of a batch's keys are. The log's
+//! statistics (min/max of the key per file) prune whole files, but keys spread
+//! over a table touch nearly every file, so reading whole key columns makes a
+//! merge's cost follow the table. Parquet's page index narrows it to pages:
+//! per page, the key's min/max and the page's first row. A table whose
+//! configuration names its lookup columns ([`LOOKUP_COLUMNS`]) has them written
+//! for that:
+//! - in small pages ([`PAGE_BYTES`]: about a hundred ARIs) so a page spans a
+//!   narrow key range when rows are written sorted by key (the merge writers
+//!   and `optimize` sort them);
+//! - without dictionary encoding: a dictionary page is read whole whatever
+//!   rows are selected, and unique keys gain nothing from one;
+//! - with page bounds long enough to tell keys with long common prefixes apart.
+//!
+//! A reader given a [`Lookup`] then decodes only the pages whose bounds may
+//! hold one of the keys. Pruning is only ever conservative: a file written
+//! otherwise (no page index, unsorted rows, another writer) is read whole.
+
+use std::ops::Range;
+
+use arrow_array::cast::AsArray as _;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef};
+use deltalake::parquet::file::metadata::ParquetMetaData;
+use deltalake::parquet::file::page_index::column_index::ColumnIndexMetaData;
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
+
+use super::DataFile;
+
+/// The table property naming the lookup columns (comma-separated).
+pub const LOOKUP_COLUMNS: &str = "manifold.lookupColumns";
+
+/// The page size of a lookup column: small enough that a batch's keys select
+/// few pages of a large file, large enough that page headers stay noise.
+/// (The writer cuts text columns at this size; fixed-width ones at the first
+/// write batch, 1,024 values, that reaches it.)
+pub const PAGE_BYTES: usize = 4096;
+
+/// How a table's data files are written when it has lookup `columns`.
+pub(super) fn writer_properties(columns: &[&str]) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_created_by(format!("manifold-runtime {} (delta-rs)", env!("CARGO_PKG_VERSION")))
+        .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
+        .set_column_index_truncate_length(Some(256));
+    for column in columns {
+        let path = ColumnPath::from(*column);
+        builder = builder
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_data_page_size_limit(path, PAGE_BYTES);
+    }
+    builder.build()
+}
+
+/// The lookup columns a table's configuration names.
+pub(super) fn columns_of(configuration: &std::collections::HashMap<String, String>) -> Vec<&str> {
+    configuration
+        .get(LOOKUP_COLUMNS)
+        .map(|v| v.split(',').map(str::trim).filter(|c| !c.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// The sorted, distinct values of a key column that a lookup asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyValues {
+    Strings(Vec<String>),
+    Integers(Vec<i64>),
+}
+
+impl KeyValues {
+    /// The non-null values of `array` at `rows`; `None` for a type whose
+    /// statistics this module does not compare.
+    pub fn of(array: &ArrayRef, rows: &[usize]) -> Option<KeyValues> {
+        let valid = |i: &&usize| array.is_valid(**i);
+        let mut out = if let Some(s) = array.as_string_opt::<i32>() {
+            KeyValues::Strings(rows.iter().filter(valid).map(|&i| s.value(i).to_string()).collect())
+        } else if let Some(n) = array.as_primitive_opt::<Int64Type>() {
+            KeyValues::Integers(rows.iter().filter(valid).map(|&i| n.value(i)).collect())
+        } else if let Some(n) = array.as_primitive_opt::<Int32Type>() {
+            KeyValues::Integers(rows.iter().filter(valid).map(|&i| i64::from(n.value(i))).collect())
+        } else {
+            return None;
+        };
+        match &mut out {
+            KeyValues::Strings(v) => {
+                v.sort_unstable();
+                v.dedup();
+            }
+            KeyValues::Integers(v) => {
+                v.sort_unstable();
+                v.dedup();
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether a value lies in `lo..=hi` (byte order, as Parquet orders text).
+    fn any_text_within(&self, lo: &[u8], hi: &[u8]) -> bool {
+        let KeyValues::Strings(v) = self else { return true };
+        let at = v.partition_point(|k| k.as_bytes() < lo);
+        v.get(at).is_some_and(|k| k.as_bytes() <= hi)
+    }
+
+    fn any_integer_within(&self, lo: i64, hi: i64) -> bool {
+        let KeyValues::Integers(v) = self else { return true };
+        let at = v.partition_point(|k| *k < lo);
+        v.get(at).is_some_and(|k| *k <= hi)
+    }
+}
+
+/// Which rows of a table a reader needs: those whose `column` holds one of `values`.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    pub column: String,
+    pub values: KeyValues,
+}
+
+impl Lookup {
+    /// Whether `file` may hold one of the values, by the log's statistics
+    /// (a file without them may).
+    pub fn may_hold(&self, file: &DataFile) -> bool {
+        use serde_json::Value;
+        match (&self.values, file.min_values.get(&self.column), file.max_values.get(&self.column)) {
+            (KeyValues::Strings(_), Some(Value::String(lo)), Some(Value::String(hi))) => {
+                self.values.any_text_within(lo.as_bytes(), hi.as_bytes())
+            }
+            (KeyValues::Integers(_), Some(lo), Some(hi)) => match (lo.as_i64(), hi.as_i64()) {
+                (Some(lo), Some(hi)) => self.values.any_integer_within(lo, hi),
+                _ => true,
+            },
+            _ => true,
+        }
+    }
+
+    /// The row ranges of a file (ascending, disjoint) whose pages may hold one
+    /// of the values, by the page index; `None` when the file has none for the
+    /// column (then every row may).
+    pub(super) fn rows(&self, metadata: &ParquetMetaData) -> Option<Vec<Range<usize>>> {
+        let leaf = metadata
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().parts() == [self.column.as_str()])?;
+        let (indexes, offsets) = (metadata.column_index()?, metadata.offset_index()?);
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut push = |r: Range<usize>| match out.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ if r.is_empty() => {}
+            _ => out.push(r),
+        };
+        let mut base = 0usize;
+        for (g, group) in metadata.row_groups().iter().enumerate() {
+            let rows = usize::try_from(group.num_rows()).ok()?;
+            let (index, pages) = (indexes.get(g)?.get(leaf)?, offsets.get(g)?.get(leaf)?.page_locations());
+            let starts: Vec<usize> = pages.iter().map(|p| p.first_row_index as usize).collect();
+            for (p, &start) in starts.iter().enumerate() {
+                let end = starts.get(p + 1).copied().unwrap_or(rows);
+                if self.page_may_hold(index, p) {
+                    push(base + start..base + end);
+                }
+            }
+            base += rows;
+        }
+        Some(out)
+    }
+
+    fn page_may_hold(&self, index: &ColumnIndexMetaData, page: usize) -> bool {
+        if index.is_null_page(page) {
+            return false;
+        }
+        match index {
+            ColumnIndexMetaData::BYTE_ARRAY(i) => match (i.min_value(page), i.max_value(page)) {
+                (Some(lo), Some(hi)) => self.values.any_text_within(lo, hi),
+                _ => true,
+            },
+            ColumnIndexMetaData::INT64(i) => match (i.min_value(page), i.max_value(page)) {
+                (Some(lo), Some(hi)) => self.values.any_integer_within(*lo, *hi),
+                _ => true,
+            },
+            ColumnIndexMetaData::INT32(i) => match (i.min_value(page), i.max_value(page)) {
+                (Some(lo), Some(hi)) => self.values.any_integer_within(i64::from(*lo), i64::from(*hi)),
+                _ => true,
+            },
+            _ => true,
+        }
+    }
+}
