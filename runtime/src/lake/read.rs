@@ -237,6 +237,9 @@ async fn read_parquet(
     if !matches!(ranges.as_slice(), [r] if *r == (0..total)) {
         builder = builder.with_row_selection(RowSelection::from_consecutive_ranges(ranges.iter().cloned(), total));
     }
+    // One batch: callers hold every row read anyway, and concatenating one
+    // batch copies nothing.
+    builder = builder.with_batch_size(ranges.iter().map(|r| r.len()).sum::<usize>().max(1));
     let batches: Vec<RecordBatch> = builder.build().map_err(fail)?.try_collect().await.map_err(fail)?;
     let mut out = Vec::with_capacity(batches.len());
     for batch in batches {

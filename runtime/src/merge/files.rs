@@ -40,13 +40,32 @@ pub struct Probe {
     columns: Vec<String>,
     keys: HashSet<Vec<u8>>,
     partition_columns: Vec<String>,
-    /// The partitions of the keys, each with the first key column's values in
-    /// it: what prunes its files and their pages (`None` for a type whose
-    /// statistics are not compared).
-    partitions: HashMap<Partition, Option<Arc<Lookup>>>,
+    /// The partitions of the keys, each with its keys' first column.
+    partitions: HashMap<Partition, Arc<PartitionKeys>>,
+}
+
+/// One partition's keys, by their first column: what prunes its files and
+/// their pages, and what picks the rows of a file that may hold a key.
+struct PartitionKeys {
+    /// `None` for a type whose statistics are not compared.
+    lookup: Option<Lookup>,
     /// With a single text key column, its values: rows are matched on them
-    /// without encoding the others.
+    /// without encoding the others (a set per partition stays in cache).
     strings: Option<HashSet<String>>,
+}
+
+impl PartitionKeys {
+    /// The rows of `batch` that may hold a key: with a single text key, the
+    /// rows whose value is one of the keys; else all.
+    fn candidates(&self, batch: &RecordBatch, column: &str) -> Vec<usize> {
+        let values = batch.column_by_name(column).and_then(|c| c.as_string_opt::<i32>());
+        match (&self.strings, values) {
+            (Some(strings), Some(values)) => {
+                (0..values.len()).filter(|&i| values.is_valid(i) && strings.contains(values.value(i))).collect()
+            }
+            _ => (0..batch.num_rows()).collect(),
+        }
+    }
 }
 
 impl Probe {
@@ -66,19 +85,18 @@ impl Probe {
             rows_by_partition.entry(partition_strings.iter().map(|p| p[i].clone()).collect()).or_default().push(i);
         }
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
+        let text = first.as_string_opt::<i32>().filter(|_| columns.len() == 1);
         let partitions = rows_by_partition
             .into_iter()
             .map(|(partition, rows)| {
-                let values = KeyValues::of(first, &rows);
-                (partition, values.map(|values| Arc::new(Lookup { column: columns[0].to_string(), values })))
+                let lookup =
+                    KeyValues::of(first, &rows).map(|values| Lookup { column: columns[0].to_string(), values });
+                let strings =
+                    text.map(|s| rows.iter().filter(|&&i| s.is_valid(i)).map(|&i| s.value(i).to_string()).collect());
+                (partition, Arc::new(PartitionKeys { lookup, strings }))
             })
             .collect();
-        let strings = match (columns, first.as_string_opt::<i32>()) {
-            ([_], Some(s)) => Some(rows.iter().filter(|&&i| s.is_valid(i)).map(|&i| s.value(i).to_string()).collect()),
-            _ => None,
-        };
         Ok(Probe {
-            strings,
             columns: columns.iter().map(|c| c.to_string()).collect(),
             keys,
             partition_columns: partition_columns.to_vec(),
@@ -103,27 +121,12 @@ impl Probe {
         self.keys.is_empty()
     }
 
-    /// The rows of `batch` that may hold a key: with a single text key, the
-    /// rows whose value is one of the keys (no encoding of the others); else all.
-    fn candidates(&self, batch: &RecordBatch) -> Vec<usize> {
-        let values = self.columns.first().and_then(|c| batch.column_by_name(c)).and_then(|c| c.as_string_opt::<i32>());
-        match (&self.strings, values) {
-            (Some(strings), Some(values)) => {
-                (0..values.len()).filter(|&i| values.is_valid(i) && strings.contains(values.value(i))).collect()
-            }
-            _ => (0..batch.num_rows()).collect(),
-        }
-    }
-
-    /// Whether `file` can hold one of the keys; if so, what narrows the read
-    /// of it (the values of its partition's keys).
-    fn lookup_for(&self, file: &DataFile) -> Option<Option<Arc<Lookup>>> {
+    /// The keys of `file`'s partition, if the file can hold one of them.
+    fn keys_for(&self, file: &DataFile) -> Option<Arc<PartitionKeys>> {
         let partition: Partition =
             self.partition_columns.iter().map(|c| file.partition_values.get(c).cloned().flatten()).collect();
-        match self.partitions.get(&partition)? {
-            Some(lookup) if !lookup.may_hold(file) => None,
-            lookup => Some(lookup.clone()),
-        }
+        let keys = self.partitions.get(&partition)?;
+        keys.lookup.as_ref().is_none_or(|l| l.may_hold(file)).then(|| Arc::clone(keys))
     }
 }
 
@@ -160,36 +163,40 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
     let mut columns: Vec<String> = probe.columns.clone();
     columns.extend(super::rows::STAMP.iter().filter(|c| !keys.contains(c)).map(|c| c.to_string()));
     let columns = Arc::new(columns);
-    let files: Vec<(DataFile, Option<Arc<Lookup>>)> =
-        table.files().await?.into_iter().filter_map(|f| probe.lookup_for(&f).map(|l| (f, l))).collect();
+    let files: Vec<(DataFile, Arc<PartitionKeys>)> =
+        table.files().await?.into_iter().filter_map(|f| probe.keys_for(&f).map(|k| (f, k))).collect();
     let files_read = files.len();
-    // Each file is read (and decoded: CPU work) as a task of its own, so on a
-    // multi-thread runtime the reads use every core; results come in file order.
+    // Each file is read, decoded and filtered down to the rows that may hold
+    // a key as a task of its own, so on a multi-thread runtime that CPU work
+    // uses every core; results come in file order.
     let reader = table.reader()?;
-    let mut reads = futures::stream::iter(files.into_iter().map(|(file, lookup)| {
+    let mut reads = futures::stream::iter(files.into_iter().map(|(file, partition_keys)| {
         let (reader, columns) = (reader.clone(), Arc::clone(&columns));
         tokio::spawn(async move {
             let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let read = reader.live_keys(&file, &columns, lookup.as_deref()).await;
+            let read = reader.live_keys(&file, &columns, partition_keys.lookup.as_ref()).await;
+            let read = read.map_err(MergeError::from).and_then(|(batch, positions, deleted)| {
+                let candidates = partition_keys.candidates(&batch, columns[0]);
+                let positions: Vec<u64> = candidates.iter().map(|&i| positions[i]).collect();
+                Ok((take(&batch, &candidates)?, positions, deleted))
+            });
             (file, read)
         })
     }))
     .buffered(READ_AHEAD);
     while let Some(joined) = reads.next().await {
         let (file, read) = joined.map_err(|e| MergeError::Model(format!("a read task failed: {e}")))?;
-        let (batch, positions, deleted) = read?;
-        let candidates = probe.candidates(&batch);
-        let candidate_rows = take(&batch, &candidates)?;
-        let encoded = super::rows::encode_columns(&candidate_rows, &keys)?;
+        let (candidates, positions, deleted) = read?;
+        let encoded = super::rows::encode_columns(&candidates, &keys)?;
         let mut stamps = None;
         let mut rows = Vec::new();
-        for (c, &i) in candidates.iter().enumerate() {
+        for (c, &position) in positions.iter().enumerate() {
             let Some(key) = probe.keys.get(encoded.row(c).data()) else { continue };
             let stamps = match &mut stamps {
                 Some(s) => s,
-                None => stamps.insert(super::rows::stamps(&candidate_rows)?),
+                None => stamps.insert(super::rows::stamps(&candidates)?),
             };
-            rows.push(Stored { position: positions[i], key: key.as_slice(), stamp: stamps[c] });
+            rows.push(Stored { position, key: key.as_slice(), stamp: stamps[c] });
         }
         if !rows.is_empty() {
             out.push(Holding { file, deleted, rows });

@@ -13,13 +13,16 @@
 //! `merge_exploded` child tables, which ask the main table which version of
 //! each parent is current (see `writers::merge_exploded`).
 //!
-//! The writers rewrite the files holding replaced rows (copy-on-write), reading
-//! only files whose partition values and key statistics can hold the chunk's
-//! keys. Deletion vectors (marking rows instead of rewriting files) are not
-//! written yet, so a merge's cost still grows with the touched files.
+//! The merging writers find the stored rows of the chunk's keys by reading the
+//! key and stamp columns of only the files (log statistics) and pages (page
+//! index) that can hold them, and mark the replaced rows in deletion vectors
+//! (see `files.rs`); model tables are created with both in mind
+//! (`lake::ENABLE_DELETION_VECTORS`, `lake::LOOKUP_COLUMNS`).
 
 mod files;
 mod rows;
+#[cfg(test)]
+mod tests;
 pub(crate) mod writers;
 
 use arrow_array::RecordBatch;

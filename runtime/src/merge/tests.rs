@@ -1,0 +1,88 @@
+//! The merge writer on a table laid out for lookups, large enough that a
+//! batch's keys select only some pages of a file: the pruned read must still
+//! find every stored row it replaces.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray as _;
+use arrow_array::types::Int64Type;
+use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use deltalake::kernel::Transaction;
+
+use super::rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION};
+use super::{lookup_columns, writers};
+use crate::lake::{ENABLE_DELETION_VECTORS, LOOKUP_COLUMNS, Lake, TableName};
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(ROW_ID, DataType::Utf8, false),
+        Field::new(VERSION, DataType::Int64, false),
+        Field::new(TOMBSTONE, DataType::Boolean, false),
+        Field::new(GENERATION, DataType::Int64, false),
+        Field::new("workspace_id", DataType::Utf8, false),
+    ]))
+}
+
+/// Rows (key number, version, tombstone), keys spread over two workspaces.
+fn rows(rows: &[(usize, i64, bool)]) -> RecordBatch {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(rows.iter().map(|r| Some(format!("ari:cloud:test:site:item/{:06}", r.0))).collect::<StringArray>()),
+        Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>()),
+        Arc::new(rows.iter().map(|r| Some(r.2)).collect::<BooleanArray>()),
+        Arc::new(Int64Array::from(vec![1; rows.len()])),
+        Arc::new(rows.iter().map(|r| Some(format!("ws-{}", r.0 % 2))).collect::<StringArray>()),
+    ];
+    RecordBatch::try_new(schema(), columns).unwrap()
+}
+
+#[test]
+fn a_merge_through_the_page_index_replaces_exactly_the_older_stored_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let name = TableName::new("m", "t");
+        let lookup = lookup_columns(&[ROW_ID]);
+        let properties = [ENABLE_DELETION_VECTORS, (LOOKUP_COLUMNS, lookup.as_str())];
+        let mut table = lake.table_with_properties(&name, &schema(), &["workspace_id"], &properties).await.unwrap();
+        let total = 40_000;
+        let mut oracle: BTreeMap<usize, (i64, bool)> = (0..total).map(|k| (k, (5, false))).collect();
+        let first: Vec<_> = (0..total).rev().map(|k| (k, 5, false)).collect();
+        let written = writers::merge(&mut table, &[rows(&first)], &[ROW_ID], Transaction::new("t", 1)).await.unwrap();
+        assert_eq!((written.rows, written.replaced), (total, 0));
+
+        // Newer versions and tombstones replace; older versions lose; new keys land.
+        let mut batch = Vec::new();
+        for k in (0..total).step_by(997) {
+            batch.push((k, 6, k % 3 == 0));
+        }
+        for k in (500..total).step_by(4001) {
+            batch.push((k, 4, false));
+        }
+        batch.extend([(total + 1, 1, false), (total + 2, 1, true)]);
+        let mut replaced = 0;
+        for &(k, version, tombstone) in &batch {
+            let stored = oracle.get(&k).copied();
+            if stored.is_none_or(|(v, _)| version > v) {
+                replaced += usize::from(stored.is_some());
+                oracle.insert(k, (version, tombstone));
+            }
+        }
+        let written = writers::merge(&mut table, &[rows(&batch)], &[ROW_ID], Transaction::new("t", 2)).await.unwrap();
+        assert_eq!(written.replaced, replaced);
+
+        let table = lake.existing(&name).await.unwrap().unwrap();
+        let mut stored: BTreeMap<usize, (i64, bool)> = BTreeMap::new();
+        for b in table.scan().await.unwrap() {
+            let (keys, versions) = (b.column(0).as_string::<i32>(), b.column(1).as_primitive::<Int64Type>());
+            let tombstones = b.column(2).as_boolean();
+            for i in 0..b.num_rows() {
+                let k: usize = keys.value(i).rsplit('/').next().unwrap().parse().unwrap();
+                assert!(stored.insert(k, (versions.value(i), tombstones.value(i))).is_none(), "key {k} twice");
+            }
+        }
+        assert_eq!(stored, oracle);
+    });
+}
