@@ -10,7 +10,8 @@
 //!   fresh table state; a partition that loses every race is left for the next
 //!   optimize (reported as busy), never half-done.
 //! - `vacuum`: delta-rs's, deleting files the log removed longer ago than the
-//!   retention; it never conflicts.
+//!   retention — and with `orphans`, files no commit added (a killed run's
+//!   uncommitted output) older than the retention; it never conflicts.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -143,18 +144,20 @@ fn sort_by_key(name: &TableName, batches: &[RecordBatch], key: &[&str]) -> Resul
 }
 
 /// Vacuums every table of `registry` (and its dead-letter table): files
-/// removed from the log more than `retention` ago are deleted.
+/// removed from the log more than `retention` ago are deleted; with
+/// `orphans`, also files no commit added that are older than `retention`.
 pub async fn vacuum(
     lake: &Lake,
     registry: &Registry,
     retention: Duration,
+    orphans: bool,
 ) -> Result<Vec<(TableName, usize)>, MaintainError> {
     let mut names: Vec<TableName> = tables(registry).into_iter().map(|(n, _)| n).collect();
     names.push(crate::ingest::dead_letters::table_name(registry.product));
     let mut out = Vec::new();
     for name in names {
         if let Some(mut table) = lake.existing(&name).await? {
-            let deleted = table.vacuum(retention).await?;
+            let deleted = table.vacuum(retention, orphans).await?;
             out.push((name, deleted));
         }
     }

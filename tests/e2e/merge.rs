@@ -243,6 +243,47 @@ fn killing_the_merge_at_random_points_loses_nothing_and_applies_nothing_twice() 
     let expected = expected_models(&jira::REGISTRY, &clean, &rt);
     assert_eq!(model_tables(&jira::REGISTRY, &clean, &rt), expected);
     assert_eq!(model_tables(&jira::REGISTRY, &crashed, &rt), expected, "after {kills_wanted} kills");
+
+    // What the killed runs wrote but never committed is deleted by `vacuum
+    // --orphans` (one more orphan is planted, so there is at least one), and
+    // nothing the tables hold goes with it.
+    let (table, file) = rt.block_on(async {
+        let name = crashed.list().unwrap().pop().unwrap();
+        let table = crashed.existing(&name).await.unwrap().unwrap();
+        (crashed_dir.join(&name.schema).join(&name.table), table.files().await.unwrap().remove(0).path)
+    });
+    let planted = table.join(Path::new(&file).with_file_name("part-00000-orphan-c000.snappy.parquet"));
+    std::fs::copy(table.join(&file), &planted).unwrap();
+    assert!(stray_files(&rt, &crashed, &crashed_dir).contains(&planted), "the planted orphan");
+    let args = ["vacuum", "--lake", crashed_dir.to_str().unwrap(), "--retention-hours", "0", "--orphans"];
+    let status = Command::new(bin).args(args).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+    assert_eq!(stray_files(&rt, &crashed, &crashed_dir), Vec::<std::path::PathBuf>::new());
+    assert_eq!(model_tables(&jira::REGISTRY, &crashed, &rt), expected, "after vacuum --orphans");
+}
+
+/// Parquet files in the lake's table directories that no table holds.
+fn stray_files(rt: &tokio::runtime::Runtime, lake: &Lake, root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for name in lake.list().unwrap() {
+        let dir = root.join(&name.schema).join(&name.table);
+        let table = rt.block_on(lake.existing(&name)).unwrap().unwrap();
+        let active: std::collections::HashSet<_> =
+            rt.block_on(table.files()).unwrap().into_iter().map(|f| dir.join(f.path)).collect();
+        let mut pending = vec![dir.clone()];
+        while let Some(d) = pending.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() && entry.file_name() != "_delta_log" {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "parquet") && !active.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Files per partition of every table of the lake (for the optimize checks).
@@ -290,7 +331,8 @@ fn optimize_and_vacuum_change_files_not_rows() {
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
     // Vacuum keeps the deletion-vector files live files refer to.
     assert!(files_with_deletion_vectors(&opsgenie::REGISTRY, &lake, &rt) > 0);
-    let vacuumed = rt.block_on(manifold_runtime::maintain::vacuum(&lake, &opsgenie::REGISTRY, Duration::ZERO)).unwrap();
+    let vacuumed =
+        rt.block_on(manifold_runtime::maintain::vacuum(&lake, &opsgenie::REGISTRY, Duration::ZERO, false)).unwrap();
     assert!(vacuumed.iter().map(|(_, n)| n).sum::<usize>() > 0, "{vacuumed:?}");
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
 }

@@ -95,6 +95,11 @@ enum Command {
         /// Keep removed files this many hours (readers of older versions need them).
         #[arg(long, default_value_t = 168.0)]
         retention_hours: f64,
+        /// Also delete files no commit added (what a killed run wrote before
+        /// its commit) once older than the retention: a shorter retention than
+        /// the longest commit in flight would delete that commit's files.
+        #[arg(long)]
+        orphans: bool,
     },
     /// Per table: Delta version, rows, the last committed source position, and the lag in bytes.
     Status {
@@ -231,11 +236,12 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let done = maintain::optimize(&handle, registry).await.with_context(|| format!("optimizing `{lake}`"))?;
             print!("{}", report::optimize_table(&done));
         }
-        Command::Vacuum { lake, retention_hours } => {
+        Command::Vacuum { lake, retention_hours, orphans } => {
             let handle = open_lake(&lake)?;
             let retention = std::time::Duration::from_secs_f64(retention_hours.max(0.0) * 3600.0);
-            let done =
-                maintain::vacuum(&handle, registry, retention).await.with_context(|| format!("vacuuming `{lake}`"))?;
+            let done = maintain::vacuum(&handle, registry, retention, orphans)
+                .await
+                .with_context(|| format!("vacuuming `{lake}`"))?;
             let deleted: usize = done.iter().map(|(_, n)| n).sum();
             println!("vacuumed {} tables: {deleted} files deleted", done.len());
         }

@@ -370,8 +370,12 @@ impl Table {
     }
 
     /// Deletes files no version younger than `retention` refers to (delta-rs's
-    /// vacuum, `lite` mode: files the log removed). Returns how many it deleted.
-    pub async fn vacuum(&mut self, retention: std::time::Duration) -> Result<usize> {
+    /// vacuum): in `lite` mode the files the log removed; with `orphans`, also
+    /// files in the table's directories that no commit ever added (left by a
+    /// killed writer) and that are older than `retention` — younger ones may
+    /// belong to a commit in flight. Returns how many it deleted.
+    pub async fn vacuum(&mut self, retention: std::time::Duration, orphans: bool) -> Result<usize> {
+        use deltalake::operations::vacuum::VacuumMode;
         let retention = chrono::Duration::from_std(retention).map_err(|e| LakeError::Table {
             table: self.name.to_string(),
             message: format!("retention out of range: {e}"),
@@ -382,6 +386,7 @@ impl Table {
             .vacuum()
             .with_retention_period(retention)
             .with_enforce_retention_duration(false)
+            .with_mode(if orphans { VacuumMode::Full } else { VacuumMode::Lite })
             .await
             .map_err(|e| delta(&self.name, e))?;
         self.inner = table;
