@@ -1,10 +1,11 @@
 //! Table maintenance on the ingestion binaries, safe beside ingestion:
 //!
 //! - `optimize`: per partition with more than one file or with deleted rows
-//!   (deletion vectors), the live rows are rewritten as one file, sorted by
-//!   the table's key (clustering: key statistics then prune the merge step's
-//!   reads; deletion vectors are folded away). Our own rewrite — delta-rs's optimize needs
-//!   DataFusion. Its commit changes no data (`dataChange: false`), so the merge
+//!   (deletion vectors), the live rows are rewritten sorted by the table's key,
+//!   as files of the table's target size (`delta.targetFileSize`, 100 MiB by
+//!   default) holding disjoint key ranges (clustering: key statistics then
+//!   prune the merge step's reads; deletion vectors are folded away). Our own
+//!   rewrite — delta-rs's optimize needs DataFusion. Its commit changes no data (`dataChange: false`), so the merge
 //!   step does not read the rewritten staging rows as new. A commit that
 //!   conflicts with a concurrent merge (both removed a file) is retried on the
 //!   fresh table state; a partition that loses every race is left for the next
@@ -27,7 +28,7 @@ use crate::merge::{self, ROW_ID};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Optimized {
     pub table: TableName,
-    /// Partitions rewritten (each into one file).
+    /// Partitions rewritten (each into files of the table's target size).
     pub partitions: usize,
     pub files_removed: usize,
     pub rows: usize,
@@ -78,17 +79,20 @@ pub(crate) async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) 
     let mut report =
         Optimized { table: name.clone(), partitions: 0, files_removed: 0, rows: 0, retries: 0, skipped_busy: 0 };
     let mut table = lake.existing(name).await?.expect("checked by the caller");
+    let target_size = table.target_file_size()?;
     let mut partitions: BTreeMap<PartitionKey, Vec<DataFile>> = BTreeMap::new();
     for f in table.files().await? {
         partitions.entry(partition_of(&f)).or_default().push(f);
     }
-    for (partition, _) in partitions.into_iter().filter(|(_, files)| worth_rewriting(files)) {
+    for (partition, _) in
+        partitions.into_iter().filter(|(_, files)| worth_rewriting(files, key.first().copied(), target_size))
+    {
         let mut attempt = 0;
         loop {
             // The partition's files as of now (a retry sees the winner's changes).
             let files: Vec<DataFile> =
                 table.files().await?.into_iter().filter(|f| partition_of(f) == partition).collect();
-            if !worth_rewriting(&files) {
+            if !worth_rewriting(&files, key.first().copied(), target_size) {
                 break;
             }
             let mut batches = Vec::new();
@@ -123,9 +127,40 @@ pub(crate) async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) 
     Ok(report)
 }
 
-/// A partition's files are rewritten when there are several, or deleted rows.
-fn worth_rewriting(files: &[DataFile]) -> bool {
-    files.len() > 1 || files.iter().any(|f| f.deletion_vector.is_some())
+/// A partition's files are rewritten when some hold deleted rows, when all of
+/// them would fit in one file of the target size, or when their ranges of the
+/// key's first column overlap (by the log's statistics). What optimize leaves —
+/// one file, or full files of disjoint ranges — is therefore not rewritten
+/// again until writers add to it. (A table without a key: only the first two.)
+fn worth_rewriting(files: &[DataFile], key: Option<&str>, target_size: u64) -> bool {
+    if files.iter().any(|f| f.deletion_vector.is_some()) {
+        return true;
+    }
+    if files.len() < 2 {
+        return false;
+    }
+    let total: u64 = files.iter().map(|f| u64::try_from(f.add.size).unwrap_or(0)).sum();
+    total < target_size || key.is_some_and(|k| ranges_overlap(files, k))
+}
+
+/// Whether two files' `[min, max]` of `column` overlap; files without
+/// comparable statistics count as not overlapping.
+fn ranges_overlap(files: &[DataFile], column: &str) -> bool {
+    use serde_json::Value;
+    fn order(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+        match (a, b) {
+            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+            (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+                (Some(a), Some(b)) => Some(a.cmp(&b)),
+                _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+            },
+            _ => None,
+        }
+    }
+    let mut ranges: Vec<(&Value, &Value)> =
+        files.iter().filter_map(|f| Some((f.min_values.get(column)?, f.max_values.get(column)?))).collect();
+    ranges.sort_by(|a, b| order(a.0, b.0).unwrap_or(std::cmp::Ordering::Equal));
+    ranges.windows(2).any(|w| order(w[1].0, w[0].1).is_some_and(|o| o.is_le()))
 }
 
 fn partition_of(f: &DataFile) -> PartitionKey {
@@ -162,4 +197,61 @@ pub async fn vacuum(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    use crate::lake::{Lake, TableName};
+
+    /// A partition larger than the target size is rewritten into several
+    /// files with disjoint key ranges, which the next optimize leaves alone.
+    #[test]
+    fn optimize_splits_a_partition_at_the_target_size_and_is_then_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+            let s = Arc::new(Schema::new(vec![
+                Field::new("ws", DataType::Utf8, false),
+                Field::new("id", DataType::Int64, false),
+                Field::new("text", DataType::Utf8, false),
+            ]));
+            let name = TableName::new("s", "t");
+            let properties = [("delta.targetFileSize", "262144")];
+            let mut t = lake.table_with_properties(&name, &s, &["ws"], &properties).await.unwrap();
+            // Three appends whose key ranges interleave.
+            for part in 0..3i64 {
+                let ids: Vec<i64> = (0..30_000).map(|i| i * 3 + part).collect();
+                let text: StringArray =
+                    ids.iter().map(|i| Some(format!("row {i}: some text to make it heavier"))).collect();
+                let columns: Vec<arrow_array::ArrayRef> = vec![
+                    Arc::new(StringArray::from(vec!["a"; ids.len()])),
+                    Arc::new(Int64Array::from(ids)),
+                    Arc::new(text),
+                ];
+                t.append(&[RecordBatch::try_new(s.clone(), columns).unwrap()], None).await.unwrap();
+            }
+            let report = super::optimize_table(&lake, &name, &["id"]).await.unwrap();
+            assert_eq!((report.partitions, report.rows), (1, 90_000));
+            let t = lake.existing(&name).await.unwrap().unwrap();
+            let mut ranges: Vec<(i64, i64)> = t
+                .files()
+                .await
+                .unwrap()
+                .iter()
+                .map(|f| (f.min_values["id"].as_i64().unwrap(), f.max_values["id"].as_i64().unwrap()))
+                .collect();
+            ranges.sort();
+            assert!(ranges.len() > 1, "{ranges:?}");
+            assert!(ranges.windows(2).all(|w| w[0].1 < w[1].0), "key ranges overlap: {ranges:?}");
+            assert_eq!(t.row_count().await.unwrap(), 90_000);
+            let again = super::optimize_table(&lake, &name, &["id"]).await.unwrap();
+            assert_eq!(again.partitions, 0, "{again:?}");
+        });
+    }
 }

@@ -302,8 +302,8 @@ fn most_files_in_a_partition(rt: &tokio::runtime::Runtime, lake: &Lake) -> usize
     most
 }
 
-/// `optimize` leaves one file per partition and `vacuum` deletes the removed
-/// ones; the rows stay the oracle's, and later merges still see only new
+/// `optimize` leaves one file per partition (far below the target size) and
+/// `vacuum` deletes the removed ones; the rows stay the oracle's, and later merges still see only new
 /// staging rows (a compaction's re-added staging files are not new data).
 #[test]
 fn optimize_and_vacuum_change_files_not_rows() {

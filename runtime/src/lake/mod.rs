@@ -410,16 +410,27 @@ impl Table {
         result.map_err(|e| delta(&self.name, e))
     }
 
-    /// A writer for the table's data files: laid out for lookups when the
-    /// table names lookup columns (see `lookup`).
+    /// A writer for the table's data files: files of the table's target size
+    /// (`delta.targetFileSize`, 100 MiB by default; a partition's rows beyond
+    /// it go to further files), laid out for lookups when the table names
+    /// lookup columns (see `lookup`).
     fn new_writer(&self) -> Result<RecordBatchWriter> {
-        let writer = RecordBatchWriter::for_table(&self.inner).map_err(|e| delta(&self.name, e))?;
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        let writer = RecordBatchWriter::for_table(&self.inner)
+            .map_err(|e| delta(&self.name, e))?
+            .with_target_file_size(self.target_file_size()?);
         let lookup = lookup::columns_of(snapshot.metadata().configuration());
         if lookup.is_empty() {
             return Ok(writer);
         }
         Ok(writer.with_writer_properties(lookup::writer_properties(&lookup)))
+    }
+
+    /// The size data files are written up to (`delta.targetFileSize`).
+    pub fn target_file_size(&self) -> Result<u64> {
+        use deltalake::table::config::TablePropertiesExt as _;
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        Ok(snapshot.table_config().target_file_size().get())
     }
 
     /// Drops the rows staged since the last commit (after a failed merge).

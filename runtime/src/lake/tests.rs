@@ -258,3 +258,23 @@ fn lookups_read_only_the_pages_that_may_hold_the_keys() {
         assert_eq!(batch.num_rows(), total - 1);
     });
 }
+
+/// A partition's rows beyond the table's target file size go to further files.
+#[test]
+fn writes_roll_files_at_the_tables_target_size() {
+    on_a_lake(|lake| async move {
+        let s = schema(DataType::Utf8);
+        let name = TableName::new("s", "sized");
+        let mut t = lake.table_with_properties(&name, &s, &["ws"], &[("delta.targetFileSize", "65536")]).await.unwrap();
+        let n = 60_000;
+        let numbers: Vec<i64> = (0..n).collect();
+        let values: Vec<String> =
+            numbers.iter().map(|i| format!("value {i} with some text to fill the file")).collect();
+        let values: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
+        t.append(&[rows(&s, &vec!["a"; n as usize], &numbers, &values)], None).await.unwrap();
+        let files = t.files().await.unwrap();
+        assert!(files.len() > 1, "{} file(s)", files.len());
+        assert_eq!(t.row_count().await.unwrap(), n as u64);
+        assert_eq!(ids(&t.scan().await.unwrap()), numbers);
+    });
+}
