@@ -168,6 +168,11 @@ impl Lookup {
     }
 
     fn page_may_hold(&self, index: &ColumnIndexMetaData, page: usize) -> bool {
+        // No column index for the column (a writer without page statistics),
+        // or fewer entries than pages: nothing to prune by.
+        if matches!(index, ColumnIndexMetaData::NONE) || page as u64 >= index.num_pages() {
+            return true;
+        }
         if index.is_null_page(page) {
             return false;
         }
@@ -186,5 +191,46 @@ impl Lookup {
             },
             _ => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use deltalake::parquet::arrow::ArrowWriter;
+    use deltalake::parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use deltalake::parquet::file::metadata::PageIndexPolicy;
+    use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use deltalake::parquet::schema::types::ColumnPath;
+
+    use super::{KeyValues, Lookup};
+
+    /// A file whose writer kept no page statistics for the key column (its
+    /// column index is absent while the offset index is there): every row may
+    /// hold a key, and nothing panics.
+    #[test]
+    fn a_file_without_page_statistics_for_the_key_is_read_whole() {
+        let schema = Arc::new(Schema::new(vec![Field::new("key", DataType::Utf8, false)]));
+        let keys: StringArray = (0..5_000).map(|i| Some(format!("key-{i:05}"))).collect();
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(keys)]).unwrap();
+        let properties = WriterProperties::builder()
+            .set_column_statistics_enabled(ColumnPath::from("key"), EnabledStatistics::None)
+            .set_column_data_page_size_limit(ColumnPath::from("key"), 1024)
+            .set_column_dictionary_enabled(ColumnPath::from("key"), false)
+            .build();
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(bytes::Bytes::from(bytes), options).unwrap();
+        let pages = reader.metadata().offset_index().map(|o| o[0][0].page_locations().len());
+        assert!(pages.is_some_and(|p| p > 1), "{pages:?} pages");
+        let lookup = Lookup { column: "key".into(), values: KeyValues::Strings(vec!["key-00042".into()]) };
+        let every_row: Vec<std::ops::Range<usize>> = std::iter::once(0..5_000).collect();
+        assert_eq!(lookup.rows(reader.metadata()), Some(every_row));
     }
 }
