@@ -160,8 +160,7 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
         return Ok((out, 0));
     }
     let keys: Vec<&str> = probe.columns.iter().map(String::as_str).collect();
-    let mut columns: Vec<String> = probe.columns.clone();
-    columns.extend(super::rows::STAMP.iter().filter(|c| !keys.contains(c)).map(|c| c.to_string()));
+    let columns: Vec<String> = super::rows::key_and_stamp(&keys).into_iter().map(str::to_string).collect();
     let columns = Arc::new(columns);
     let files: Vec<(DataFile, Arc<PartitionKeys>)> =
         table.files().await?.into_iter().filter_map(|f| probe.keys_for(&f).map(|k| (f, k))).collect();

@@ -61,9 +61,14 @@ pub const STAMP: [&str; 3] = [GENERATION, VERSION, TOMBSTONE];
 /// What a merge reads to find the stored rows of keys `key`: the key and
 /// [`STAMP`] columns, comma-separated (a table's `lake::LOOKUP_COLUMNS`).
 pub fn lookup_columns(key: &[&str]) -> String {
+    key_and_stamp(key).join(",")
+}
+
+/// The key columns, then the [`STAMP`] columns not among them: what `find` reads.
+pub fn key_and_stamp<'k>(key: &[&'k str]) -> Vec<&'k str> {
     let mut columns: Vec<&str> = key.to_vec();
     columns.extend(STAMP.iter().filter(|c| !key.contains(c)));
-    columns.join(",")
+    columns
 }
 
 type StampColumns = (Vec<i64>, Vec<i64>, Vec<bool>);
