@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::emit::Artifact;
 
 /// Writes `bytes` to `path` unless it already holds exactly them. Returns whether
@@ -57,16 +59,22 @@ pub struct TreeReport {
 /// that no artifact produces any more (then empty folders). `out` belongs to
 /// Manifold; nothing else should be kept there.
 pub fn write_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<TreeReport> {
+    // What was there before: listed first, as the writes below pass through
+    // temporary files that a listing taken meanwhile would see.
+    let existing = existing_files(out)?;
+    // Files are compared and written on every core; the report keeps the
+    // artifacts' order.
+    let changed: Vec<_> = artifacts.par_iter().map(|a| write_if_changed(&out.join(&a.path), &a.bytes)).collect();
     let mut report = TreeReport::default();
-    for a in artifacts {
-        if write_if_changed(&out.join(&a.path), &a.bytes)? {
+    for (a, changed) in artifacts.iter().zip(changed) {
+        if changed? {
             report.written.push(a.path.clone());
         } else {
             report.unchanged += 1;
         }
     }
     let wanted: BTreeSet<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
-    for path in existing_files(out)? {
+    for path in existing {
         if !wanted.contains(path.as_str()) {
             std::fs::remove_file(out.join(&path))?;
             report.removed.push(path);
@@ -79,14 +87,18 @@ pub fn write_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<TreeRep
 /// How `out` differs from `artifacts`, one line per file, with the first differing
 /// line of changed text files. Empty when `out` is up to date.
 pub fn diff_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<Vec<String>> {
+    let compared: Vec<std::io::Result<Option<String>>> = artifacts
+        .par_iter()
+        .map(|a| match std::fs::read(out.join(&a.path)) {
+            Ok(old) if old == a.bytes => Ok(None),
+            Ok(old) => Ok(Some(format!("changed: {}{}", a.path, first_difference(&old, &a.bytes)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Some(format!("missing: {}", a.path))),
+            Err(e) => Err(e),
+        })
+        .collect();
     let mut diffs = Vec::new();
-    for a in artifacts {
-        match std::fs::read(out.join(&a.path)) {
-            Ok(old) if old == a.bytes => {}
-            Ok(old) => diffs.push(format!("changed: {}{}", a.path, first_difference(&old, &a.bytes))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => diffs.push(format!("missing: {}", a.path)),
-            Err(e) => return Err(e),
-        }
+    for diff in compared {
+        diffs.extend(diff?);
     }
     let wanted: BTreeSet<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
     for path in existing_files(out)? {

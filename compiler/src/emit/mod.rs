@@ -10,11 +10,12 @@
 pub mod columns;
 pub mod crates;
 pub mod dbt;
-mod par;
 pub mod proto;
 pub mod rust;
 pub mod table;
 mod templates;
+
+use rayon::slice::ParallelSliceMut;
 
 use crate::diag::Diagnostics;
 use crate::lock::Lock;
@@ -46,19 +47,26 @@ pub struct Emitted {
 pub fn emit_all(model: &Model, lock: &Lock, layout: &crates::Layout) -> Emitted {
     let mut out = Emitted::default();
     out.artifacts.push(Artifact::text("README.md", templates::raw("generated_README.md")));
-    let protos = proto::emit(model, lock);
+    // The protos do not depend on the dbt project or the tables derived from it:
+    // both branches run at once (and each spreads its own work over the cores).
+    let (protos, (dbt, tables)) = rayon::join(
+        || proto::emit(model, lock),
+        || {
+            let dbt = dbt::emit(model, lock);
+            let tables = table::emit(model, lock, &dbt.models);
+            (dbt, tables)
+        },
+    );
     out.artifacts.extend(protos.files);
     match protos.descriptor_set {
         Ok(fds) => out.artifacts.push(Artifact { path: proto::DESCRIPTOR_SET.into(), bytes: fds }),
         Err(d) => out.diagnostics.push(d),
     }
-    let dbt = dbt::emit(model, lock);
     out.artifacts.extend(dbt.files);
     out.diagnostics.extend(dbt.diagnostics);
-    let tables = table::emit(model, lock, &dbt.models);
     out.artifacts.extend(tables.files);
     out.diagnostics.extend(tables.diagnostics);
     out.artifacts.extend(crates::emit(model, layout));
-    out.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    out.artifacts.par_sort_by(|a, b| a.path.cmp(&b.path));
     out
 }

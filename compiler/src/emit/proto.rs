@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use prost::Message as _;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Artifact;
@@ -57,9 +58,9 @@ pub struct Protos {
 pub fn emit(model: &Model, lock: &Lock) -> Protos {
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     sources.insert(ENVELOPE.to_string(), templates::raw("proto/envelope.proto").to_string());
-    for p in &model.products {
-        sources.insert(product_file(&p.name), product_proto(model, lock, p));
-    }
+    let products: Vec<(String, String)> =
+        model.products.par_iter().map(|p| (product_file(&p.name), product_proto(model, lock, p))).collect();
+    sources.extend(products);
     let descriptor_set = descriptor_set(&sources);
     let mut files: Vec<Artifact> =
         sources.into_iter().map(|(path, text)| Artifact::text(format!("proto/{path}"), text)).collect();
@@ -265,26 +266,34 @@ fn doc_lines(doc: &str) -> Vec<String> {
 }
 
 /// Compiles the protos with protox into an encoded `FileDescriptorSet` (imports
-/// included, source info kept so comments survive into generated code).
+/// included, source info kept so comments survive into generated code). Files
+/// are parsed on every core first; protox then only links and checks them.
 fn descriptor_set(sources: &BTreeMap<String, String>) -> Result<Vec<u8>, Diagnostic> {
-    struct Sources(BTreeMap<String, String>);
-    impl protox::file::FileResolver for Sources {
+    struct Parsed(BTreeMap<String, protox::file::File>);
+    impl protox::file::FileResolver for Parsed {
         fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-            match self.0.get(name) {
-                Some(text) => protox::file::File::from_source(name, text),
-                None => Err(protox::Error::file_not_found(name)),
-            }
+            self.0.get(name).cloned().ok_or_else(|| protox::Error::file_not_found(name))
         }
     }
-    let mut chain = protox::file::ChainFileResolver::new();
-    chain.add(Sources(sources.clone()));
-    chain.add(protox::file::GoogleFileResolver::new());
-    let mut compiler = protox::Compiler::with_file_resolver(chain);
-    compiler.include_imports(true).include_source_info(true);
     let failed = |e: protox::Error| {
         Diagnostic::error(codes::E001, format!("the emitted protos do not compile: {e}"))
             .help("this is a bug in Manifold's proto emitter; please report it with your schemas")
     };
+    // Collected in order first, so the error reported is always the first file's.
+    let parsed: Vec<Result<protox::file::File, protox::Error>> =
+        sources.par_iter().map(|(name, text)| protox::file::File::from_source(name, text)).collect();
+    let parsed: BTreeMap<String, protox::file::File> = sources
+        .keys()
+        .cloned()
+        .zip(parsed)
+        .map(|(name, file)| file.map(|f| (name, f)))
+        .collect::<Result<_, _>>()
+        .map_err(failed)?;
+    let mut chain = protox::file::ChainFileResolver::new();
+    chain.add(Parsed(parsed));
+    chain.add(protox::file::GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(chain);
+    compiler.include_imports(true).include_source_info(true);
     for name in sources.keys() {
         compiler.open_file(name).map_err(failed)?;
     }

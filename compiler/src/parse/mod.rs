@@ -9,6 +9,7 @@
 mod jsdoc;
 pub mod syntax;
 
+use rayon::prelude::*;
 use swc_common::comments::{CommentKind, Comments, SingleThreadedComments};
 use swc_common::sync::Lrc;
 use swc_common::{BytePos, FileName, SourceMap, Spanned};
@@ -23,8 +24,21 @@ use crate::source::{FileId, SourceDb, Span};
 /// Parses the given files of `db`. `base` is the file with the base declarations,
 /// which may use constructs (type aliases) that product files may not.
 pub fn parse(db: &SourceDb, files: &[FileId], base: Option<FileId>) -> (Syntax, Diagnostics) {
+    // Files parse independently, on every core; diagnostics keep the files' order.
+    let parsed: Vec<(FileSyntax, Diagnostics)> = files
+        .par_iter()
+        .map(|&id| {
+            let mut diags = Diagnostics::new();
+            let syntax = parse_file(db, id, Some(id) == base, &mut diags);
+            (syntax, diags)
+        })
+        .collect();
     let mut diags = Diagnostics::new();
-    let files = files.iter().map(|&id| parse_file(db, id, Some(id) == base, &mut diags)).collect();
+    let mut files = Vec::with_capacity(parsed.len());
+    for (syntax, d) in parsed {
+        files.push(syntax);
+        diags.extend(d);
+    }
     (Syntax { files }, diags)
 }
 

@@ -7,10 +7,40 @@ use serde::Serialize;
 
 use super::{DbtModel, Kind, Writer};
 
-#[derive(Serialize)]
-pub(super) struct ManifestJson {
-    pub(super) metadata: Metadata,
-    pub(super) nodes: BTreeMap<String, ManifestNode>,
+/// The manifest as `serde_json::to_string_pretty` would print `{metadata, nodes}`
+/// (plus a final newline), from nodes already printed by [`node_json`]: the
+/// nodes are the bulk of the file and print independently, on every core.
+pub(super) fn render(metadata: &Metadata, nodes: &BTreeMap<String, String>) -> String {
+    let metadata = serde_json::to_string_pretty(metadata).expect("metadata serializes");
+    let mut out = String::with_capacity(nodes.values().map(|n| n.len() + 64).sum::<usize>() + 256);
+    out.push_str("{\n  \"metadata\": ");
+    out.push_str(&indent(&metadata, "  "));
+    out.push_str(",\n  \"nodes\": ");
+    if nodes.is_empty() {
+        out.push_str("{}");
+    } else {
+        out.push('{');
+        for (i, (key, node)) in nodes.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            out.push_str(&serde_json::to_string(key).expect("a string serializes"));
+            out.push_str(": ");
+            out.push_str(&indent(node, "    "));
+        }
+        out.push_str("\n  }");
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+/// Pretty JSON nested one level deeper: every line but the first indented. JSON
+/// strings escape their newlines, so every `\n` is a line break.
+fn indent(json: &str, by: &str) -> String {
+    json.replace('\n', &format!("\n{by}"))
+}
+
+/// One model's manifest entry, pretty-printed.
+pub(super) fn node_json(m: &DbtModel, compiled_path: String) -> String {
+    serde_json::to_string_pretty(&ManifestNode::new(m, compiled_path)).expect("a manifest node serializes")
 }
 
 #[derive(Serialize)]
@@ -21,7 +51,7 @@ pub(super) struct Metadata {
 }
 
 #[derive(Serialize)]
-pub(super) struct ManifestNode {
+struct ManifestNode {
     name: String,
     product: String,
     /// `ingestion` (run by the ingestion binaries) or `analytics` (run by dbt).
@@ -43,7 +73,7 @@ struct DependsOn {
 }
 
 impl ManifestNode {
-    pub(super) fn new(m: &DbtModel, compiled_path: String) -> Self {
+    fn new(m: &DbtModel, compiled_path: String) -> Self {
         ManifestNode {
             name: m.name.clone(),
             product: m.product.clone(),
@@ -65,6 +95,38 @@ impl ManifestNode {
                 refs: m.compiled.refs.iter().cloned().collect(),
             },
             compiled_sql: m.compiled.sql.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+
+    use super::{Metadata, render};
+
+    /// `render` must print exactly what serde_json's pretty printer prints for the
+    /// whole document, with and without nodes.
+    #[test]
+    fn render_matches_serde_json_pretty() {
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            metadata: &'a Metadata,
+            nodes: &'a BTreeMap<String, serde_json::Value>,
+        }
+        let metadata = Metadata { generated_by: "manifold", dbt_project: "manifold", target_schema: "t" };
+        let mut values: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for n in 0..3 {
+            let pretty: BTreeMap<String, String> =
+                values.iter().map(|(k, v)| (k.clone(), serde_json::to_string_pretty(v).unwrap())).collect();
+            let expected = serde_json::to_string_pretty(&Whole { metadata: &metadata, nodes: &values }).unwrap() + "\n";
+            assert_eq!(render(&metadata, &pretty), expected, "with {} nodes", values.len());
+            values.insert(
+                format!("model.manifold.m{n}\"q"),
+                serde_json::json!({"sql": "SELECT 1\nFROM t", "list": [1, {"a": []}], "empty": {}}),
+            );
         }
     }
 }

@@ -17,8 +17,9 @@ mod yaml;
 
 use std::collections::BTreeMap;
 
-use self::manifest::{ManifestJson, ManifestNode, Metadata};
+use self::manifest::Metadata;
 use self::yaml::{schema_yml, sources_yml};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::columns::{self, TargetColumn};
@@ -116,19 +117,32 @@ pub fn emit(model: &Model, lock: &Lock) -> Dbt {
         Artifact::text("dbt/macros/manifold.sql", macros),
     ];
     let mut diagnostics = Diagnostics::new();
-    // Render every generated model, then compile them all on every core.
+    // Render every product's generated models and YAML, then compile the models,
+    // all on every core (results keep the Model's order).
+    let rendered: Vec<(Artifact, Vec<DbtModel>, Artifact)> = model
+        .products
+        .par_iter()
+        .map(|p| {
+            let sources = Artifact::text(format!("dbt/models/{}/sources.yml", p.name), sources_yml(model, lock, p));
+            let product_models = generated_models(model, p);
+            let schema =
+                Artifact::text(format!("dbt/models/{}/schema.yml", p.name), schema_yml(model, p, &product_models));
+            (sources, product_models, schema)
+        })
+        .collect();
     let mut generated: Vec<DbtModel> = Vec::new();
-    for p in &model.products {
-        files.push(Artifact::text(format!("dbt/models/{}/sources.yml", p.name), sources_yml(model, lock, p)));
-        let product_models = generated_models(model, p);
-        files.push(Artifact::text(format!("dbt/models/{}/schema.yml", p.name), schema_yml(model, p, &product_models)));
+    for (sources, product_models, schema) in rendered {
+        files.push(sources);
+        files.push(schema);
         generated.extend(product_models);
     }
-    let compiled = super::par::map_init(
-        &generated,
-        || compile::ModelCompiler::new(macros).expect("the Manifold macros compile"),
-        |compiler, m| compiler.compile(&m.text),
-    );
+    let compiled: Vec<_> = generated
+        .par_iter()
+        .map_init(
+            || compile::ModelCompiler::new(macros).expect("the Manifold macros compile"),
+            |compiler, m| compiler.compile(&m.text),
+        )
+        .collect();
     for (m, result) in generated.iter_mut().zip(compiled) {
         match result {
             Ok(c) => m.compiled = c,
@@ -158,20 +172,26 @@ pub fn emit(model: &Model, lock: &Lock) -> Dbt {
             }
         }
     }
+    let nodes: Vec<(Artifact, Artifact, (String, String))> = models
+        .par_iter()
+        .map(|m| {
+            let compiled_path = format!("compiled/{}", m.path());
+            let node = manifest::node_json(m, compiled_path.clone());
+            (
+                Artifact::text(format!("dbt/{}", m.path()), m.text.clone()),
+                Artifact::text(format!("dbt/{compiled_path}"), m.compiled.sql.clone()),
+                (format!("model.manifold.{}", m.name), node),
+            )
+        })
+        .collect();
     let mut manifest = BTreeMap::new();
-    for m in &models {
-        files.push(Artifact::text(format!("dbt/{}", m.path()), m.text.clone()));
-        let compiled_path = format!("compiled/{}", m.path());
-        files.push(Artifact::text(format!("dbt/{compiled_path}"), m.compiled.sql.clone()));
-        manifest.insert(format!("model.manifold.{}", m.name), ManifestNode::new(m, compiled_path));
+    for (model_file, compiled_file, (key, node)) in nodes {
+        files.push(model_file);
+        files.push(compiled_file);
+        manifest.insert(key, node);
     }
-    let manifest = ManifestJson {
-        metadata: Metadata { generated_by: "manifold", dbt_project: "manifold", target_schema: TARGET_SCHEMA },
-        nodes: manifest,
-    };
-    let mut json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
-    json.push('\n');
-    files.push(Artifact::text("dbt/compiled/manifest.json", json));
+    let metadata = Metadata { generated_by: "manifold", dbt_project: "manifold", target_schema: TARGET_SCHEMA };
+    files.push(Artifact::text("dbt/compiled/manifest.json", manifest::render(&metadata, &manifest)));
     Dbt { files, models, diagnostics }
 }
 
@@ -197,18 +217,19 @@ struct TemplateColumn {
 }
 
 fn generated_models(model: &Model, p: &Product) -> Vec<DbtModel> {
-    let mut out = Vec::new();
-    for e in &p.entities {
-        let key = vec![columns::ROW_KEY.to_string()];
-        let main = columns::main_table(model, e);
-        out.push(generated(p, e, None, &main, Writer::Merge, key));
-        for f in e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))) {
-            let cols = columns::child_table(model, e, f);
-            let key = vec![columns::ROW_KEY.to_string(), columns::POSITION.to_string()];
-            out.push(generated(p, e, Some(f), &cols, Writer::MergeExploded, key));
-        }
-    }
-    out
+    p.entities
+        .par_iter()
+        .flat_map_iter(|e| {
+            let key = vec![columns::ROW_KEY.to_string()];
+            let main = columns::main_table(model, e);
+            let children = e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))).map(|f| {
+                let cols = columns::child_table(model, e, f);
+                let key = vec![columns::ROW_KEY.to_string(), columns::POSITION.to_string()];
+                generated(p, e, Some(f), &cols, Writer::MergeExploded, key)
+            });
+            std::iter::once(generated(p, e, None, &main, Writer::Merge, key)).chain(children).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// A generated model, rendered; `compiled` is filled in by `emit`.

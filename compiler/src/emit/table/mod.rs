@@ -14,6 +14,7 @@ pub mod derive;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -54,9 +55,10 @@ pub struct Tables {
 pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
-    let mut staging: BTreeMap<String, Vec<Column>> = BTreeMap::new();
-    for p in &model.products {
-        for e in &p.entities {
+    let entities: Vec<_> = model.products.iter().flat_map(|p| p.entities.iter().map(move |e| (p, e))).collect();
+    let staged: Vec<(Artifact, String, Vec<Column>)> = entities
+        .par_iter()
+        .map(|(p, e)| {
             let cols = columns::source_table(model, e);
             let table = TableJson {
                 name: e.name.clone(),
@@ -71,12 +73,17 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
                 refs: Vec::new(),
                 schema: struct_json(cols.iter().map(source_field_json).collect()),
             };
-            files.push(json_artifact(format!("tables/manifold_entities/{}.json", e.name), &table));
-            staging.insert(
+            (
+                json_artifact(format!("tables/manifold_entities/{}.json", e.name), &table),
                 format!("manifold_entities.{}", e.name).to_ascii_lowercase(),
                 cols.iter().map(source_column).collect(),
-            );
-        }
+            )
+        })
+        .collect();
+    let mut staging: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+    for (file, name, cols) in staged {
+        files.push(file);
+        staging.insert(name, cols);
     }
     let mut catalog = Known { tables: staging };
     // Derive in dependency order: a model after every model it `ref()`s.
@@ -94,25 +101,26 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
             break;
         }
         // Models of one level are independent: parse each once, derive its
-        // columns and (an ingestion model) lower it, on every core.
-        let derived = super::par::map_init(
-            &ready,
-            || (),
-            |_, m| {
+        // columns, lower it (an ingestion model) and print its schema, on every core.
+        let derived: Vec<_> = ready
+            .par_iter()
+            .map(|m| {
                 let query = derive::parse(&m.compiled.sql).map_err(|e| (e.message, e.near))?;
                 let cols = derive::derive_query(&query, &catalog).map_err(|e| (e.message, e.near))?;
                 let cols = check(m, cols)?;
                 let lowered = (m.kind != Kind::Analytics).then(|| lower::lower_model_query(model, m, &query));
-                Ok((cols, lowered))
-            },
-        );
+                let disagrees = lowered.and_then(|plan| check_lowering(model, m, plan, &cols));
+                let file = json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols));
+                Ok((cols, disagrees, file))
+            })
+            .collect();
         for (m, result) in ready.into_iter().zip(derived) {
             match result {
-                Ok((cols, lowered)) => {
-                    if let Some(d) = lowered.and_then(|plan| check_lowering(model, m, plan, &cols)) {
+                Ok((cols, disagrees, file)) => {
+                    if let Some(d) = disagrees {
                         diagnostics.push(d);
                     }
-                    files.push(json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols)));
+                    files.push(file);
                     catalog.tables.insert(format!("{TARGET_SCHEMA}.{}", m.name), cols);
                 }
                 Err((message, near)) => diagnostics.push(model_error(model, m, message, near)),
