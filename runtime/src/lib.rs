@@ -28,5 +28,9 @@ pub use mapping::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer
 pub use arrow_array;
 pub use arrow_schema;
 pub use arrow_select;
+/// The allocator the ingestion binaries install (`#[global_allocator]` in their
+/// generated `main.rs`): mimalloc keeps freed batch buffers for the next micro-batch
+/// where glibc's malloc returns large ones to the OS, to be faulted in again.
+pub use mimalloc::MiMalloc as Allocator;
 pub use prost;
 pub use prost_types;

@@ -7,6 +7,9 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/manifold_opsgenie.rs"));
 }
 
+#[global_allocator]
+static ALLOCATOR: manifold_runtime::Allocator = manifold_runtime::Allocator;
+
 fn main() -> std::process::ExitCode {
     manifold_runtime::cli::main(&generated::REGISTRY)
 }
