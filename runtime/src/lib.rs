@@ -22,7 +22,7 @@ pub mod produce;
 pub mod source;
 pub mod transform;
 
-pub use mapping::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};
+pub use mapping::{EntityInfo, Explode, ModelInfo, Registry, RowMeta, StagingTable, Writer};
 
 /// Re-exported so generated code and its users agree on the versions.
 pub use arrow_array;

@@ -33,12 +33,23 @@ pub trait StagingTable: Send {
     }
     /// The rows as one batch with the staging table's schema; the builder is empty afterwards.
     fn finish(&mut self) -> RecordBatch;
-    /// The same rows exploded, one batch per array field, named after its child
+    /// The same rows exploded (for a table made with [`Explode::Yes`]; otherwise
+    /// every batch is empty), one batch per array field, named after its child
     /// table (`jira_issue__fields`): one row per element with the envelope
     /// columns, the parent key's columns, `position` (0-based), the element's
     /// columns (a struct's flattened, a scalar's as `value`) and the pipeline
     /// columns — the child model's input before its casts. Empties the builders.
     fn finish_exploded(&mut self) -> Vec<(&'static str, RecordBatch)>;
+}
+
+/// Whether a staging table also builds the exploded rows of its array fields:
+/// one row per element, with the envelope and pipeline columns repeated. Step 1
+/// stages messages as they are (the child models explode them in step 2), so
+/// ingestion does not pay for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Explode {
+    No,
+    Yes,
 }
 
 /// How a model's rows reach its table.
@@ -81,7 +92,8 @@ pub struct EntityInfo {
     pub staging_schema: fn() -> SchemaRef,
     /// The staging table's partition columns (`workspace_id`).
     pub staging_partition_by: &'static [&'static str],
-    pub new_staging: fn() -> Box<dyn StagingTable>,
+    /// An empty staging table of the entity.
+    pub new_staging: fn(Explode) -> Box<dyn StagingTable>,
     /// The child tables of the entity's array fields, in field order.
     pub child_tables: &'static [&'static str],
     pub models: &'static [ModelInfo],

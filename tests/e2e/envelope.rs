@@ -4,6 +4,7 @@
 //! reason (and the records around it still decode).
 
 use manifold_e2e::jira;
+use manifold_runtime::Explode;
 use manifold_runtime::envelope::{self, Body, DeadLetter};
 use manifold_runtime::prost::Message;
 use manifold_runtime::source::{Frame, SegmentDir, Source, write_delimited};
@@ -102,7 +103,7 @@ fn every_bad_record_is_a_dead_letter_with_its_reason() {
     );
     // A payload that is not a JiraIssue: the staging builder rejects it.
     let info = jira::REGISTRY.by_type_url("type.googleapis.com/manifold.jira.v1.JiraIssue").unwrap();
-    let mut staging = (info.new_staging)();
+    let mut staging = (info.new_staging)(Explode::No);
     let meta = manifold_runtime::RowMeta {
         resource_ari: "a",
         version: 1,

@@ -7,7 +7,7 @@ use manifold_runtime::arrow_array::cast::AsArray;
 use manifold_runtime::arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use manifold_runtime::arrow_array::{Array, RecordBatch};
 use manifold_runtime::prost::Message;
-use manifold_runtime::{RowMeta, Writer};
+use manifold_runtime::{Explode, RowMeta, Writer};
 
 type Ari = avocado::proto::manifold::v1::Ari;
 
@@ -52,7 +52,7 @@ fn avocado_question_round_trips_into_every_staging_column() {
     };
     let info = avocado::REGISTRY.by_type_url("type.googleapis.com/manifold.avocado.v1.AvocadoQuestion").unwrap();
     assert_eq!(avocado::REGISTRY.by_entity_type(info.entity_type).unwrap().name, "AvocadoQuestion");
-    let mut staging = (info.new_staging)();
+    let mut staging = (info.new_staging)(Explode::No);
     staging.append(&META, Some(&q.encode_to_vec())).unwrap();
     // A tombstone without payload: the entity's columns are null, the envelope is not.
     let tombstone = RowMeta { is_tombstone: true, version: 8, ..META };
@@ -119,7 +119,7 @@ fn jira_issue_lists_structs_relations_and_absent_optionals() {
         ..Default::default()
     };
     let info = jira::REGISTRY.by_type_url("type.googleapis.com/manifold.jira.v1.JiraIssue").unwrap();
-    let mut staging = (info.new_staging)();
+    let mut staging = (info.new_staging)(Explode::No);
     staging.append(&META, Some(&issue.encode_to_vec())).unwrap();
     staging.append(&RowMeta { is_tombstone: true, ..META }, None).unwrap();
     let b = staging.finish();
@@ -243,7 +243,12 @@ fn array_fields_explode_into_child_rows() {
         info.child_tables,
         ["jira_issue__fields", "jira_issue__labels", "jira_issue__sprint_ids", "jira_issue__fix_version_ids"]
     );
-    let mut staging = (info.new_staging)();
+    // Step 1's staging tables do not build child rows.
+    let mut staging = (info.new_staging)(Explode::No);
+    staging.append(&META, Some(&issue.encode_to_vec())).unwrap();
+    assert_eq!(staging.finish().num_rows(), 1);
+    assert!(staging.finish_exploded().iter().all(|(_, b)| b.num_rows() == 0));
+    let mut staging = (info.new_staging)(Explode::Yes);
     staging.append(&META, Some(&issue.encode_to_vec())).unwrap();
     staging.append(&RowMeta { is_tombstone: true, ..META }, None).unwrap();
     let exploded = staging.finish_exploded();

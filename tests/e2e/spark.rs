@@ -18,7 +18,7 @@ use manifold_runtime::ingest::{Ingest, Options};
 use manifold_runtime::lake::{Lake, TableName};
 use manifold_runtime::produce::{self, ProduceOptions};
 use manifold_runtime::prost::Message;
-use manifold_runtime::{EntityInfo, Registry, RowMeta};
+use manifold_runtime::{EntityInfo, Explode, Registry, RowMeta};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -106,7 +106,7 @@ fn samples() -> Vec<ConformanceSample> {
 
 fn conformance_staging() -> RecordBatch {
     let entity = &conformance::REGISTRY.entities[0];
-    let mut staging = (entity.new_staging)();
+    let mut staging = (entity.new_staging)(Explode::No);
     for (i, s) in samples().iter().enumerate() {
         let key = format!("ari:cloud:conformance:site:sample/{i}");
         let meta = RowMeta {

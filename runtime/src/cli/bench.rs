@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use crate::envelope::{self, Body};
 use crate::ingest::{Ingest, Options, STAGING_SCHEMA};
 use crate::lake::Lake;
-use crate::mapping::{EntityInfo, Registry};
+use crate::mapping::{EntityInfo, Explode, Registry};
 use crate::produce;
 
 pub struct BenchArgs {
@@ -103,7 +103,8 @@ fn pick_entity(registry: &'static Registry, name: Option<&str>) -> anyhow::Resul
 }
 
 fn decode_and_flatten(registry: &Registry, records: &[Vec<u8>]) -> anyhow::Result<usize> {
-    let mut builders: Vec<Box<dyn crate::StagingTable>> = registry.entities.iter().map(|e| (e.new_staging)()).collect();
+    let mut builders: Vec<Box<dyn crate::StagingTable>> =
+        registry.entities.iter().map(|e| (e.new_staging)(Explode::No)).collect();
     let mut staged = 0;
     for (i, r) in records.iter().enumerate() {
         let d = envelope::decode(r, registry, usize::MAX).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
@@ -116,12 +117,10 @@ fn decode_and_flatten(registry: &Registry, records: &[Vec<u8>]) -> anyhow::Resul
         builders[index].append(&meta, payload)?;
         if builders[index].len() == 100_000 {
             staged += builders[index].finish().num_rows();
-            builders[index].finish_exploded();
         }
     }
     for b in &mut builders {
         staged += b.finish().num_rows();
-        b.finish_exploded();
     }
     Ok(staged)
 }

@@ -11,7 +11,7 @@ use super::dead_letters::Letter;
 use super::offload;
 use crate::envelope::{self, Body, DeadLetter, Decoded};
 use crate::lww::{self, Candidate};
-use crate::mapping::{EntityInfo, Registry};
+use crate::mapping::{EntityInfo, Explode, Registry};
 use crate::source::Frame;
 
 /// What a micro-batch stages.
@@ -74,7 +74,7 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
     let mut superseded = 0;
     for entity in cx.registry.entities {
         let Some(goods) = by_entity.remove(entity.name) else { continue };
-        let mut staging = (entity.new_staging)();
+        let mut staging = (entity.new_staging)(Explode::No);
         let mut staged: Vec<&Good<'_>> = Vec::with_capacity(goods.len());
         for g in &goods {
             let d = &g.decoded;
@@ -92,7 +92,6 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
             }
         }
         let batch = staging.finish();
-        staging.finish_exploded(); // step 1 stages the message as is; empty the child builders
         // Rows an interrupted run already committed are decoded again (so that
         // their dead letters, which were not committed, are found again) but
         // neither staged nor counted in LWW.

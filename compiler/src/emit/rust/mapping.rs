@@ -64,7 +64,7 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
             use ::manifold_runtime::arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
             use ::manifold_runtime::columns::{EnvelopeColumns, ListOffsets, RequiredColumns, envelope_fields, list_item, required_fields};
             use ::manifold_runtime::prost::Message as _;
-            use ::manifold_runtime::{EntityInfo, ModelInfo, Registry, RowMeta, StagingTable, Writer};
+            use ::manifold_runtime::{EntityInfo, Explode, ModelInfo, Registry, RowMeta, StagingTable, Writer};
             use super::proto::#package::*;
 
             #(#enum_fns)*
@@ -454,11 +454,34 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
         proto::package(&p.name),
         e.name
     );
+    // Step 1 stages messages as they are; only a table made with `Explode::Yes`
+    // pays for the child rows.
+    let (explode_field, new, explode) = if exploded_slots.is_empty() {
+        (None, quote! { pub fn new(_: Explode) -> Self { Self::default() } }, None)
+    } else {
+        (
+            Some(quote! {
+                /// Whether `append` also builds the exploded child rows.
+                explode: bool,
+            }),
+            quote! {
+                pub fn new(explode: Explode) -> Self {
+                    #staging { explode: explode == Explode::Yes, ..Default::default() }
+                }
+            },
+            Some(quote! {
+                if self.explode {
+                    #(self.#exploded_slots.append_message(meta, m);)*
+                }
+            }),
+        )
+    };
     quote! {
         #[doc = #doc]
         #[derive(Default)]
         pub struct #staging {
             rows: usize,
+            #explode_field
             envelope: EnvelopeColumns,
             #(#fields,)*
             required: RequiredColumns,
@@ -468,6 +491,10 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
         #(#exploded_defs)*
 
         impl #staging {
+            /// An empty staging table; with `Explode::Yes` it also builds the
+            /// exploded rows of its array fields (`finish_exploded`).
+            #new
+
             /// The staging table's Arrow schema.
             pub fn schema() -> SchemaRef {
                 let mut fields = envelope_fields();
@@ -483,7 +510,7 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
                 #(#appends)*
                 self.required.append(meta);
                 self.rows += 1;
-                #(self.#exploded_slots.append_message(meta, m);)*
+                #explode
             }
         }
 
@@ -564,7 +591,7 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
             staging_table: #table,
             staging_schema: #staging::schema,
             staging_partition_by: &[#partition],
-            new_staging: || Box::new(#staging::default()),
+            new_staging: |explode| Box::new(#staging::new(explode)),
             child_tables: &[#(#children),*],
             models: &[#(#models),*],
         }
