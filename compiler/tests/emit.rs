@@ -36,6 +36,29 @@ fn emitting_twice_gives_the_same_bytes() {
     assert_eq!(artifacts(), artifacts());
 }
 
+/// Every stage spreads its work over rayon's threads; the output must not depend
+/// on how many there are (or on which finishes first).
+#[test]
+fn the_output_does_not_depend_on_the_number_of_threads() {
+    use manifold_compiler::synthetic::{Shape, tree};
+    // Enough entities per product that rayon splits every level of work.
+    let files = tree(Shape { products: 3, entities_per_product: 60, fields_per_entity: 8 });
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let c = compile(&root().join("schemas"), "schemas").unwrap();
+            let examples = (c.lock_text.clone(), manifold_compiler::emit(&c).artifacts);
+            let loaded = manifold_compiler::load::from_memory(&files, None);
+            let c = manifold_compiler::compile_loaded(loaded, "manifold.lock".into());
+            assert!(!c.diagnostics.has_errors());
+            (examples, c.lock_text.clone(), manifold_compiler::emit(&c).artifacts)
+        })
+    };
+    let one = on(1);
+    assert!(one.0.1.len() > 100 && one.2.len() > 500, "every artifact kind is emitted");
+    assert!(one == on(4), "one thread and four threads emit different bytes");
+}
+
 #[test]
 fn proto_snapshots() {
     let a = artifacts();
