@@ -11,8 +11,8 @@
 //!
 //! Pure: no I/O, no clock.
 
+use foldhash::HashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 /// What LWW needs to know of a record.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +36,8 @@ pub fn compare(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
 
 /// The indices of the winners in `candidates`, one per key, in index order.
 pub fn winners(candidates: &[Candidate<'_>]) -> Vec<usize> {
-    let mut best: HashMap<&[u8], usize> = HashMap::new();
+    // foldhash: keys come from our own data, and SipHash was a tenth of step 1's batch time.
+    let mut best: HashMap<&[u8], usize> = HashMap::with_capacity_and_hasher(candidates.len(), Default::default());
     for (i, c) in candidates.iter().enumerate() {
         best.entry(c.key)
             .and_modify(|w| {

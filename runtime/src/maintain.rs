@@ -9,7 +9,9 @@
 //!   step does not read the rewritten staging rows as new. A commit that
 //!   conflicts with a concurrent merge (both removed a file) is retried on the
 //!   fresh table state; a partition that loses every race is left for the next
-//!   optimize (reported as busy), never half-done.
+//!   optimize (reported as busy), never half-done. A table it rewrote gets a
+//!   checkpoint: optimize commits once per partition, and without one every
+//!   open would replay those commits (and the appends before them) from JSON.
 //! - `vacuum`: delta-rs's, deleting files the log removed longer ago than the
 //!   retention — and with `orphans`, files no commit added (a killed run's
 //!   uncommitted output) older than the retention; it never conflicts.
@@ -123,6 +125,9 @@ pub(crate) async fn optimize_table(lake: &Lake, name: &TableName, key: &[&str]) 
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+    if report.partitions > 0 {
+        table.checkpoint().await?;
     }
     Ok(report)
 }
@@ -238,6 +243,10 @@ mod tests {
             }
             let report = super::optimize_table(&lake, &name, &["id"]).await.unwrap();
             assert_eq!((report.partitions, report.rows), (1, 90_000));
+            // Creation, three appends and the rewrite: a checkpoint at
+            // version 4, which the reopened table below is read from.
+            let log = dir.path().join("s/t/_delta_log");
+            assert!(log.join("00000000000000000004.checkpoint.parquet").exists());
             let t = lake.existing(&name).await.unwrap().unwrap();
             let mut ranges: Vec<(i64, i64)> = t
                 .files()

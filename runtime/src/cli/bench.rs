@@ -31,6 +31,9 @@ pub struct BenchArgs {
 struct Row {
     what: String,
     seconds: f64,
+    /// CPU time of this process over the step (all threads): steadier than
+    /// wall time on a machine shared with noisy neighbours.
+    cpu_seconds: Option<f64>,
     peak_rss: Option<u64>,
 }
 
@@ -47,16 +50,21 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
     let mut rows = Vec::new();
 
     reset_peak_rss();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let staged = decode_and_flatten(registry, &synthetic.records)?;
-    rows.push(Row { what: "decode + flatten (one thread)".into(), seconds: secs(start), peak_rss: peak_rss() });
+    rows.push(Row {
+        what: "decode + flatten (one thread)".into(),
+        seconds: secs(start),
+        cpu_seconds: cpu_since(cpu),
+        peak_rss: peak_rss(),
+    });
     drop(synthetic);
     anyhow::ensure!(staged == args.records, "staged {staged} of {} records", args.records);
 
     let lake_dir = dir.path().join("lake");
     let lake = Lake::open(&lake_dir.to_string_lossy())?;
     reset_peak_rss();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let report = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
         let mut options = Options::new(&source);
         options.batch_records = args.batch_records;
@@ -66,6 +74,7 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
     rows.push(Row {
         what: "step 1 end to end (current-thread runtime)".into(),
         seconds: secs(start),
+        cpu_seconds: cpu_since(cpu),
         peak_rss: peak_rss(),
     });
     anyhow::ensure!(report.rows_total() as usize == args.records, "{report:?}");
@@ -79,6 +88,7 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
                 entity.staging_partition_by
             ),
             seconds,
+            cpu_seconds: None,
             peak_rss: Some(peak),
         }),
         Err(e) => eprintln!("bench: skipping the Python row: {e:#}"),
@@ -158,14 +168,17 @@ fn render(entity: &EntityInfo, columns: usize, args: &BenchArgs, bytes: usize, r
         "{} records of {}.{} ({columns} staging columns), {mb:.1} MB encoded, {} workspaces, batches of {}\n\n",
         args.records, entity.product, entity.name, args.workspaces, args.batch_records
     );
-    out.push_str("| step | seconds | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|\n");
+    out.push_str(
+        "| step | seconds | CPU s | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
     let python = rows.iter().find(|r| r.what.starts_with("python")).map(|r| r.seconds);
     for r in rows {
         let ratio = python.map(|p| format!("{:.1}×", p / r.seconds)).unwrap_or_else(|| "-".into());
         let rss = r.peak_rss.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "-".into());
+        let cpu = r.cpu_seconds.map(|c| format!("{c:.2}")).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "| {} | {:.3} | {:.0} | {:.1} | {rss} | {ratio} |",
+            "| {} | {:.3} | {cpu} | {:.0} | {:.1} | {rss} | {ratio} |",
             r.what,
             r.seconds,
             args.records as f64 / r.seconds,
@@ -177,6 +190,21 @@ fn render(entity: &EntityInfo, columns: usize, args: &BenchArgs, bytes: usize, r
 
 fn secs(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
+}
+
+/// This process's CPU time so far (user + system, all threads), from
+/// `/proc/self/stat` (Linux; elsewhere `None`).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
+    let (user, system): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    // Clock ticks: 100 per second on every Linux this runs on (USER_HZ).
+    Some((user + system) as f64 / 100.0)
+}
+
+fn cpu_since(start: Option<f64>) -> Option<f64> {
+    Some(cpu_seconds()? - start?)
 }
 
 /// Resets the process's peak RSS (Linux ≥ 4.0; elsewhere a no-op).

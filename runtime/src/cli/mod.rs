@@ -157,6 +157,10 @@ enum Command {
         batches: Vec<usize>,
         #[arg(long, default_value_t = 50)]
         workspaces: usize,
+        /// Runs of our merge per cell, each on a fresh copy of the target;
+        /// the table shows the median (this machine is noisy).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
         /// The Python with the `deltalake` package (scripts/setup-python.sh).
         #[arg(long, default_value = "tools/venv/bin/python")]
         python: PathBuf,
@@ -278,8 +282,9 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let table = tokio::task::spawn_blocking(move || bench::run(registry, &args)).await??;
             print!("{table}");
         }
-        Command::BenchMerge { targets, batches, workspaces, python } => {
-            let args = bench_merge::BenchMergeArgs { targets, batches, workspaces: workspaces.max(1), python };
+        Command::BenchMerge { targets, batches, workspaces, repeat, python } => {
+            let (workspaces, repeat) = (workspaces.max(1), repeat.max(1));
+            let args = bench_merge::BenchMergeArgs { targets, batches, workspaces, repeat, python };
             let table = tokio::task::spawn_blocking(move || bench_merge::run(&args)).await??;
             print!("{table}");
         }

@@ -25,8 +25,6 @@ use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef};
 use deltalake::parquet::file::metadata::ParquetMetaData;
 use deltalake::parquet::file::page_index::column_index::ColumnIndexMetaData;
-use deltalake::parquet::file::properties::WriterProperties;
-use deltalake::parquet::schema::types::ColumnPath;
 
 use super::DataFile;
 
@@ -38,21 +36,6 @@ pub const LOOKUP_COLUMNS: &str = "manifold.lookupColumns";
 /// (The writer cuts text columns at this size; fixed-width ones at the first
 /// write batch, 1,024 values, that reaches it.)
 pub const PAGE_BYTES: usize = 4096;
-
-/// How a table's data files are written when it has lookup `columns`.
-pub(super) fn writer_properties(columns: &[&str]) -> WriterProperties {
-    let mut builder = WriterProperties::builder()
-        .set_created_by(format!("manifold-runtime {} (delta-rs)", env!("CARGO_PKG_VERSION")))
-        .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
-        .set_column_index_truncate_length(Some(256));
-    for column in columns {
-        let path = ColumnPath::from(*column);
-        builder = builder
-            .set_column_dictionary_enabled(path.clone(), false)
-            .set_column_data_page_size_limit(path, PAGE_BYTES);
-    }
-    builder.build()
-}
 
 /// The lookup columns a table's configuration names.
 pub(super) fn columns_of(configuration: &std::collections::HashMap<String, String>) -> Vec<&str> {

@@ -11,8 +11,10 @@ mod conflict;
 mod create;
 mod dv;
 mod lookup;
+mod properties;
 mod ranged;
 mod read;
+mod runs;
 mod stores;
 
 pub use conflict::Scope;
@@ -400,9 +402,9 @@ impl Table {
         let taken = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let mut writer = match taken {
             Some(w) => w,
-            None => self.new_writer()?,
+            None => self.new_writer(batch)?,
         };
-        let result = writer.write(batch.clone()).await;
+        let result = self.write_rows(&mut writer, batch).await;
         if result.is_err() {
             writer.reset();
         }
@@ -410,20 +412,49 @@ impl Table {
         result.map_err(|e| delta(&self.name, e))
     }
 
-    /// A writer for the table's data files: files of the table's target size
-    /// (`delta.targetFileSize`, 100 MiB by default; a partition's rows beyond
-    /// it go to further files), laid out for lookups when the table names
-    /// lookup columns (see `lookup`).
-    fn new_writer(&self) -> Result<RecordBatchWriter> {
-        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
-        let writer = RecordBatchWriter::for_table(&self.inner)
-            .map_err(|e| delta(&self.name, e))?
-            .with_target_file_size(self.target_file_size()?);
-        let lookup = lookup::columns_of(snapshot.metadata().configuration());
-        if lookup.is_empty() {
-            return Ok(writer);
+    /// Writes `batch` into `writer`: as slices, one per partition, when its
+    /// partitions' rows are contiguous (see `runs`); else whole.
+    async fn write_rows(
+        &self,
+        writer: &mut RecordBatchWriter,
+        batch: &RecordBatch,
+    ) -> std::result::Result<(), DeltaTableError> {
+        use deltalake::kernel::scalars::ScalarExt;
+        let columns = self.partition_columns().unwrap_or_default();
+        let Some(runs) = runs::partition_runs(batch, &columns) else {
+            return writer.write(batch.clone()).await;
+        };
+        let mut parts = Vec::with_capacity(runs.len());
+        for run in runs {
+            let slice = batch.slice(run.start, run.len());
+            let mut values = indexmap::IndexMap::new();
+            for c in &columns {
+                let array = slice.column_by_name(c).expect("partition_runs found it");
+                let Some(value) = ScalarExt::from_array(array.as_ref(), 0) else {
+                    // A type without a partition value: the writer's own split decides.
+                    return writer.write(batch.clone()).await;
+                };
+                values.insert(c.clone(), value);
+            }
+            parts.push((slice, values));
         }
-        Ok(writer.with_writer_properties(lookup::writer_properties(&lookup)))
+        for (slice, values) in parts {
+            writer.write_partition(slice, &values, deltalake::writer::WriteMode::Default).await?;
+        }
+        Ok(())
+    }
+
+    /// A writer for the table's data files, starting with `first`: files of
+    /// the table's target size (`delta.targetFileSize`, 100 MiB by default; a
+    /// partition's rows beyond it go to further files), encoded as
+    /// `properties` decides from the table's lookup columns and `first`.
+    fn new_writer(&self, first: &RecordBatch) -> Result<RecordBatchWriter> {
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        let lookup = lookup::columns_of(snapshot.metadata().configuration());
+        Ok(RecordBatchWriter::for_table(&self.inner)
+            .map_err(|e| delta(&self.name, e))?
+            .with_target_file_size(self.target_file_size()?)
+            .with_writer_properties(properties::writer_properties(&lookup, first)))
     }
 
     /// The size data files are written up to (`delta.targetFileSize`).
@@ -431,6 +462,13 @@ impl Table {
         use deltalake::table::config::TablePropertiesExt as _;
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
         Ok(snapshot.table_config().target_file_size().get())
+    }
+
+    /// Writes a checkpoint of the table's current version, so that opening it
+    /// reads one Parquet file instead of replaying the JSON commits before.
+    /// Readers that never saw it lose nothing: the commits stay.
+    pub async fn checkpoint(&self) -> Result<()> {
+        deltalake::checkpoints::create_checkpoint(&self.inner, None).await.map_err(|e| delta(&self.name, e))
     }
 
     /// Drops the rows staged since the last commit (after a failed merge).
