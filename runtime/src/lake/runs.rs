@@ -8,8 +8,9 @@
 
 use std::ops::Range;
 
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, UInt32Array};
 use arrow_row::{RowConverter, SortField};
+use arrow_select::take::take;
 use deltalake::arrow::compute::partition;
 
 /// The runs of rows of `batch` that share their values of `columns`, if each
@@ -21,13 +22,13 @@ pub(super) fn partition_runs(batch: &RecordBatch, columns: &[String]) -> Option<
     }
     let arrays = columns.iter().map(|c| batch.column_by_name(c).cloned()).collect::<Option<Vec<_>>>()?;
     let runs = partition(&arrays).ok()?.ranges();
-    // Distinct runs: compare the first row of each, row-encoded.
+    // Distinct runs: the first row of each, row-encoded (only those rows).
+    let starts = UInt32Array::from_iter_values(runs.iter().map(|r| r.start as u32));
+    let firsts = arrays.iter().map(|a| take(a.as_ref(), &starts, None)).collect::<Result<Vec<_>, _>>().ok()?;
     let fields = arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect();
-    let converter = RowConverter::new(fields).ok()?;
-    let firsts: Vec<_> = arrays.iter().map(|a| a.slice(0, a.len())).collect();
-    let rows = converter.convert_columns(&firsts).ok()?;
+    let rows = RowConverter::new(fields).ok()?.convert_columns(&firsts).ok()?;
     let mut seen = std::collections::HashSet::with_capacity(runs.len());
-    runs.iter().all(|r| seen.insert(rows.row(r.start))).then_some(runs)
+    rows.iter().all(|row| seen.insert(row)).then_some(runs)
 }
 
 #[cfg(test)]
