@@ -260,6 +260,54 @@ fn a_corrupt_lock_is_a_diagnostic_and_is_never_rewritten() {
     }
 }
 
+/// Numbers are unique within a message or an enum forever; a name is live
+/// at most once (a removed element may share a live one's name).
+#[test]
+fn a_lock_reusing_a_number_or_a_live_name_says_which_and_where() {
+    const WITH_ENUM: &str = r#"
+import { Entity, Manifest, EntityState, Team, Int } from "../manifold";
+export enum JiraPriority { LOW = "LOW", HIGH = "HIGH" }
+export interface JiraIssueManifest extends Manifest { owner: Team.JIRA_ISSUE_EXTRACTION; status: EntityState.ACTIVE; }
+export interface JiraIssue extends Entity {
+  issueId: String;
+  summary?: String;
+  votes: Int;
+  priority?: JiraPriority;
+}
+"#;
+    let files = [("jira/issue.ts", WITH_ENUM)];
+    let v1 = compile_files(&files, None);
+    ok(&v1);
+    let lock = &v1.lock_text;
+    let messages = |text: &str| -> Vec<String> {
+        let c = compile_files(&files, Some(text));
+        c.diagnostics.iter().filter(|d| d.code.id == "L002").map(|d| d.message.clone()).collect()
+    };
+    let cases = [
+        (
+            lock.replace("number = 3, name = \"votes\"", "number = 2, name = \"votes\""),
+            "`JiraIssue` uses field number 2 twice",
+        ),
+        (lock.replace("name = \"votes\"", "name = \"summary\""), "`JiraIssue` has two live fields `summary`"),
+        (
+            lock.replace("number = 2, name = \"HIGH\"", "number = 1, name = \"HIGH\""),
+            "enum `jira.JiraPriority` uses number 1 twice",
+        ),
+        (lock.replace("name = \"HIGH\"", "name = \"LOW\""), "enum `jira.JiraPriority` has two live values `LOW`"),
+    ];
+    for (text, expected) in cases {
+        assert_ne!(&text, lock, "the edit for {expected:?} applies");
+        assert_eq!(messages(&text), [expected], "lock:\n{text}");
+    }
+    // A removed field may carry a live one's name; its number stays taken.
+    let removed = lock.replace(
+        "{ number = 3, name = \"votes\", type = \"Int\" }",
+        "{ number = 3, name = \"votes\", type = \"Int\" },\n  { number = 9, name = \"votes\", type = \"Int\", state = \"removed\" }",
+    );
+    assert_ne!(&removed, lock);
+    assert_eq!(messages(&removed), Vec::<String>::new(), "lock:\n{removed}");
+}
+
 // ----- robustness --------------------------------------------------------------
 
 /// Source material for mutations: the real example schemas.

@@ -250,8 +250,7 @@ pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
         lock.structs.insert(name, LockedMessage { removed: s.removed, fields });
     }
     for (name, e) in raw.enums {
-        let mut numbers = HashSet::new();
-        let mut names = HashSet::new();
+        let mut seen = Seen::new(Container::Enum, &name);
         let mut values = Vec::new();
         for val in e.values {
             let n = *val.number.get_ref();
@@ -262,21 +261,8 @@ pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
                     "0 is the implicit UNSPECIFIED value; values start at 1",
                 );
             }
-            if !numbers.insert(n) {
-                v.err(
-                    val.number.span(),
-                    format!("enum `{name}` uses number {n} twice"),
-                    "numbers are unique within an enum, forever",
-                );
-            }
             let state = v.state(val.state.as_ref());
-            if state != ElementState::Removed && !names.insert(val.name.get_ref().clone()) {
-                v.err(
-                    val.name.span(),
-                    format!("enum `{name}` has two live values `{}`", val.name.get_ref()),
-                    "a name is live at most once",
-                );
-            }
+            v.unique(&mut seen, &val.number, &val.name, state);
             values.push(LockedValue { number: n, name: val.name.into_inner(), state });
         }
         values.sort_by_key(|v| v.number);
@@ -284,6 +270,27 @@ pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
     }
     let ok = !v.diags.has_errors();
     (ok.then_some(lock), diags)
+}
+
+/// What holds the numbered elements being checked.
+#[derive(Clone, Copy)]
+enum Container {
+    Enum,
+    Message,
+}
+
+/// The numbers and live names seen so far within one message or enum.
+struct Seen<'o> {
+    container: Container,
+    owner: &'o str,
+    numbers: HashSet<u32>,
+    live_names: HashSet<String>,
+}
+
+impl<'o> Seen<'o> {
+    fn new(container: Container, owner: &'o str) -> Self {
+        Seen { container, owner, numbers: HashSet::new(), live_names: HashSet::new() }
+    }
 }
 
 struct Validator<'a> {
@@ -312,9 +319,32 @@ impl Validator<'_> {
         }
     }
 
+    /// A number is used once within its message or enum, forever (also by
+    /// removed elements); a name is live at most once.
+    fn unique(&mut self, seen: &mut Seen<'_>, number: &Spanned<u32>, name: &Spanned<String>, state: ElementState) {
+        let (n, owner) = (*number.get_ref(), seen.owner);
+        let (owner_text, number_noun, elements, container) = match seen.container {
+            Container::Enum => (format!("enum `{owner}`"), "number", "values", "an enum"),
+            Container::Message => (format!("`{owner}`"), "field number", "fields", "a message"),
+        };
+        if !seen.numbers.insert(n) {
+            self.err(
+                number.span(),
+                format!("{owner_text} uses {number_noun} {n} twice"),
+                &format!("numbers are unique within {container}, forever"),
+            );
+        }
+        if state != ElementState::Removed && !seen.live_names.insert(name.get_ref().clone()) {
+            self.err(
+                name.span(),
+                format!("{owner_text} has two live {elements} `{}`", name.get_ref()),
+                "a name is live at most once",
+            );
+        }
+    }
+
     fn fields(&mut self, owner: &str, raw: Vec<RawField>) -> Vec<LockedField> {
-        let mut numbers = HashSet::new();
-        let mut names = HashSet::new();
+        let mut seen = Seen::new(Container::Message, owner);
         let mut out = Vec::new();
         for f in raw {
             let n = *f.number.get_ref();
@@ -325,21 +355,8 @@ impl Validator<'_> {
                     "field numbers are 1..=536870911 outside 19000..=19999",
                 );
             }
-            if !numbers.insert(n) {
-                self.err(
-                    f.number.span(),
-                    format!("`{owner}` uses field number {n} twice"),
-                    "numbers are unique within a message, forever",
-                );
-            }
             let state = self.state(f.state.as_ref());
-            if state != ElementState::Removed && !names.insert(f.name.get_ref().clone()) {
-                self.err(
-                    f.name.span(),
-                    format!("`{owner}` has two live fields `{}`", f.name.get_ref()),
-                    "a name is live at most once",
-                );
-            }
+            self.unique(&mut seen, &f.number, &f.name, state);
             out.push(LockedField {
                 number: n,
                 name: f.name.into_inner(),

@@ -57,7 +57,9 @@ pub async fn merge(
     let probe = Probe::new(&batch, key, &partitions, &(0..batch.num_rows()).collect::<Vec<_>>())?;
     let mut loses = vec![false; batch.num_rows()];
     let mut replaced = 0;
+    let started = std::time::Instant::now();
     let (holdings, files_read) = files::find(table, &probe).await?;
+    let found = started.elapsed();
     let mut retiring = Vec::new();
     for holding in holdings {
         let mut out = Vec::new();
@@ -87,6 +89,7 @@ pub async fn merge(
         retiring.push((holding, out));
     }
     let retired = files::retire(table, &probe, retiring).await?;
+    let decided = started.elapsed();
     let mut winners: Vec<usize> = (0..batch.num_rows()).filter(|&i| !loses[i]).collect();
     // Sorted by key, each file's pages span narrow key ranges (see `lake::Lookup`).
     winners.sort_unstable_by(|&a, &b| incoming.key(a).cmp(incoming.key(b)));
@@ -94,6 +97,15 @@ pub async fn merge(
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed: retired.files_changed };
     let scope = probe.scope(&new_rows)?;
     table.replace(&[new_rows], retired.actions, Some(txn), Some(&scope)).await?;
+    tracing::debug!(
+        table = %table.name(),
+        rows = written.rows,
+        files_read,
+        find_ms = found.as_millis(),
+        retire_ms = (decided - found).as_millis(),
+        commit_ms = (started.elapsed() - decided).as_millis(),
+        "merged"
+    );
     Ok(written)
 }
 
