@@ -6,6 +6,8 @@
 //! runtime must read every product's records with one type; a test checks them
 //! against the generated ones byte for byte.
 
+use bytes::Bytes;
+
 use crate::mapping::{EntityInfo, Registry, RowMeta};
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -42,11 +44,21 @@ pub struct FacsimileRecord {
     pub payload: Option<Payload>,
 }
 
+/// `google.protobuf.Any` (the same wire format as `prost_types::Any`), whose
+/// value shares the buffer it was decoded from instead of being copied out of it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Any {
+    #[prost(string, tag = "1")]
+    pub type_url: String,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub value: Bytes,
+}
+
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum Payload {
     /// The entity message, packed with its type URL.
     #[prost(message, tag = "7")]
-    Entity(prost_types::Any),
+    Entity(Any),
     /// Where the packed entity is stored when it is too large for the bus.
     #[prost(message, tag = "8")]
     OffloadPointer(OffloadPointer),
@@ -126,8 +138,8 @@ impl Decoded {
 /// Where a record's entity message is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
-    /// Inline: the encoded entity message (`Any.value`).
-    Inline(Vec<u8>),
+    /// Inline: the encoded entity message (`Any.value`, a slice of the record's buffer).
+    Inline(Bytes),
     /// Stored elsewhere: fetch it, check size and SHA-256, then unpack the `Any`.
     Offloaded(OffloadPointer),
     /// A tombstone without payload.
@@ -137,6 +149,15 @@ pub enum Body {
 /// Decodes one raw record against `registry`. Records over `max_bytes` are
 /// rejected before decoding.
 pub fn decode(bytes: &[u8], registry: &Registry, max_bytes: usize) -> Result<Decoded, DeadLetter> {
+    if bytes.len() > max_bytes {
+        return Err(DeadLetter::Oversized { size: bytes.len(), limit: max_bytes });
+    }
+    decode_shared(Bytes::copy_from_slice(bytes), registry, max_bytes)
+}
+
+/// [`decode`] of a record in a shared buffer (a source frame): the payload
+/// is a slice of `bytes`, not a copy.
+pub fn decode_shared(bytes: Bytes, registry: &Registry, max_bytes: usize) -> Result<Decoded, DeadLetter> {
     use prost::Message as _;
     if bytes.len() > max_bytes {
         return Err(DeadLetter::Oversized { size: bytes.len(), limit: max_bytes });

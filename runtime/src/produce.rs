@@ -19,7 +19,7 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 use sha2::Digest as _;
 
-use crate::envelope::{Ari, FacsimileRecord, OffloadPointer, Payload};
+use crate::envelope::{Any, Ari, FacsimileRecord, OffloadPointer, Payload};
 use crate::mapping::{EntityInfo, Registry};
 use crate::source::write_delimited;
 
@@ -247,7 +247,7 @@ fn encode_event(
     let desc = message_of(pool, e.entity);
     let mut m = DynamicMessage::new(desc.clone());
     fill(&mut m, &desc, rng, e, 0);
-    let any = prost_types::Any { type_url: e.entity.type_url.to_string(), value: m.encode_to_vec() };
+    let any = Any { type_url: e.entity.type_url.to_string(), value: m.encode_to_vec().into() };
     let payload = if rng.random_bool(options.offload_ratio) {
         Payload::OffloadPointer(offload(any.encode_to_vec(), offloads))
     } else {
@@ -347,14 +347,14 @@ fn bad_records(
     let desc = message_of(pool, entity);
     let mut m = DynamicMessage::new(desc.clone());
     fill(&mut m, &desc, rng, &e, 0);
-    let any = prost_types::Any { type_url: entity.type_url.to_string(), value: m.encode_to_vec() };
+    let any = Any { type_url: entity.type_url.to_string(), value: m.encode_to_vec().into() };
     let with = |payload| envelope(&e, Some(payload)).encode_to_vec();
     let mut unknown = any.clone();
     unknown.type_url = format!("type.googleapis.com/manifold.{}.v1.NoSuchEntity", registry.product);
     let mut mismatch = envelope(&e, Some(Payload::Entity(any.clone())));
     mismatch.entity_type = registry.entities.iter().map(|e| e.entity_type).max().unwrap_or(0) + 1000;
     let mut garbage = any.clone();
-    garbage.value = vec![0x0f, 0xff]; // field 1 with wire type 7: not protobuf
+    garbage.value = vec![0x0f, 0xff].into(); // field 1 with wire type 7: not protobuf
     let mut no_identity = envelope(&e, Some(Payload::Entity(any.clone())));
     no_identity.resource_ari = None;
     let mut wrong_sum = offload(any.encode_to_vec(), offloads);

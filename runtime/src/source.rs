@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
 /// Where a record starts: the segment's file name and the byte offset of its
 /// length prefix.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,15 +23,12 @@ pub struct Position {
 pub enum Frame {
     Record {
         position: Position,
-        bytes: Vec<u8>,
+        /// The record, sharing its segment's buffer (no copy per frame).
+        bytes: Bytes,
     },
     /// Unreadable from `position` to the end of its segment (a garbage length
     /// prefix leaves no way to find the next frame): the raw bytes, and why.
-    Corrupt {
-        position: Position,
-        bytes: Vec<u8>,
-        reason: String,
-    },
+    Corrupt { position: Position, bytes: Bytes, reason: String },
 }
 
 impl Frame {
@@ -80,7 +79,41 @@ pub struct SegmentDir {
     follow: bool,
     /// The bytes of the segment being read, so that a large segment is read
     /// once rather than once per poll; re-read only when following its tail.
-    cached: Option<(String, Vec<u8>)>,
+    cached: Option<Cached>,
+}
+
+/// A segment's bytes from `start` on. Frames are slices of `data`; when the
+/// segment grows, the next buffer holds only the unread tail and what is new
+/// (frames handed out keep the old buffer alive as long as they need it).
+struct Cached {
+    name: String,
+    start: u64,
+    data: Bytes,
+}
+
+impl Cached {
+    fn read(name: &str, path: &Path) -> std::io::Result<Cached> {
+        Ok(Cached { name: name.to_string(), start: 0, data: Bytes::from(std::fs::read(path)?) })
+    }
+
+    /// Reads what `path` holds past the buffer's end, keeping the bytes from
+    /// `from` (a segment offset the buffer holds) on.
+    fn grow(&mut self, path: &Path, from: u64) -> std::io::Result<()> {
+        use std::io::{Read as _, Seek as _};
+        let end = self.start + self.data.len() as u64;
+        let mut f = std::fs::File::open(path)?;
+        f.seek(std::io::SeekFrom::Start(end))?;
+        let mut more = Vec::new();
+        f.read_to_end(&mut more)?;
+        if more.is_empty() {
+            return Ok(());
+        }
+        let from = from.clamp(self.start, end);
+        let mut data = self.data.slice((from - self.start) as usize..).to_vec();
+        data.extend_from_slice(&more);
+        (self.start, self.data) = (from, Bytes::from(data));
+        Ok(())
+    }
 }
 
 impl SegmentDir {
@@ -140,25 +173,21 @@ impl Source for SegmentDir {
             let path = self.dir.join(name);
             match &mut self.cached {
                 // Segments only grow, and only the last one still grows: read what is new.
-                Some((cached, data)) if cached == name => {
+                Some(cached) if cached.name == *name && cached.start <= self.at.offset => {
                     if last {
-                        use std::io::{Read as _, Seek as _};
-                        let mut f = std::fs::File::open(&path)?;
-                        f.seek(std::io::SeekFrom::Start(data.len() as u64))?;
-                        f.read_to_end(data)?;
+                        cached.grow(&path, self.at.offset)?;
                     }
                 }
-                _ => self.cached = Some((name.clone(), std::fs::read(&path)?)),
+                _ => self.cached = Some(Cached::read(name, &path)?),
             }
-            let data = &self.cached.as_ref().expect("just filled").1;
-            let mut offset = self.at.offset as usize;
+            let cached = self.cached.as_ref().expect("just filled");
+            // Offsets below are into `data`, which starts at segment offset `base`.
+            let (data, base) = (&cached.data, cached.start as usize);
+            let mut offset = self.at.offset as usize - base;
             while offset < data.len() && out.len() < max {
-                let position = Position { segment: name.clone(), offset: offset as u64 };
-                let corrupt = |reason: String| Frame::Corrupt {
-                    position: position.clone(),
-                    bytes: data[offset..].to_vec(),
-                    reason,
-                };
+                let position = Position { segment: name.clone(), offset: (base + offset) as u64 };
+                let corrupt =
+                    |reason: String| Frame::Corrupt { position: position.clone(), bytes: data.slice(offset..), reason };
                 match varint(&data[offset..]) {
                     Ok(Some((len, n))) if len <= MAX_FRAME => {
                         let end = offset + n + len as usize;
@@ -170,7 +199,7 @@ impl Source for SegmentDir {
                             offset = data.len();
                             break;
                         }
-                        out.push(Frame::Record { position, bytes: data[offset + n..end].to_vec() });
+                        out.push(Frame::Record { position, bytes: data.slice(offset + n..end) });
                         offset = end;
                     }
                     Ok(Some((len, _))) => {
@@ -188,7 +217,7 @@ impl Source for SegmentDir {
                     }
                 }
             }
-            self.at.offset = offset as u64;
+            self.at.offset = (base + offset) as u64;
             // One segment per poll: batches then start at the same offsets on
             // every run over the same data, whatever position a run resumed from.
             if offset < data.len() || last || !out.is_empty() {
@@ -247,7 +276,7 @@ mod tests {
         frames
             .iter()
             .map(|f| match f {
-                Frame::Record { position, bytes } => (position.segment.clone(), position.offset, bytes.clone()),
+                Frame::Record { position, bytes } => (position.segment.clone(), position.offset, bytes.to_vec()),
                 Frame::Corrupt { position, reason, .. } => {
                     (position.segment.clone(), position.offset, reason.as_bytes().to_vec())
                 }
@@ -286,13 +315,22 @@ mod tests {
         a.extend_from_slice(&[10, b'h', b'a']); // a frame of 10 bytes, 2 written
         std::fs::write(dir.path().join("s1"), &a).unwrap();
         let mut follow = SegmentDir::new(dir.path(), None, true);
-        assert_eq!(follow.poll(10).unwrap().len(), 1);
+        let first = follow.poll(10).unwrap();
+        assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
         assert_eq!(follow.position().offset, 6);
         // The writer finishes the frame: following picks it up.
         let mut rest = a.clone();
         rest.extend_from_slice(b"lf-done!");
         std::fs::write(dir.path().join("s1"), &rest).unwrap();
         assert_eq!(records(&follow.poll(10).unwrap()), [("s1".into(), 6, b"half-done!".to_vec())]);
+        // And a frame after it, from the buffer that now starts mid-segment;
+        // frames handed out before the segment grew still hold their bytes.
+        write_delimited(&mut rest, b"third");
+        std::fs::write(dir.path().join("s1"), &rest).unwrap();
+        assert_eq!(records(&follow.poll(10).unwrap()), [("s1".into(), 17, b"third".to_vec())]);
+        assert_eq!(follow.position().offset, 23);
+        assert!(follow.poll(10).unwrap().is_empty());
+        assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
         let mut once = SegmentDir::new(dir.path(), None, false);
         std::fs::write(dir.path().join("s1"), &a).unwrap();
         let frames = once.poll(10).unwrap();
@@ -311,7 +349,7 @@ mod tests {
         assert!(matches!(&frames[..], [Frame::Corrupt { reason, .. }] if reason.contains("longer than 10")));
         assert_eq!(frames[0].end(), 12, "a corrupt frame runs to the end of its segment");
         let frames = source.poll(10).unwrap();
-        assert!(matches!(&frames[..], [Frame::Record { bytes, .. }] if bytes == b"next"));
+        assert!(matches!(&frames[..], [Frame::Record { bytes, .. }] if bytes[..] == b"next"[..]));
         assert_eq!(frames[0].end(), 5);
     }
 }

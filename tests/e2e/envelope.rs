@@ -64,7 +64,7 @@ fn records_dispatch_to_their_entity_by_type_url() {
         ("ari:cloud:jira:site:issue/1", "ws-1", 7, 3, false)
     );
     let Body::Inline(bytes) = d.body else { panic!("inline payload expected") };
-    assert_eq!(JiraIssue::decode(bytes.as_slice()).unwrap(), issue);
+    assert_eq!(JiraIssue::decode(bytes).unwrap(), issue);
     // A tombstone without payload is found by its entity_type.
     let t = envelope::decode(&record(8, true, None).encode_to_vec(), &jira::REGISTRY, LIMIT).unwrap();
     assert!(t.is_tombstone && matches!(t.body, Body::None) && t.entity.name == "JiraIssue");

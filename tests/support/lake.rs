@@ -50,15 +50,8 @@ pub fn staged_rows(batches: &[RecordBatch]) -> Vec<Staged> {
 
 /// Every staging table's rows, by staging table name (`manifold_entities.<Entity>`).
 pub fn staging(lake: &Lake, rt: &tokio::runtime::Runtime) -> BTreeMap<String, Vec<Staged>> {
-    let mut out = BTreeMap::new();
-    for name in lake.list().unwrap() {
-        if name.schema != "manifold_entities" {
-            continue;
-        }
-        let batches = rt.block_on(async { lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap() });
-        out.insert(name.to_string(), staged_rows(&batches));
-    }
-    out
+    let names = lake.list().unwrap().into_iter().filter(|n| n.schema == "manifold_entities");
+    names.filter_map(|name| staged_table(lake, &name, rt)).collect()
 }
 
 /// [`staging`] for the tables of `registry` (works on object-store lakes,
@@ -68,14 +61,14 @@ pub fn staging_of(
     registry: &manifold_runtime::Registry,
     rt: &tokio::runtime::Runtime,
 ) -> BTreeMap<String, Vec<Staged>> {
-    let mut out = BTreeMap::new();
-    for e in registry.entities {
-        let name = TableName::new("manifold_entities", e.name);
-        if let Some(t) = rt.block_on(lake.existing(&name)).unwrap() {
-            out.insert(name.to_string(), staged_rows(&rt.block_on(t.scan()).unwrap()));
-        }
-    }
-    out
+    let names = registry.entities.iter().map(|e| TableName::new("manifold_entities", e.name));
+    names.filter_map(|name| staged_table(lake, &name, rt)).collect()
+}
+
+/// One staging table's name and rows, if it exists.
+fn staged_table(lake: &Lake, name: &TableName, rt: &tokio::runtime::Runtime) -> Option<(String, Vec<Staged>)> {
+    let table = rt.block_on(lake.existing(name)).unwrap()?;
+    Some((name.to_string(), staged_rows(&rt.block_on(table.scan()).unwrap())))
 }
 
 /// The staging tables deduplicated by last-writer-wins: per key the greatest
@@ -134,14 +127,9 @@ pub fn letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> Vec<
 
 /// Dead letters by reason code.
 pub fn dead_letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> BTreeMap<String, usize> {
-    let name = TableName::new("manifold_dead_letters", product);
-    let batches = rt.block_on(async { lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap() });
     let mut out = BTreeMap::new();
-    for b in &batches {
-        let codes = b.column_by_name("reason_code").unwrap().as_string::<i32>();
-        for c in codes.iter() {
-            *out.entry(c.unwrap().to_string()).or_default() += 1;
-        }
+    for letter in letters(lake, product, rt) {
+        *out.entry(letter.reason_code).or_default() += 1;
     }
     out
 }

@@ -21,7 +21,7 @@ pub async fn fetch(
     entity: &EntityInfo,
     base: &Path,
     storage_options: &[(String, String)],
-) -> Result<Vec<u8>, DeadLetter> {
+) -> Result<bytes::Bytes, DeadLetter> {
     let fail = |reason: String| DeadLetter::Offload { uri: pointer.uri.clone(), reason };
     let url = resolve(&pointer.uri, base).map_err(fail)?;
     let options = storage_options.iter().map(|(k, v)| (k.as_str(), v.clone()));
@@ -38,7 +38,7 @@ pub async fn fetch(
     if !digest.eq_ignore_ascii_case(&pointer.sha256) {
         return Err(fail(format!("SHA-256 {digest}, the pointer says {}", pointer.sha256)));
     }
-    let any = prost_types::Any::decode(bytes).map_err(|e| fail(format!("not a packed message: {e}")))?;
+    let any = crate::envelope::Any::decode(bytes).map_err(|e| fail(format!("not a packed message: {e}")))?;
     if any.type_url != entity.type_url {
         return Err(DeadLetter::TypeMismatch {
             entity_type: entity.entity_type,

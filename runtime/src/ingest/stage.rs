@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use bytes::Bytes;
+
 use arrow_array::{BooleanArray, RecordBatch};
 use deltalake::arrow::compute::filter_record_batch;
 
@@ -40,7 +42,7 @@ pub struct Context<'a> {
 
 struct Good<'f> {
     decoded: Decoded,
-    payload: Option<Vec<u8>>,
+    payload: Option<Bytes>,
     raw: &'f [u8],
     offset: u64,
 }
@@ -67,7 +69,7 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
                 reason,
                 entity_type: decoded.as_ref().map(|d| d.entity.entity_type),
                 resource_ari: decoded.map(|d| d.resource_ari),
-                raw: raw.clone(),
+                raw: raw.to_vec(),
             }),
         }
     }
@@ -144,8 +146,9 @@ fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<
 }
 
 /// A raw record → decoded envelope and the entity message bytes.
-async fn decode(cx: &Context<'_>, bytes: &[u8]) -> Result<(Decoded, Option<Vec<u8>>), (DeadLetter, Option<Decoded>)> {
-    let mut decoded = envelope::decode(bytes, cx.registry, cx.max_record_bytes).map_err(|e| (e, None))?;
+async fn decode(cx: &Context<'_>, bytes: &Bytes) -> Result<(Decoded, Option<Bytes>), (DeadLetter, Option<Decoded>)> {
+    let mut decoded =
+        envelope::decode_shared(bytes.clone(), cx.registry, cx.max_record_bytes).map_err(|e| (e, None))?;
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
         Body::Inline(bytes) => Some(bytes),
         Body::None => None,
