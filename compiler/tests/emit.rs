@@ -194,6 +194,10 @@ fn rust_snapshot_of_one_entity() {
     let start = rust.find("/// Rows of the staging table `manifold_entities.AvocadoQuestion`").unwrap();
     let end = start + rust[start..].find("/// Rows of the staging table `manifold_entities.AvocadoTopic`").unwrap();
     insta::assert_snapshot!("AvocadoQuestion mapping", &rust[start..end]);
+    // Its wire view: prost's field names, one arm per locked field number.
+    let start = rust.find("pub struct AvocadoQuestion<'a>").unwrap();
+    let end = start + rust[start..].find("#[derive(Default)]").unwrap();
+    insta::assert_snapshot!("AvocadoQuestion view", &rust[start..end]);
     // Deterministic to the byte.
     assert_eq!(rust, emit::rust::product_rust(&c.model, &c.lock, "avocado", fds, &dbt.models).unwrap());
 }

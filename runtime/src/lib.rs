@@ -1,9 +1,10 @@
 //! The Manifold runtime: what the generated ingestion code links against.
 //!
 //! Generated per product (by `manifold_compiler::Builder` in a build script):
-//! prost types for every message, and per entity a staging-table builder that
-//! turns decoded messages into Arrow columns matching the staging table's schema
-//! exactly — no reflection on this path. [`Registry`] finds an entity by the
+//! prost types for every message, a view per message that reads it straight
+//! from the wire ([`wire`]), and per entity a staging-table builder that turns
+//! the view into Arrow columns matching the staging table's schema exactly — no
+//! reflection on this path. [`Registry`] finds an entity by the
 //! type URL of a packed `Any` or by its `entity_type`.
 //!
 //! This crate stays thin: it never links the compiler, and (as the lake side
@@ -21,6 +22,7 @@ pub mod merge;
 pub mod produce;
 pub mod source;
 pub mod transform;
+pub mod wire;
 
 pub use mapping::{EntityInfo, Explode, ModelInfo, Registry, RowMeta, StagingTable, Writer};
 

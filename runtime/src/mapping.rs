@@ -24,8 +24,13 @@ pub struct RowMeta<'a> {
 /// Accumulates rows of one entity's staging table.
 pub trait StagingTable: Send {
     /// Appends one record. `payload` is the encoded entity message; `None` (a
-    /// tombstone without payload) leaves the entity's columns null.
-    fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), prost::DecodeError>;
+    /// tombstone without payload) leaves the entity's columns null. The
+    /// message is read straight from the wire (`crate::wire`); a payload
+    /// that does not decode appends nothing.
+    fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), crate::wire::WireError>;
+    /// [`Self::append`] through prost's generated types: the reference the
+    /// wire views are tested against (same rows, same payloads rejected).
+    fn append_with_prost(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), prost::DecodeError>;
     /// Rows appended since the last `finish`.
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {

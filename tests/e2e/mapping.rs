@@ -2,7 +2,7 @@
 //! the generated staging builder as the runtime would (payload bytes), and check
 //! every column value; the builder's schema is exactly the emitted staging schema.
 
-use manifold_e2e::{avocado, jira};
+use manifold_e2e::{avocado, confluence, jira, opsgenie};
 use manifold_runtime::arrow_array::cast::AsArray;
 use manifold_runtime::arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use manifold_runtime::arrow_array::{Array, RecordBatch};
@@ -277,4 +277,58 @@ fn array_fields_explode_into_child_rows() {
     assert_eq!(exploded[2].1.num_rows(), 0);
     // Finishing empties the builders.
     assert!(staging.finish_exploded().iter().all(|(_, b)| b.num_rows() == 0));
+}
+
+/// The staging builders read payloads straight from the wire (generated
+/// views over `manifold_runtime::wire`). For every entity of every product,
+/// the producer's random messages, and copies of them with a flipped bit, cut
+/// short or with bytes appended, give the same rows and exploded rows — and
+/// are rejected alike — as through prost's generated types.
+#[test]
+fn wire_views_and_prost_agree_on_every_entity() {
+    use manifold_runtime::envelope::{self, Body};
+    // xorshift64: deterministic mutations without another dependency.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below.max(1) as u64) as usize
+    };
+    let registries = [&avocado::REGISTRY, &confluence::REGISTRY, &jira::REGISTRY, &opsgenie::REGISTRY];
+    for registry in registries {
+        for entity in registry.entities {
+            let records = manifold_runtime::produce::synthesize_entity(registry, entity, 40, 3);
+            let mut views = (entity.new_staging)(Explode::Yes);
+            let mut prost = (entity.new_staging)(Explode::Yes);
+            let (mut accepted, mut rejected) = (0, 0);
+            for record in &records {
+                let decoded = envelope::decode(record, registry, usize::MAX).unwrap();
+                let Body::Inline(payload) = &decoded.body else { panic!("inline payloads only") };
+                let meta = decoded.row_meta(0, "shard");
+                let mut flipped = payload.to_vec();
+                if !flipped.is_empty() {
+                    let at = next(flipped.len());
+                    flipped[at] ^= 1 << next(8);
+                }
+                let mut extended = payload.to_vec();
+                extended.extend((0..1 + next(6)).map(|_| next(256) as u8));
+                let cut = payload[..next(payload.len() + 1)].to_vec();
+                for bytes in [payload.to_vec(), flipped, cut, extended] {
+                    let ours = views.append(&meta, Some(&bytes)).map_err(|e| e.to_string());
+                    let theirs = prost.append_with_prost(&meta, Some(&bytes)).map_err(|e| e.to_string());
+                    assert_eq!(
+                        ours.is_ok(),
+                        theirs.is_ok(),
+                        "{}: {bytes:?}: views {ours:?}, prost {theirs:?}",
+                        entity.name
+                    );
+                    if ours.is_ok() { accepted += 1 } else { rejected += 1 }
+                }
+            }
+            assert_eq!(views.finish(), prost.finish(), "{}", entity.name);
+            assert_eq!(views.finish_exploded(), prost.finish_exploded(), "{}", entity.name);
+            assert!(accepted >= 40 && rejected > 0, "{}: {accepted} accepted, {rejected} rejected", entity.name);
+        }
+    }
 }

@@ -50,6 +50,7 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
         }
     });
     let entities: Vec<TokenStream> = p.entities.iter().map(|e| entity(model, p, e)).collect();
+    let views = super::views::module(model, lock, p, product_id);
     let infos = p.entities.iter().map(|e| entity_info(lock, p, e, dbt));
     let product = &p.name;
     let package = package_path(product);
@@ -68,6 +69,7 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
             use super::proto::#package::*;
 
             #(#enum_fns)*
+            #views
             #(#entities)*
 
             /// Every entity of the product, by entity_type and type URL.
@@ -113,12 +115,12 @@ pub(super) fn ident(name: &str) -> Ident {
 }
 
 /// The prost field of a schema field.
-fn field_ident(f: &Field) -> Ident {
+pub(super) fn field_ident(f: &Field) -> Ident {
     ident(&naming::proto_field_name(f).to_snake_case())
 }
 
 /// The prost type name of a message.
-fn type_ident(name: &str) -> Ident {
+pub(super) fn type_ident(name: &str) -> Ident {
     format_ident!("{}", name.to_upper_camel_case())
 }
 
@@ -313,6 +315,18 @@ fn exploded(
         unzip4(key.iter().map(|l| parts(l.column.clone(), l)).collect());
     let (fields, schema, appends, finishes) = unzip4(items.iter().map(|l| parts(element_name(l), l)).collect());
     let doc = format!(" The rows of `{}` exploded: one per element of `{}.{}`.", child, e.name, field.name);
+    // The same statements over prost's struct and over the view (same field names).
+    let body = quote! {
+        let Some(m) = m else { return };
+        for (position, e) in m.#fi.iter().enumerate() {
+            self.envelope.append(meta);
+            #(#key_appends)*
+            self.position.append_value(position as i32);
+            #(#appends)*
+            self.required.append(meta);
+            self.rows += 1;
+        }
+    };
     let tokens = quote! {
         #[doc = #doc]
         #[derive(Default)]
@@ -336,15 +350,12 @@ fn exploded(
 
             /// Appends one row per element of the message's array (none without a message).
             pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&#msg>) {
-                let Some(m) = m else { return };
-                for (position, e) in m.#fi.iter().enumerate() {
-                    self.envelope.append(meta);
-                    #(#key_appends)*
-                    self.position.append_value(position as i32);
-                    #(#appends)*
-                    self.required.append(meta);
-                    self.rows += 1;
-                }
+                #body
+            }
+
+            /// [`Self::append_message`] of a message read as a view.
+            pub fn append_view(&mut self, meta: &RowMeta<'_>, m: Option<&views::#msg<'_>>) {
+                #body
             }
 
             pub fn finish(&mut self) -> RecordBatch {
@@ -456,8 +467,8 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
     );
     // Step 1 stages messages as they are; only a table made with `Explode::Yes`
     // pays for the child rows.
-    let (explode_field, new, explode) = if exploded_slots.is_empty() {
-        (None, quote! { pub fn new(_: Explode) -> Self { Self::default() } }, None)
+    let (explode_field, new) = if exploded_slots.is_empty() {
+        (None, quote! { pub fn new(_: Explode) -> Self { Self::default() } })
     } else {
         (
             Some(quote! {
@@ -469,13 +480,28 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
                     #staging { explode: explode == Explode::Yes, ..Default::default() }
                 }
             },
-            Some(quote! {
-                if self.explode {
-                    #(self.#exploded_slots.append_message(meta, m);)*
-                }
-            }),
         )
     };
+    // One row, the same statements over prost's struct (`append_message`) and
+    // over the view (`append_view`): the field names are the same.
+    let append_with = |method: Ident| {
+        let explode = (!exploded_slots.is_empty()).then(|| {
+            quote! {
+                if self.explode {
+                    #(self.#exploded_slots.#method(meta, m);)*
+                }
+            }
+        });
+        quote! {
+            self.envelope.append(meta);
+            #(#appends)*
+            self.required.append(meta);
+            self.rows += 1;
+            #explode
+        }
+    };
+    let (append_message, append_view) =
+        (append_with(format_ident!("append_message")), append_with(format_ident!("append_view")));
     quote! {
         #[doc = #doc]
         #[derive(Default)]
@@ -506,16 +532,23 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
             /// Appends one row: the envelope values and the message (`None` for a
             /// tombstone without payload).
             pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&#msg>) {
-                self.envelope.append(meta);
-                #(#appends)*
-                self.required.append(meta);
-                self.rows += 1;
-                #explode
+                #append_message
+            }
+
+            /// [`Self::append_message`] of a message read as a view.
+            pub fn append_view(&mut self, meta: &RowMeta<'_>, m: Option<&views::#msg<'_>>) {
+                #append_view
             }
         }
 
         impl StagingTable for #staging {
-            fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), ::manifold_runtime::prost::DecodeError> {
+            fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), ::manifold_runtime::wire::WireError> {
+                let m = payload.map(::manifold_runtime::wire::decode::<views::#msg<'_>>).transpose()?;
+                self.append_view(meta, m.as_ref());
+                Ok(())
+            }
+
+            fn append_with_prost(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), ::manifold_runtime::prost::DecodeError> {
                 let m = payload.map(#msg::decode).transpose()?;
                 self.append_message(meta, m.as_ref());
                 Ok(())

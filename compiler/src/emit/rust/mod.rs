@@ -8,9 +8,12 @@
 //!   timestamps as seconds + nanos, enums resolved to their names, optional →
 //!   null, arrays as list columns), and the product's `REGISTRY` (entity_type and
 //!   type URL → decoder, staging schema, ingestion models with their compiled SQL,
-//!   writer, key and partitioning). No reflection on this path.
+//!   writer, key and partitioning). No reflection on this path. Payloads are
+//!   read as `views` (borrowed, straight from the wire); the prost types stay
+//!   as the reference the views are tested against.
 
 mod mapping;
+mod views;
 
 pub use mapping::descriptor_file;
 mod prost_types;
