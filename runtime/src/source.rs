@@ -142,19 +142,6 @@ impl SegmentDir {
     }
 }
 
-/// A varint at the start of `buf`: `Ok(Some((value, length)))`, `Ok(None)` if
-/// `buf` ends inside it, `Err` if it is longer than 10 bytes.
-fn varint(buf: &[u8]) -> Result<Option<(u64, usize)>, ()> {
-    let mut value = 0u64;
-    for (i, &b) in buf.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok(Some((value, i + 1)));
-        }
-    }
-    if buf.len() >= 10 { Err(()) } else { Ok(None) }
-}
-
 impl Source for SegmentDir {
     fn poll(&mut self, max: usize) -> std::io::Result<Vec<Frame>> {
         let mut out = Vec::new();
@@ -188,7 +175,7 @@ impl Source for SegmentDir {
                 let position = Position { segment: name.clone(), offset: (base + offset) as u64 };
                 let corrupt =
                     |reason: String| Frame::Corrupt { position: position.clone(), bytes: data.slice(offset..), reason };
-                match varint(&data[offset..]) {
+                match crate::wire::varint_prefix(&data[offset..]) {
                     Ok(Some((len, n))) if len <= MAX_FRAME => {
                         let end = offset + n + len as usize;
                         if end > data.len() {

@@ -75,6 +75,20 @@ pub fn decode<'a, V: View<'a>>(buf: &'a [u8]) -> Result<V> {
     Ok(view)
 }
 
+/// A varint at the start of `buf`: `Ok(Some((value, length)))`, `Ok(None)` if
+/// `buf` ends inside it, `Err` if it is longer than 10 bytes. Also what the
+/// source reads its frames' length prefixes with.
+pub(crate) fn varint_prefix(buf: &[u8]) -> std::result::Result<Option<(u64, usize)>, ()> {
+    let mut value = 0u64;
+    for (i, &b) in buf.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(Some((value, i + 1)));
+        }
+    }
+    if buf.len() >= 10 { Err(()) } else { Ok(None) }
+}
+
 /// How deep messages and groups may nest (prost's limit).
 const RECURSION_LIMIT: u32 = 100;
 
@@ -126,19 +140,14 @@ impl<'a> Reader<'a> {
     }
 
     fn varint_slow(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for (i, &byte) in self.buf.iter().enumerate().take(10) {
-            // The tenth byte may only carry the 64th bit.
-            if i == 9 && byte > 1 {
-                break;
+        match varint_prefix(self.buf) {
+            // The tenth byte may only carry the 64th bit (as prost checks).
+            Ok(Some((value, n))) if n < 10 || self.buf[9] <= 1 => {
+                self.buf = &self.buf[n..];
+                Ok(value)
             }
-            value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte < 0x80 {
-                self.buf = &self.buf[i + 1..];
-                return Ok(value);
-            }
+            _ => error("invalid varint"),
         }
-        error("invalid varint")
     }
 
     #[inline]
