@@ -22,7 +22,7 @@ use std::ops::Range;
 
 use arrow_array::cast::AsArray as _;
 use arrow_array::types::{Int32Type, Int64Type};
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, StringArray};
 use deltalake::parquet::file::metadata::ParquetMetaData;
 use deltalake::parquet::file::page_index::column_index::ColumnIndexMetaData;
 
@@ -74,6 +74,36 @@ impl KeyValues {
             KeyValues::Integers(v) => {
                 v.sort_unstable();
                 v.dedup();
+            }
+        }
+        Some(out)
+    }
+
+    /// The rows of `values` that hold one of these (text) values; `None` for
+    /// integer values. Rows written sorted by key (the merge writers and
+    /// `optimize` sort them) are matched in one forward walk over both sorted
+    /// lists — a comparison or two per row, where hashing every row cost more
+    /// than decoding it; a row smaller than the keys already passed restarts
+    /// the walk with a binary search, so any order gives the same rows.
+    pub fn rows_holding(&self, values: &StringArray) -> Option<Vec<usize>> {
+        let KeyValues::Strings(keys) = self else { return None };
+        let mut out = Vec::new();
+        // Every key before `at` is smaller than the last row matched against.
+        let mut at = 0usize;
+        for i in 0..values.len() {
+            if values.is_null(i) {
+                continue;
+            }
+            let v = values.value(i).as_bytes();
+            if at > 0 && keys[at - 1].as_bytes() >= v {
+                at = keys.partition_point(|k| k.as_bytes() < v);
+            } else {
+                while keys.get(at).is_some_and(|k| k.as_bytes() < v) {
+                    at += 1;
+                }
+            }
+            if keys.get(at).is_some_and(|k| k.as_bytes() == v) {
+                out.push(i);
             }
         }
         Some(out)
@@ -190,6 +220,27 @@ mod tests {
     use deltalake::parquet::schema::types::ColumnPath;
 
     use super::{KeyValues, Lookup};
+
+    #[test]
+    fn rows_holding_a_key_are_found_in_any_row_order() {
+        let keys = KeyValues::Strings(["b", "d", "f"].map(String::from).to_vec());
+        let rows = |values: &[Option<&str>]| keys.rows_holding(&StringArray::from(values.to_vec())).unwrap();
+        // Sorted, with repeats, nulls, and values before, between and after the keys.
+        let sorted = [Some("a"), Some("b"), Some("b"), None, Some("c"), Some("d"), Some("e"), Some("f"), Some("g")];
+        assert_eq!(rows(&sorted), vec![1, 2, 5, 7]);
+        // Unsorted: a row smaller than the keys already passed is still found.
+        let unsorted = [Some("f"), Some("b"), Some("g"), Some("d"), Some("a"), Some("f"), Some("b")];
+        assert_eq!(rows(&unsorted), vec![0, 1, 3, 5, 6]);
+        // Against a set, on shuffled rows drawn around the keys.
+        let keys: Vec<String> = (0..50).map(|i| format!("ari:key/{:04}", i * 7)).collect();
+        let set: std::collections::HashSet<&str> = keys.iter().map(String::as_str).collect();
+        let values: Vec<String> = (0..400).map(|i| format!("ari:key/{:04}", (i * 7919) % 400)).collect();
+        let array = StringArray::from(values.iter().map(String::as_str).collect::<Vec<_>>());
+        let expected: Vec<usize> = (0..values.len()).filter(|&i| set.contains(values[i].as_str())).collect();
+        assert!(expected.len() > 10, "the rows hit some keys");
+        assert_eq!(KeyValues::Strings(keys).rows_holding(&array), Some(expected));
+        assert_eq!(KeyValues::Integers(vec![1]).rows_holding(&array), None);
+    }
 
     /// A file whose writer kept no page statistics for the key column (its
     /// column index is absent while the offset index is there): every row may

@@ -22,8 +22,8 @@ use futures::StreamExt as _;
 
 use foldhash::HashSet;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray as _;
-use arrow_array::{Array, RecordBatch};
 use deltalake::kernel::Action;
 use roaring::RoaringTreemap;
 
@@ -49,9 +49,9 @@ pub struct Probe {
 struct PartitionKeys {
     /// `None` for a type whose statistics are not compared.
     lookup: Option<Lookup>,
-    /// With a single text key column, its values: rows are matched on them
-    /// without encoding the others (a set per partition stays in cache).
-    strings: Option<HashSet<String>>,
+    /// Whether the key is that one text column: rows are then matched on its
+    /// values without encoding the row.
+    single_text: bool,
 }
 
 impl PartitionKeys {
@@ -59,9 +59,9 @@ impl PartitionKeys {
     /// rows whose value is one of the keys; else all.
     fn candidates(&self, batch: &RecordBatch, column: &str) -> Vec<usize> {
         let values = batch.column_by_name(column).and_then(|c| c.as_string_opt::<i32>());
-        match (&self.strings, values) {
-            (Some(strings), Some(values)) => {
-                (0..values.len()).filter(|&i| values.is_valid(i) && strings.contains(values.value(i))).collect()
+        match (&self.lookup, values) {
+            (Some(lookup), Some(values)) if self.single_text => {
+                lookup.values.rows_holding(values).unwrap_or_else(|| (0..batch.num_rows()).collect())
             }
             _ => (0..batch.num_rows()).collect(),
         }
@@ -85,15 +85,13 @@ impl Probe {
             rows_by_partition.entry(partition_strings.iter().map(|p| p[i].clone()).collect()).or_default().push(i);
         }
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
-        let text = first.as_string_opt::<i32>().filter(|_| columns.len() == 1);
+        let single_text = columns.len() == 1 && first.as_string_opt::<i32>().is_some();
         let partitions = rows_by_partition
             .into_iter()
             .map(|(partition, rows)| {
                 let lookup =
                     KeyValues::of(first, &rows).map(|values| Lookup { column: columns[0].to_string(), values });
-                let strings =
-                    text.map(|s| rows.iter().filter(|&&i| s.is_valid(i)).map(|&i| s.value(i).to_string()).collect());
-                (partition, Arc::new(PartitionKeys { lookup, strings }))
+                (partition, Arc::new(PartitionKeys { lookup, single_text }))
             })
             .collect();
         Ok(Probe {
