@@ -87,23 +87,14 @@ impl KeyValues {
     /// the walk with a binary search, so any order gives the same rows.
     pub fn rows_holding(&self, values: &StringArray) -> Option<Vec<usize>> {
         let KeyValues::Strings(keys) = self else { return None };
+        let mut cursor = Cursor::default();
         let mut out = Vec::new();
-        // Every key before `at` is smaller than the last row matched against.
-        let mut at = 0usize;
         for i in 0..values.len() {
-            if values.is_null(i) {
-                continue;
-            }
-            let v = values.value(i).as_bytes();
-            if at > 0 && keys[at - 1].as_bytes() >= v {
-                at = keys.partition_point(|k| k.as_bytes() < v);
-            } else {
-                while keys.get(at).is_some_and(|k| k.as_bytes() < v) {
-                    at += 1;
+            if values.is_valid(i) {
+                let v = values.value(i).as_bytes();
+                if cursor.seek(keys, v).is_some_and(|k| k == v) {
+                    out.push(i);
                 }
-            }
-            if keys.get(at).is_some_and(|k| k.as_bytes() == v) {
-                out.push(i);
             }
         }
         Some(out)
@@ -111,15 +102,50 @@ impl KeyValues {
 
     /// Whether a value lies in `lo..=hi` (byte order, as Parquet orders text).
     fn any_text_within(&self, lo: &[u8], hi: &[u8]) -> bool {
+        self.any_text_within_from(&mut Cursor::default(), lo, hi)
+    }
+
+    /// [`Self::any_text_within`] for ranges that mostly come in ascending
+    /// order (the pages of a file sorted by key): `cursor` carries the
+    /// position from one range to the next.
+    fn any_text_within_from(&self, cursor: &mut Cursor, lo: &[u8], hi: &[u8]) -> bool {
         let KeyValues::Strings(v) = self else { return true };
-        let at = v.partition_point(|k| k.as_bytes() < lo);
-        v.get(at).is_some_and(|k| k.as_bytes() <= hi)
+        cursor.seek(v, lo).is_some_and(|k| k <= hi)
     }
 
     fn any_integer_within(&self, lo: i64, hi: i64) -> bool {
         let KeyValues::Integers(v) = self else { return true };
         let at = v.partition_point(|k| *k < lo);
         v.get(at).is_some_and(|k| *k <= hi)
+    }
+}
+
+/// A position in sorted, distinct text keys for probes that mostly ascend
+/// (rows or pages of a file sorted by key): an ascending probe gallops
+/// forward from the last position — a comparison or two when it moved by
+/// a key or none — and a smaller one binary-searches from the start, so any
+/// order of probes costs at most a binary search each.
+#[derive(Default)]
+struct Cursor {
+    /// Every key before it is smaller than the last probe.
+    at: usize,
+}
+
+impl Cursor {
+    /// The first of `keys` not below `v`.
+    fn seek<'k>(&mut self, keys: &'k [String], v: &[u8]) -> Option<&'k [u8]> {
+        let below = |k: &String| k.as_bytes() < v;
+        if self.at > 0 && !below(&keys[self.at - 1]) {
+            self.at = keys.partition_point(below);
+        } else {
+            let mut step = 1;
+            while self.at + step <= keys.len() && below(&keys[self.at + step - 1]) {
+                self.at += step;
+                step *= 2;
+            }
+            self.at += keys[self.at..(self.at + step).min(keys.len())].partition_point(below);
+        }
+        keys.get(self.at).map(|k| k.as_bytes())
     }
 }
 
@@ -165,13 +191,14 @@ impl Lookup {
             _ => out.push(r),
         };
         let mut base = 0usize;
+        let mut cursor = Cursor::default();
         for (g, group) in metadata.row_groups().iter().enumerate() {
             let rows = usize::try_from(group.num_rows()).ok()?;
             let (index, pages) = (indexes.get(g)?.get(leaf)?, offsets.get(g)?.get(leaf)?.page_locations());
             let starts: Vec<usize> = pages.iter().map(|p| p.first_row_index as usize).collect();
             for (p, &start) in starts.iter().enumerate() {
                 let end = starts.get(p + 1).copied().unwrap_or(rows);
-                if self.page_may_hold(index, p) {
+                if self.page_may_hold(index, p, &mut cursor) {
                     push(base + start..base + end);
                 }
             }
@@ -180,7 +207,7 @@ impl Lookup {
         Some(out)
     }
 
-    fn page_may_hold(&self, index: &ColumnIndexMetaData, page: usize) -> bool {
+    fn page_may_hold(&self, index: &ColumnIndexMetaData, page: usize, cursor: &mut Cursor) -> bool {
         // No column index for the column (a writer without page statistics),
         // or fewer entries than pages: nothing to prune by.
         if matches!(index, ColumnIndexMetaData::NONE) || page as u64 >= index.num_pages() {
@@ -191,7 +218,7 @@ impl Lookup {
         }
         match index {
             ColumnIndexMetaData::BYTE_ARRAY(i) => match (i.min_value(page), i.max_value(page)) {
-                (Some(lo), Some(hi)) => self.values.any_text_within(lo, hi),
+                (Some(lo), Some(hi)) => self.values.any_text_within_from(cursor, lo, hi),
                 _ => true,
             },
             ColumnIndexMetaData::INT64(i) => match (i.min_value(page), i.max_value(page)) {
@@ -240,6 +267,20 @@ mod tests {
         assert!(expected.len() > 10, "the rows hit some keys");
         assert_eq!(KeyValues::Strings(keys).rows_holding(&array), Some(expected));
         assert_eq!(KeyValues::Integers(vec![1]).rows_holding(&array), None);
+    }
+
+    #[test]
+    fn a_cursor_finds_what_a_binary_search_finds_whatever_the_order_of_probes() {
+        let keys: Vec<String> = (0..100).map(|i| format!("k{:03}", i * 3)).collect();
+        // Ascending, alternating far apart, repeated, past either end.
+        let mut probes: Vec<String> = (0..320).map(|i| format!("k{i:03}")).collect();
+        probes.extend((0..100).map(|i| format!("k{:03}", if i % 2 == 0 { i } else { 299 - i })));
+        probes.extend(["a", "k150", "k150", "z", "k000"].map(String::from));
+        let mut cursor = super::Cursor::default();
+        for p in &probes {
+            let at = keys.partition_point(|k| k.as_bytes() < p.as_bytes());
+            assert_eq!(cursor.seek(&keys, p.as_bytes()), keys.get(at).map(|k| k.as_bytes()), "probe {p}");
+        }
     }
 
     /// A file whose writer kept no page statistics for the key column (its
