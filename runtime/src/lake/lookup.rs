@@ -18,6 +18,7 @@
 //! hold one of the keys. Pruning is only ever conservative: a file written
 //! otherwise (no page index, unsorted rows, another writer) is read whole.
 
+use std::cmp::Ordering;
 use std::ops::Range;
 
 use arrow_array::cast::AsArray as _;
@@ -92,7 +93,7 @@ impl KeyValues {
         for i in 0..values.len() {
             if values.is_valid(i) {
                 let v = values.value(i).as_bytes();
-                if cursor.seek(keys, v).is_some_and(|k| k == v) {
+                if cursor.matching(keys, v).is_some() {
                     out.push(i);
                 }
             }
@@ -126,7 +127,7 @@ impl KeyValues {
 /// a key or none — and a smaller one binary-searches from the start, so any
 /// order of probes costs at most a binary search each.
 #[derive(Default)]
-struct Cursor {
+pub(super) struct Cursor {
     /// Every key before it is smaller than the last probe.
     at: usize,
 }
@@ -134,18 +135,43 @@ struct Cursor {
 impl Cursor {
     /// The first of `keys` not below `v`.
     fn seek<'k>(&mut self, keys: &'k [String], v: &[u8]) -> Option<&'k [u8]> {
+        self.seek_to(keys, v);
+        keys.get(self.at).map(String::as_bytes)
+    }
+
+    /// The key equal to `v`, if there is one.
+    pub(super) fn matching<'k>(&mut self, keys: &'k [String], v: &[u8]) -> Option<&'k String> {
+        let known = self.seek_to(keys, v);
+        let key = keys.get(self.at)?;
+        let order = known.unwrap_or_else(|| key.as_bytes().cmp(v));
+        (order == Ordering::Equal).then_some(key)
+    }
+
+    /// Moves to the first of `keys` not below `v`; returns how that key
+    /// compares with `v` when the move compared them already. An ascending
+    /// probe that stays at the same key — most rows of a file, when the keys
+    /// are few — costs one comparison besides the check that it ascends.
+    fn seek_to(&mut self, keys: &[String], v: &[u8]) -> Option<Ordering> {
         let below = |k: &String| k.as_bytes() < v;
         if self.at > 0 && !below(&keys[self.at - 1]) {
             self.at = keys.partition_point(below);
-        } else {
-            let mut step = 1;
-            while self.at + step <= keys.len() && below(&keys[self.at + step - 1]) {
-                self.at += step;
-                step *= 2;
-            }
-            self.at += keys[self.at..(self.at + step).min(keys.len())].partition_point(below);
+            return None;
         }
-        keys.get(self.at).map(|k| k.as_bytes())
+        // Every key before `lo` is below `v`; gallop until a key is not.
+        let (mut lo, mut step) = (self.at, 1);
+        let (hi, order) = loop {
+            let probe = lo + step - 1;
+            let Some(key) = keys.get(probe) else { break (keys.len(), None) };
+            match key.as_bytes().cmp(v) {
+                Ordering::Less => {
+                    lo = probe + 1;
+                    step *= 2;
+                }
+                order => break (probe, Some(order)),
+            }
+        };
+        self.at = lo + keys[lo..hi].partition_point(below);
+        order.filter(|_| self.at == hi)
     }
 }
 
@@ -207,7 +233,7 @@ impl Lookup {
         Some(out)
     }
 
-    fn page_may_hold(&self, index: &ColumnIndexMetaData, page: usize, cursor: &mut Cursor) -> bool {
+    pub(super) fn page_may_hold(&self, index: &ColumnIndexMetaData, page: usize, cursor: &mut Cursor) -> bool {
         // No column index for the column (a writer without page statistics),
         // or fewer entries than pages: nothing to prune by.
         if matches!(index, ColumnIndexMetaData::NONE) || page as u64 >= index.num_pages() {
@@ -276,10 +302,12 @@ mod tests {
         let mut probes: Vec<String> = (0..320).map(|i| format!("k{i:03}")).collect();
         probes.extend((0..100).map(|i| format!("k{:03}", if i % 2 == 0 { i } else { 299 - i })));
         probes.extend(["a", "k150", "k150", "z", "k000"].map(String::from));
-        let mut cursor = super::Cursor::default();
+        let (mut cursor, mut matcher) = (super::Cursor::default(), super::Cursor::default());
         for p in &probes {
             let at = keys.partition_point(|k| k.as_bytes() < p.as_bytes());
             assert_eq!(cursor.seek(&keys, p.as_bytes()), keys.get(at).map(|k| k.as_bytes()), "probe {p}");
+            let equal = keys.get(at).filter(|k| *k == p);
+            assert_eq!(matcher.matching(&keys, p.as_bytes()), equal, "probe {p}");
         }
     }
 

@@ -11,6 +11,7 @@ mod conflict;
 mod create;
 mod dv;
 mod lookup;
+mod pages;
 mod properties;
 mod ranged;
 mod read;
@@ -21,7 +22,7 @@ pub use conflict::Scope;
 pub use dv::ENABLE as ENABLE_DELETION_VECTORS;
 pub use lookup::{KeyValues, LOOKUP_COLUMNS, Lookup};
 
-pub use read::{DataFile, Reader};
+pub use read::{DataFile, Matches, Reader};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -601,15 +602,20 @@ impl Table {
     }
 
     /// `columns` of the live rows of one data file, each row's position in the
-    /// file, and the positions already deleted; with a `lookup`, of the rows
-    /// that may hold its values.
+    /// file, and the positions already deleted.
     pub async fn live_keys(
         &self,
         file: &DataFile,
         columns: &[&str],
-        lookup: Option<&Lookup>,
     ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-        read::live_keys(&self.reader()?, file, columns, lookup).await
+        read::live_keys(&self.reader()?, file, columns).await
+    }
+
+    /// `columns` of the live rows of one data file that may hold one of
+    /// `lookup`'s values — exactly those for text values — decoding only the
+    /// pages whose bounds may hold one (see [`Lookup`]).
+    pub async fn rows_holding(&self, file: &DataFile, columns: &[&str], lookup: &Lookup) -> Result<Matches> {
+        read::rows_holding(&self.reader()?, file, columns, lookup).await
     }
 
     /// The rows at `positions` (ascending) of one data file; only they are decoded.

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray as _;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 use deltalake::arrow::compute::cast;
@@ -24,6 +25,7 @@ use deltalake::kernel::{Action, Add, DeletionVectorDescriptor, Remove};
 use deltalake::parquet::arrow::ParquetRecordBatchStreamBuilder;
 use deltalake::parquet::arrow::ProjectionMask;
 use deltalake::parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection};
+use deltalake::parquet::arrow::async_reader::AsyncFileReader as _;
 use deltalake::parquet::file::metadata::PageIndexPolicy;
 use futures::TryStreamExt as _;
 use object_store::path::Path;
@@ -78,11 +80,34 @@ impl Reader {
         &self,
         file: &DataFile,
         columns: &[&str],
-        lookup: Option<&Lookup>,
     ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-        live_keys(self, file, columns, lookup).await
+        live_keys(self, file, columns).await
+    }
+
+    /// See [`Table::rows_holding`].
+    pub async fn rows_holding(&self, file: &DataFile, columns: &[&str], lookup: &Lookup) -> Result<Matches> {
+        rows_holding(self, file, columns, lookup).await
     }
 }
+
+/// The live rows of a data file that may hold a lookup's values (see
+/// [`Reader::rows_holding`]).
+#[derive(Debug)]
+pub struct Matches {
+    /// The rows' columns asked for.
+    pub rows: RecordBatch,
+    /// Each row's position in the file (what a deletion vector marks).
+    pub positions: Vec<u64>,
+    /// The rows the file's deletion vector marks already.
+    pub deleted: RoaringTreemap,
+    /// The rows decoded to find them: what the page index did not prune.
+    pub decoded: usize,
+}
+
+/// Rows decoded at a time while looking rows up: the read's buffers stay
+/// small (and in cache) however many pages it selects, and only the rows
+/// that match are kept.
+const LOOKUP_BATCH_ROWS: usize = 8192;
 
 pub(super) async fn files(table: &Table) -> Result<Vec<DataFile>> {
     let views: Vec<_> =
@@ -135,23 +160,15 @@ pub async fn read_file(reader: &Reader, file: &DataFile) -> Result<Vec<RecordBat
 
 /// The live rows' `columns` of one data file, with each row's position in the
 /// file (what a deletion vector marks), and the file's deleted rows so far.
-/// With a `lookup`, only the rows of pages that may hold its values (see
-/// `lookup`): a superset of the rows holding them.
 pub async fn live_keys(
     reader: &Reader,
     file: &DataFile,
     columns: &[&str],
-    lookup: Option<&Lookup>,
 ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
-    let full = reader.schema.clone();
-    let schema = Arc::new(full.project(&indices_of(reader, &full, columns)?).map_err(|e| reader.error(e.to_string()))?);
-    let select = lookup.map_or(Select::All, Select::Lookup);
+    let schema = projection(reader, columns)?;
     let (batches, read) =
-        read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, select).await?;
-    let deleted = match &file.deletion_vector {
-        Some(dv) => super::dv::read(reader, dv).await?,
-        None => RoaringTreemap::new(),
-    };
+        read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, Select::All).await?;
+    let deleted = deleted_rows(reader, file).await?;
     let all = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))?;
     let read: Vec<u64> = read.into_iter().flatten().map(|p| p as u64).collect();
     if read.len() != all.num_rows() {
@@ -165,6 +182,82 @@ pub async fn live_keys(
     let live = arrow_select::take::take_record_batch(&all, &arrow_array::UInt64Array::from(indices))
         .map_err(|e| reader.error(e.to_string()))?;
     Ok((live, positions, deleted))
+}
+
+/// `columns` of the live rows of one data file that may hold one of
+/// `lookup`'s values: only pages whose bounds may hold one are decoded (see
+/// `lookup`), a batch at a time, and of their rows only those whose lookup
+/// column holds one of the values are kept — exactly those for text values;
+/// for integer values every row of those pages (a superset).
+pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lookup: &Lookup) -> Result<Matches> {
+    let schema = projection(reader, columns)?;
+    let deleted = deleted_rows(reader, file).await?;
+    // Files laid out for lookups are read page by page (`pages`); any other
+    // through Arrow, below (its metadata read again: only foreign files pay that).
+    let location = Path::parse(&file.path).unwrap_or_else(|_| Path::from(file.path.as_str()));
+    let size = u64::try_from(file.add.size)
+        .map_err(|_| reader.error(format!("`{}`: a negative size in the log", file.path)))?;
+    let fail = |e: deltalake::parquet::errors::ParquetError| reader.error(format!("`{}`: {e}", file.path));
+    let mut ranged = super::ranged::Ranged { store: reader.store.clone(), path: location.clone(), size };
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    let metadata = ranged.get_metadata(Some(&options)).await.map_err(fail)?;
+    let fetch = |ranges: Vec<Range<u64>>| {
+        let (store, location) = (reader.store.clone(), location.clone());
+        async move {
+            store
+                .get_ranges(&location, &ranges)
+                .await
+                .map_err(|e| deltalake::parquet::errors::ParquetError::External(Box::new(e)))
+        }
+    };
+    if let Some(found) =
+        super::pages::rows_holding(&metadata, size, &schema, lookup, &deleted, fetch).await.map_err(fail)?
+    {
+        let super::pages::Found { rows, positions, decoded } = found;
+        return Ok(Matches { rows, positions, deleted, decoded });
+    }
+    let mut kept = Vec::new();
+    let mut positions = Vec::new();
+    let mut decoded = 0;
+    let select = Select::Lookup(lookup);
+    let (path, size, partitions) = (&file.path, file.add.size, &file.partition_values);
+    read_parquet_each(reader, &schema, path, size, partitions, select, LOOKUP_BATCH_ROWS, |batch, at| {
+        decoded += batch.num_rows();
+        let values = batch.column_by_name(&lookup.column).and_then(|c| c.as_string_opt::<i32>());
+        let holding = values.and_then(|v| lookup.values.rows_holding(v));
+        let rows: Vec<usize> = match holding {
+            Some(rows) => rows.into_iter().filter(|&i| !deleted.contains(at[i])).collect(),
+            None => (0..batch.num_rows()).filter(|&i| !deleted.contains(at[i])).collect(),
+        };
+        if rows.len() == batch.num_rows() {
+            positions.extend_from_slice(at);
+            kept.push(batch);
+        } else if !rows.is_empty() {
+            positions.extend(rows.iter().map(|&i| at[i]));
+            let indices = arrow_array::UInt64Array::from_iter_values(rows.iter().map(|&i| i as u64));
+            kept.push(
+                arrow_select::take::take_record_batch(&batch, &indices).map_err(|e| reader.error(e.to_string()))?,
+            );
+        }
+        Ok(())
+    })
+    .await?;
+    let rows = arrow_select::concat::concat_batches(&schema, &kept).map_err(|e| reader.error(e.to_string()))?;
+    Ok(Matches { rows, positions, deleted, decoded })
+}
+
+/// The table's schema narrowed to `columns`.
+fn projection(reader: &Reader, columns: &[&str]) -> Result<SchemaRef> {
+    let full = reader.schema.clone();
+    Ok(Arc::new(full.project(&indices_of(reader, &full, columns)?).map_err(|e| reader.error(e.to_string()))?))
+}
+
+/// The rows a data file's deletion vector marks (none without one).
+async fn deleted_rows(reader: &Reader, file: &DataFile) -> Result<RoaringTreemap> {
+    match &file.deletion_vector {
+        Some(dv) => super::dv::read(reader, dv).await,
+        None => Ok(RoaringTreemap::new()),
+    }
 }
 
 /// The rows at `positions` (ascending) of one data file, with the table's full
@@ -191,7 +284,8 @@ enum Select<'a> {
 
 /// Reads a data file as `schema` (a projection of the table's: columns the
 /// file does not hold are partition columns, filled from `partitions`): the
-/// rows `select` picks, and those rows' positions as ascending ranges.
+/// rows `select` picks, in one batch, and those rows' positions as ascending
+/// ranges.
 async fn read_parquet(
     reader: &Reader,
     schema: &SchemaRef,
@@ -200,6 +294,30 @@ async fn read_parquet(
     partitions: &HashMap<String, Option<String>>,
     select: Select<'_>,
 ) -> Result<(Vec<RecordBatch>, Vec<Range<usize>>)> {
+    let mut out = Vec::new();
+    // One batch: callers hold every row read anyway, and concatenating one
+    // batch copies nothing.
+    let ranges = read_parquet_each(reader, schema, path, size, partitions, select, usize::MAX, |batch, _| {
+        out.push(batch);
+        Ok(())
+    })
+    .await?;
+    Ok((out, ranges))
+}
+
+/// [`read_parquet`] handing the rows to `each` in batches of up to
+/// `batch_rows`, with each batch's row positions; returns the ranges read.
+#[allow(clippy::too_many_arguments)]
+async fn read_parquet_each(
+    reader: &Reader,
+    schema: &SchemaRef,
+    path: &str,
+    size: i64,
+    partitions: &HashMap<String, Option<String>>,
+    select: Select<'_>,
+    batch_rows: usize,
+    mut each: impl FnMut(RecordBatch, &[u64]) -> Result<()>,
+) -> Result<Vec<Range<usize>>> {
     let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
     // Ranged reads: only the projected columns' chunks (and, with the page
     // index, only the selected rows' pages) are fetched.
@@ -232,17 +350,21 @@ async fn read_parquet(
         },
     };
     if ranges.is_empty() {
-        return Ok((Vec::new(), ranges));
+        return Ok(ranges);
     }
     if !matches!(ranges.as_slice(), [r] if *r == (0..total)) {
         builder = builder.with_row_selection(RowSelection::from_consecutive_ranges(ranges.iter().cloned(), total));
     }
-    // One batch: callers hold every row read anyway, and concatenating one
-    // batch copies nothing.
-    builder = builder.with_batch_size(ranges.iter().map(|r| r.len()).sum::<usize>().max(1));
-    let batches: Vec<RecordBatch> = builder.build().map_err(fail)?.try_collect().await.map_err(fail)?;
-    let mut out = Vec::with_capacity(batches.len());
-    for batch in batches {
+    builder = builder.with_batch_size(ranges.iter().map(|r| r.len()).sum::<usize>().clamp(1, batch_rows));
+    let mut stream = builder.build().map_err(fail)?;
+    let mut positions = ranges.iter().flat_map(|r| r.clone()).map(|p| p as u64);
+    let mut at = Vec::new();
+    while let Some(batch) = stream.try_next().await.map_err(fail)? {
+        at.clear();
+        at.extend(positions.by_ref().take(batch.num_rows()));
+        if at.len() != batch.num_rows() {
+            return Err(reader.error(format!("`{path}`: the reader returned more rows than were selected")));
+        }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
             let column = match batch.column_by_name(field.name()) {
@@ -257,9 +379,12 @@ async fn read_parquet(
             };
             columns.push(column);
         }
-        out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| reader.error(e.to_string()))?);
+        each(RecordBatch::try_new(schema.clone(), columns).map_err(|e| reader.error(e.to_string()))?, &at)?;
     }
-    Ok((out, ranges))
+    if positions.next().is_some() {
+        return Err(reader.error(format!("`{path}`: the reader returned fewer rows than were selected")));
+    }
+    Ok(ranges)
 }
 
 /// The actions of the commits `after + 1 ..= upto`.

@@ -124,7 +124,7 @@ fn marked_rows_are_hidden_and_marks_accumulate() {
         let values = [Some("v"); 5];
         t.append(&[rows(&s, &["a"; 5], &[10, 11, 12, 13, 14], &values)], None).await.unwrap();
         let file = t.files().await.unwrap().remove(0);
-        let (keys, positions, deleted) = t.live_keys(&file, &["id"], None).await.unwrap();
+        let (keys, positions, deleted) = t.live_keys(&file, &["id"]).await.unwrap();
         assert_eq!((keys.num_columns(), positions, deleted.len()), (1, vec![0, 1, 2, 3, 4], 0));
         let marks = t.mark(vec![(file, [1u64, 3].into_iter().collect())]).await.unwrap();
         t.replace(&[], marks, Some(Transaction::new("m", 1)), None).await.unwrap();
@@ -133,7 +133,7 @@ fn marked_rows_are_hidden_and_marks_accumulate() {
         assert_eq!(t2.row_count().await.unwrap(), 3);
         // A second mark adds to the first; positions stay physical.
         let file = t.files().await.unwrap().remove(0);
-        let (_, positions, deleted) = t.live_keys(&file, &["id"], None).await.unwrap();
+        let (_, positions, deleted) = t.live_keys(&file, &["id"]).await.unwrap();
         assert_eq!(positions, [0, 2, 4]);
         assert_eq!(ids(&[t.rows_at(&file, &[2, 4]).await.unwrap()]), [12, 14]);
         let mut more = deleted;
@@ -191,10 +191,11 @@ fn merges_conflict_only_within_their_partitions() {
     });
 }
 
-/// A table with lookup columns is written in small sorted-friendly pages, and
-/// a read given a lookup decodes only the pages that may hold its values:
-/// every row holding one comes back with its physical position, deleted rows
-/// do not, and far fewer rows than the file holds are read.
+/// A table with lookup columns is written in small pages, and a lookup reads
+/// only the pages that may hold its values: exactly the rows holding one come
+/// back, with their physical positions, deleted rows do not, and far fewer
+/// rows than the file holds are decoded. A file written otherwise gives the
+/// same rows through Arrow, decoding it whole.
 #[test]
 fn lookups_read_only_the_pages_that_may_hold_the_keys() {
     on_a_lake(|lake| async move {
@@ -219,43 +220,46 @@ fn lookups_read_only_the_pages_that_may_hold_the_keys() {
             column: "key".into(),
             values: KeyValues::Strings(ids.iter().map(|i| format!("ari:cloud:test:site:item/{i:06}")).collect()),
         };
-        let key_at = |b: &RecordBatch, i: usize| {
-            b.column(0).as_any().downcast_ref::<StringArray>().unwrap().value(i).to_string()
+        let numbers = |m: &crate::lake::Matches| -> Vec<i64> {
+            m.rows.column(1).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec()
         };
 
-        let lookup = text(&[100, 15_000]);
-        let (batch, positions, _) = t.live_keys(&file, &["key"], Some(&lookup)).await.unwrap();
-        assert!(batch.num_rows() < total / 20, "read {} of {total} rows", batch.num_rows());
-        assert_eq!(batch.num_rows(), positions.len());
-        for (i, p) in positions.iter().enumerate() {
-            assert_eq!(key_at(&batch, i), format!("ari:cloud:test:site:item/{p:06}"), "row {i} is at {p}");
-        }
-        assert!(positions.contains(&100) && positions.contains(&15_000));
+        let lookup = text(&[100, 15_000, 25_000]);
+        let found = t.rows_holding(&file, &["key", "n"], &lookup).await.unwrap();
+        assert_eq!(found.positions, [100, 15_000]);
+        assert_eq!(numbers(&found), [100, 15_000]);
+        assert!(found.decoded < total / 20, "decoded {} of {total} rows", found.decoded);
 
         // A deleted row is not read back; the other key still is.
         let marks = t.mark(vec![(file, [100u64].into_iter().collect())]).await.unwrap();
         t.replace(&[], marks, None, None).await.unwrap();
         let file = t.files().await.unwrap().remove(0);
-        let (_, positions, deleted) = t.live_keys(&file, &["key"], Some(&lookup)).await.unwrap();
-        assert!(deleted.contains(100) && !positions.contains(&100) && positions.contains(&15_000));
+        let found = t.rows_holding(&file, &["key", "n"], &lookup).await.unwrap();
+        assert!(found.deleted.contains(100));
+        assert_eq!(
+            (found.positions.as_slice(), numbers(&found).as_slice()),
+            ([15_000].as_slice(), [15_000].as_slice())
+        );
 
-        // Integer keys prune the same way; a key in no page reads nothing.
-        let numbers = Lookup { column: "n".into(), values: KeyValues::Integers(vec![7_000]) };
-        let (batch, positions, _) = t.live_keys(&file, &["n"], Some(&numbers)).await.unwrap();
-        assert!(positions.contains(&7_000) && batch.num_rows() < total / 10, "read {}", batch.num_rows());
+        // Integer values prune pages the same way (their rows are a superset);
+        // a value in no page reads nothing.
+        let seven = Lookup { column: "n".into(), values: KeyValues::Integers(vec![7_000]) };
+        let found = t.rows_holding(&file, &["n"], &seven).await.unwrap();
+        assert!(found.positions.contains(&7_000) && found.decoded < total / 10, "decoded {}", found.decoded);
         let absent = Lookup { column: "n".into(), values: KeyValues::Integers(vec![total as i64 + 5]) };
         assert!(!absent.may_hold(&file));
-        assert_eq!(t.live_keys(&file, &["n"], Some(&absent)).await.unwrap().1, Vec::<u64>::new());
+        assert_eq!(t.rows_holding(&file, &["n"], &absent).await.unwrap().positions, Vec::<u64>::new());
 
-        // Without lookup columns a table is written as delta-rs writes it: the
-        // same read decodes the whole file.
+        // Without lookup columns a table is written as delta-rs writes it
+        // (dictionary-encoded): the same rows, through Arrow, the whole file decoded.
         let plain = TableName::new("s", "plain");
         let mut p = lake.table(&plain, &s, &["ws"]).await.unwrap();
         let batch = t.scan().await.unwrap();
         p.append(&batch, None).await.unwrap();
         let file = p.files().await.unwrap().remove(0);
-        let (batch, _, _) = p.live_keys(&file, &["key"], Some(&lookup)).await.unwrap();
-        assert_eq!(batch.num_rows(), total - 1);
+        let found = p.rows_holding(&file, &["key", "n"], &lookup).await.unwrap();
+        assert_eq!((found.positions.as_slice(), found.decoded), ([14_999].as_slice(), total - 1));
+        assert_eq!(numbers(&found), [15_000]);
     });
 }
 

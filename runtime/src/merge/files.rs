@@ -5,8 +5,9 @@
 //!
 //! Three steps: `find` reads the key and stamp columns of those files — on
 //! tables laid out for lookups (`lake::Lookup`), only the pages whose key
-//! bounds may hold one of the batch's keys — and returns the stored rows of
-//! the batch's keys (position, stamp); the writer
+//! bounds may hold one of the batch's keys, walked without building Arrow
+//! arrays, and the stamps of the matched rows alone (`Table::rows_holding`)
+//! — and returns the stored rows of the batch's keys (position, stamp); the writer
 //! decides which it replaces (whole rows are read only for equal stamps);
 //! `retire` retires them, by the table's feature:
 //! - deletion vectors: the replaced rows are marked in the file's deletion
@@ -23,13 +24,11 @@ use futures::StreamExt as _;
 use foldhash::HashSet;
 
 use arrow_array::RecordBatch;
-use arrow_array::cast::AsArray as _;
 use deltalake::kernel::Action;
 use roaring::RoaringTreemap;
 
 use super::MergeError;
-use super::rows::take;
-use crate::lake::{DataFile, KeyValues, Lookup, Scope, Table};
+use crate::lake::{DataFile, KeyValues, Lookup, Matches, Scope, Table};
 
 /// A partition's values, in the order of the table's partition columns.
 type Partition = Vec<Option<String>>;
@@ -44,28 +43,10 @@ pub struct Probe {
     partitions: HashMap<Partition, Arc<PartitionKeys>>,
 }
 
-/// One partition's keys, by their first column: what prunes its files and
-/// their pages, and what picks the rows of a file that may hold a key.
+/// One partition's keys, by their first column: what prunes its files, their
+/// pages and their rows (`None` for a type whose statistics are not compared).
 struct PartitionKeys {
-    /// `None` for a type whose statistics are not compared.
     lookup: Option<Lookup>,
-    /// Whether the key is that one text column: rows are then matched on its
-    /// values without encoding the row.
-    single_text: bool,
-}
-
-impl PartitionKeys {
-    /// The rows of `batch` that may hold a key: with a single text key, the
-    /// rows whose value is one of the keys; else all.
-    fn candidates(&self, batch: &RecordBatch, column: &str) -> Vec<usize> {
-        let values = batch.column_by_name(column).and_then(|c| c.as_string_opt::<i32>());
-        match (&self.lookup, values) {
-            (Some(lookup), Some(values)) if self.single_text => {
-                lookup.values.rows_holding(values).unwrap_or_else(|| (0..batch.num_rows()).collect())
-            }
-            _ => (0..batch.num_rows()).collect(),
-        }
-    }
 }
 
 impl Probe {
@@ -85,13 +66,12 @@ impl Probe {
             rows_by_partition.entry(partition_strings.iter().map(|p| p[i].clone()).collect()).or_default().push(i);
         }
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
-        let single_text = columns.len() == 1 && first.as_string_opt::<i32>().is_some();
         let partitions = rows_by_partition
             .into_iter()
             .map(|(partition, rows)| {
                 let lookup =
                     KeyValues::of(first, &rows).map(|values| Lookup { column: columns[0].to_string(), values });
-                (partition, Arc::new(PartitionKeys { lookup, single_text }))
+                (partition, Arc::new(PartitionKeys { lookup }))
             })
             .collect();
         Ok(Probe {
@@ -171,19 +151,22 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
         let (reader, columns) = (reader.clone(), Arc::clone(&columns));
         tokio::spawn(async move {
             let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let read = reader.live_keys(&file, &columns, partition_keys.lookup.as_ref()).await;
-            let read = read.map_err(MergeError::from).and_then(|(batch, positions, deleted)| {
-                let candidates = partition_keys.candidates(&batch, columns[0]);
-                let positions: Vec<u64> = candidates.iter().map(|&i| positions[i]).collect();
-                Ok((take(&batch, &candidates)?, positions, deleted))
-            });
+            let read = match &partition_keys.lookup {
+                Some(lookup) => reader.rows_holding(&file, &columns, lookup).await,
+                None => reader.live_keys(&file, &columns).await.map(|(rows, positions, deleted)| {
+                    let decoded = rows.num_rows();
+                    Matches { rows, positions, deleted, decoded }
+                }),
+            };
             (file, read)
         })
     }))
     .buffered(READ_AHEAD);
+    let mut decoded = 0;
     while let Some(joined) = reads.next().await {
         let (file, read) = joined.map_err(|e| MergeError::Model(format!("a read task failed: {e}")))?;
-        let (candidates, positions, deleted) = read?;
+        let Matches { rows: candidates, positions, deleted, decoded: n } = read?;
+        decoded += n;
         let encoded = super::rows::encode_columns(&candidates, &keys)?;
         let mut stamps = None;
         let mut rows = Vec::new();
@@ -199,6 +182,7 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
             out.push(Holding { file, deleted, rows });
         }
     }
+    tracing::debug!(table = %table.name(), files_read, rows_decoded = decoded, "found stored rows");
     Ok((out, files_read))
 }
 
@@ -244,7 +228,7 @@ pub async fn retire(
     for (h, positions) in replaced {
         let gone: RoaringTreemap = positions.into_iter().collect();
         // The live rows' positions (a key column is the narrowest read that gives them).
-        let (_, live, _) = table.live_keys(&h.file, &[probe.columns[0].as_str()], None).await?;
+        let (_, live, _) = table.live_keys(&h.file, &[probe.columns[0].as_str()]).await?;
         let survivors: Vec<u64> = live.into_iter().filter(|p| !gone.contains(*p)).collect();
         if !survivors.is_empty() {
             table.stage(&table.rows_at(&h.file, &survivors).await?).await?;

@@ -1,0 +1,641 @@
+//! Rows found by key straight from a file's Parquet pages.
+//!
+//! Reading through Arrow (`read::rows_holding`'s other path) decodes every
+//! selected page of the key and stamp columns into arrays: offsets, a copy of
+//! every value, UTF-8 checks, and per page the reader's row-selection
+//! machinery. A merge only asks which rows hold one of its batch's keys, and
+//! those rows' stamps. This module answers that from the pages themselves,
+//! for files laid out as the merge writers and `optimize` write lookup
+//! columns (see `lookup`):
+//! - the key column: the pages whose bounds may hold a key are fetched, and
+//!   their values walked against the sorted keys; a value is copied only
+//!   when it matches;
+//! - every other column asked for (stamps, further key columns): only the
+//!   pages holding a matched row are fetched, and each matched row's value is
+//!   read at its place in the page.
+//!
+//! It reads flat, required (non-null) columns, PLAIN-encoded, without a
+//! dictionary, in files with an offset index: what our writers write. Any
+//! other file (another encoding or writer, nulls, a partition column, text
+//! looked up in a non-text column) gets `None`, and the caller reads it
+//! through Arrow: the same rows, only slower.
+
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, SchemaRef};
+use bytes::Bytes;
+use deltalake::parquet::basic::{Encoding, Type as Physical};
+use deltalake::parquet::column::page::{Page, PageReader as _};
+use deltalake::parquet::errors::{ParquetError, Result};
+use deltalake::parquet::file::metadata::ParquetMetaData;
+use deltalake::parquet::file::page_index::offset_index::PageLocation;
+use deltalake::parquet::file::reader::{ChunkReader, Length};
+use deltalake::parquet::file::serialized_reader::SerializedPageReader;
+use roaring::RoaringTreemap;
+
+use super::lookup::{Cursor, KeyValues, Lookup};
+
+/// The rows of a file holding one of a lookup's keys.
+pub(super) struct Found {
+    /// The columns asked for, of those rows.
+    pub rows: RecordBatch,
+    /// Each row's position in the file.
+    pub positions: Vec<u64>,
+    /// The key column's values walked to find them.
+    pub decoded: usize,
+}
+
+/// How a column's values are stored, as this module reads them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Text,
+    Int64,
+    Int32,
+    Boolean,
+}
+
+impl Kind {
+    fn of(data_type: &DataType, physical: Physical) -> Option<Kind> {
+        match (data_type, physical) {
+            (DataType::Utf8, Physical::BYTE_ARRAY) => Some(Kind::Text),
+            (DataType::Int64, Physical::INT64) => Some(Kind::Int64),
+            (DataType::Int32, Physical::INT32) => Some(Kind::Int32),
+            (DataType::Boolean, Physical::BOOLEAN) => Some(Kind::Boolean),
+            _ => None,
+        }
+    }
+}
+
+/// A file this module can read the columns of `schema` from.
+struct Layout<'m> {
+    metadata: &'m ParquetMetaData,
+    /// Per field of the schema asked for, its leaf column and kind.
+    leaves: Vec<(usize, Kind)>,
+    /// The field of the lookup column.
+    key: usize,
+    /// Each row group's first row in the file.
+    group_starts: Vec<u64>,
+}
+
+/// A page of a column chunk: its row group and its number in the chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct PageRef {
+    group: usize,
+    page: usize,
+}
+
+impl<'m> Layout<'m> {
+    fn of(metadata: &'m ParquetMetaData, schema: &SchemaRef, lookup: &Lookup) -> Option<Layout<'m>> {
+        if !matches!(lookup.values, KeyValues::Strings(_)) {
+            return None;
+        }
+        let offsets = metadata.offset_index()?;
+        let descr = metadata.file_metadata().schema_descr();
+        let mut leaves = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let leaf = descr.columns().iter().position(|c| c.path().parts() == [field.name().as_str()])?;
+            let column = descr.column(leaf);
+            if column.max_def_level() != 0 || column.max_rep_level() != 0 {
+                return None;
+            }
+            leaves.push((leaf, Kind::of(field.data_type(), column.physical_type())?));
+        }
+        let key = schema.index_of(&lookup.column).ok()?;
+        if leaves[key].1 != Kind::Text {
+            return None;
+        }
+        let mut group_starts = Vec::with_capacity(metadata.num_row_groups());
+        let mut start = 0u64;
+        for (g, group) in metadata.row_groups().iter().enumerate() {
+            group_starts.push(start);
+            start += u64::try_from(group.num_rows()).ok()?;
+            for &(leaf, _) in &leaves {
+                let chunk = group.column(leaf);
+                let pages = offsets.get(g)?.get(leaf)?.page_locations();
+                // A dictionary page (declared, or the gap before the first
+                // data page) means dictionary-encoded values.
+                let first = pages.first()?;
+                if chunk.dictionary_page_offset().is_some()
+                    || u64::try_from(first.offset).ok()? != chunk.byte_range().0
+                    || first.first_row_index != 0
+                {
+                    return None;
+                }
+            }
+        }
+        Some(Layout { metadata, leaves, key, group_starts })
+    }
+
+    fn pages(&self, group: usize, leaf: usize) -> &[PageLocation] {
+        // `of` checked every chunk has its offset index.
+        self.metadata.offset_index().expect("checked")[group][leaf].page_locations()
+    }
+
+    fn rows_in(&self, group: usize) -> u64 {
+        self.metadata.row_group(group).num_rows() as u64
+    }
+
+    /// The key column's pages whose bounds may hold one of the keys.
+    fn key_pages(&self, lookup: &Lookup) -> Vec<PageRef> {
+        let leaf = self.leaves[self.key].0;
+        let mut cursor = Cursor::default();
+        let mut out = Vec::new();
+        for group in 0..self.group_starts.len() {
+            let index = self.metadata.column_index().and_then(|i| i.get(group)).and_then(|g| g.get(leaf));
+            for page in 0..self.pages(group, leaf).len() {
+                if index.is_none_or(|index| lookup.page_may_hold(index, page, &mut cursor)) {
+                    out.push(PageRef { group, page });
+                }
+            }
+        }
+        out
+    }
+
+    /// The pages of a column holding the rows at `positions` (ascending).
+    fn pages_holding(&self, leaf: usize, positions: &[u64]) -> Vec<PageRef> {
+        let mut out: Vec<PageRef> = Vec::new();
+        for &position in positions {
+            let group = self.group_starts.partition_point(|&s| s <= position) - 1;
+            let row = (position - self.group_starts[group]) as i64;
+            let page = self.pages(group, leaf).partition_point(|p| p.first_row_index <= row) - 1;
+            let at = PageRef { group, page };
+            if out.last() != Some(&at) {
+                out.push(at);
+            }
+        }
+        out
+    }
+
+    /// The byte ranges of `pages` (ascending) of a column, adjacent ones joined.
+    fn ranges(&self, leaf: usize, pages: &[PageRef]) -> Vec<Range<u64>> {
+        let mut out: Vec<Range<u64>> = Vec::new();
+        for p in pages {
+            let location = &self.pages(p.group, leaf)[p.page];
+            let start = location.offset as u64;
+            let end = start + location.compressed_page_size as u64;
+            match out.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => out.push(start..end),
+            }
+        }
+        out
+    }
+
+    /// Calls `each` with every page of `pages` (ascending) of a column: its
+    /// number of values and their PLAIN-encoded bytes. `Ok(false)` when a
+    /// page is stored otherwise.
+    fn walk(
+        &self,
+        bytes: &Arc<Fetched>,
+        leaf: usize,
+        pages: &[PageRef],
+        mut each: impl FnMut(PageRef, usize, &[u8]) -> Result<()>,
+    ) -> Result<bool> {
+        let mut at = 0;
+        while at < pages.len() {
+            let group = pages[at].group;
+            let chunk = self.metadata.row_group(group).column(leaf);
+            let locations = self.pages(group, leaf).to_vec();
+            let rows = self.rows_in(group) as usize;
+            let mut reader = SerializedPageReader::new(Arc::clone(bytes), chunk, rows, Some(locations))?;
+            let mut next = 0;
+            while at < pages.len() && pages[at].group == group {
+                let want = pages[at].page;
+                while next < want {
+                    reader.skip_next_page()?;
+                    next += 1;
+                }
+                let Some(page) = reader.get_next_page()? else {
+                    return Err(ParquetError::General(format!("page {want} of row group {group} is missing")));
+                };
+                next += 1;
+                let (count, values) = match &page {
+                    Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, .. } => (*num_values, &buf[..]),
+                    Page::DataPageV2 {
+                        buf,
+                        num_values,
+                        encoding: Encoding::PLAIN,
+                        num_nulls: 0,
+                        def_levels_byte_len,
+                        rep_levels_byte_len,
+                        ..
+                    } => {
+                        let levels = (*def_levels_byte_len + *rep_levels_byte_len) as usize;
+                        (*num_values, buf.get(levels..).ok_or_else(|| corrupt(group, want))?)
+                    }
+                    _ => return Ok(false),
+                };
+                each(pages[at], count as usize, values)?;
+                at += 1;
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn corrupt(group: usize, page: usize) -> ParquetError {
+    ParquetError::General(format!("page {page} of row group {group} ends before its values do"))
+}
+
+/// The PLAIN-encoded text values of a page, in order.
+fn texts(values: &[u8], count: usize, group: usize, page: usize) -> impl Iterator<Item = Result<&[u8]>> {
+    let mut rest = values;
+    (0..count).map(move |_| {
+        let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt(group, page))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (value, tail) = tail.split_at_checked(len).ok_or_else(|| corrupt(group, page))?;
+        rest = tail;
+        Ok(value)
+    })
+}
+
+/// Fetched byte ranges of a file, read by `SerializedPageReader` as if it
+/// were the file.
+struct Fetched {
+    /// (start, bytes), ascending and disjoint.
+    blocks: Vec<(u64, Bytes)>,
+    len: u64,
+}
+
+impl Fetched {
+    fn new(ranges: &[Range<u64>], bytes: Vec<Bytes>, len: u64) -> Result<Fetched> {
+        if bytes.len() != ranges.len() || ranges.iter().zip(&bytes).any(|(r, b)| (r.end - r.start) as usize != b.len())
+        {
+            return Err(ParquetError::General("the store returned other ranges than were asked for".into()));
+        }
+        Ok(Fetched { blocks: ranges.iter().map(|r| r.start).zip(bytes).collect(), len })
+    }
+}
+
+impl Length for Fetched {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for Fetched {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> Result<Self::T> {
+        let (from, block) = self.block(start)?;
+        Ok(bytes::Buf::reader(block.slice((start - from) as usize..)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes> {
+        let (from, block) = self.block(start)?;
+        let at = (start - from) as usize;
+        if at + length > block.len() {
+            return Err(ParquetError::General(format!("bytes {start}..+{length} were not fetched")));
+        }
+        Ok(block.slice(at..at + length))
+    }
+}
+
+impl Fetched {
+    fn block(&self, start: u64) -> Result<(u64, &Bytes)> {
+        let i = self.blocks.partition_point(|(s, _)| *s <= start);
+        match i.checked_sub(1).map(|i| &self.blocks[i]) {
+            Some((from, block)) if start < from + block.len() as u64 => Ok((*from, block)),
+            _ => Err(ParquetError::General(format!("byte {start} was not fetched"))),
+        }
+    }
+}
+
+/// The live rows of a file (`metadata`'s) whose lookup column holds one of
+/// `lookup`'s keys, with `schema`'s columns (a projection of the table's);
+/// `fetch` reads byte ranges of the file. `None` when the file is not laid
+/// out for this (see the module's documentation).
+pub(super) async fn rows_holding<F, Fut>(
+    metadata: &ParquetMetaData,
+    file_len: u64,
+    schema: &SchemaRef,
+    lookup: &Lookup,
+    deleted: &RoaringTreemap,
+    mut fetch: F,
+) -> Result<Option<Found>>
+where
+    F: FnMut(Vec<Range<u64>>) -> Fut,
+    Fut: Future<Output = Result<Vec<Bytes>>>,
+{
+    let Some(layout) = Layout::of(metadata, schema, lookup) else { return Ok(None) };
+    let KeyValues::Strings(keys) = &lookup.values else { return Ok(None) };
+    // The key column: every value of the pages that may hold a key, walked
+    // against the keys (both ascending in a sorted file; any order works).
+    let leaf = layout.leaves[layout.key].0;
+    let pages = layout.key_pages(lookup);
+    let ranges = layout.ranges(leaf, &pages);
+    let bytes = Arc::new(Fetched::new(&ranges, fetch(ranges.clone()).await?, file_len)?);
+    let mut positions = Vec::new();
+    let mut matched: Vec<&str> = Vec::new();
+    let mut decoded = 0;
+    let mut cursor = Cursor::default();
+    let walked = layout.walk(&bytes, leaf, &pages, |at, count, values| {
+        let first = layout.group_starts[at.group] + layout.pages(at.group, leaf)[at.page].first_row_index as u64;
+        decoded += count;
+        for (i, value) in texts(values, count, at.group, at.page).enumerate() {
+            let value = value?;
+            if let Some(key) = cursor.matching(keys, value) {
+                let key = key.as_str();
+                let position = first + i as u64;
+                if !deleted.contains(position) {
+                    positions.push(position);
+                    matched.push(key);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if !walked {
+        return Ok(None);
+    }
+    // Rows come in file order; `positions` ascend.
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.leaves.len());
+    for (field, &(leaf, kind)) in layout.leaves.iter().enumerate() {
+        if field == layout.key {
+            columns.push(Arc::new(StringArray::from_iter_values(matched.iter())));
+            continue;
+        }
+        let pages = layout.pages_holding(leaf, &positions);
+        let ranges = layout.ranges(leaf, &pages);
+        let bytes = Arc::new(Fetched::new(&ranges, fetch(ranges.clone()).await?, file_len)?);
+        match values_at(&layout, &bytes, leaf, kind, &pages, &positions)? {
+            Some(column) => columns.push(column),
+            None => return Ok(None),
+        }
+    }
+    let rows = RecordBatch::try_new(schema.clone(), columns).map_err(|e| ParquetError::General(e.to_string()))?;
+    Ok(Some(Found { rows, positions, decoded }))
+}
+
+/// A column's values at `positions` (ascending), from its `pages` holding them.
+fn values_at(
+    layout: &Layout<'_>,
+    bytes: &Arc<Fetched>,
+    leaf: usize,
+    kind: Kind,
+    pages: &[PageRef],
+    positions: &[u64],
+) -> Result<Option<ArrayRef>> {
+    let mut next = 0;
+    let mut int64 = Vec::new();
+    let mut int32 = Vec::new();
+    let mut booleans = Vec::new();
+    let mut texts_out: Vec<Vec<u8>> = Vec::new();
+    let walked = layout.walk(bytes, leaf, pages, |at, count, values| {
+        let first = layout.group_starts[at.group] + layout.pages(at.group, leaf)[at.page].first_row_index as u64;
+        let bad = || corrupt(at.group, at.page);
+        while next < positions.len() && positions[next] < first + count as u64 {
+            let i = (positions[next] - first) as usize;
+            match kind {
+                Kind::Int64 => {
+                    let bytes = values.get(i * 8..i * 8 + 8).ok_or_else(bad)?;
+                    int64.push(i64::from_le_bytes(bytes.try_into().expect("8 bytes")));
+                }
+                Kind::Int32 => {
+                    let bytes = values.get(i * 4..i * 4 + 4).ok_or_else(bad)?;
+                    int32.push(i32::from_le_bytes(bytes.try_into().expect("4 bytes")));
+                }
+                Kind::Boolean => booleans.push(values.get(i / 8).ok_or_else(bad)? >> (i % 8) & 1 == 1),
+                Kind::Text => {
+                    let value = texts(values, count, at.group, at.page).nth(i).ok_or_else(bad)??;
+                    texts_out.push(value.to_vec());
+                }
+            }
+            next += 1;
+        }
+        Ok(())
+    })?;
+    if !walked {
+        return Ok(None);
+    }
+    if next != positions.len() {
+        return Err(ParquetError::General(format!(
+            "{} of {} rows are past the column's pages",
+            positions.len() - next,
+            positions.len()
+        )));
+    }
+    Ok(Some(match kind {
+        Kind::Int64 => Arc::new(Int64Array::from(int64)),
+        Kind::Int32 => Arc::new(Int32Array::from(int32)),
+        Kind::Boolean => Arc::new(BooleanArray::from(booleans)),
+        Kind::Text => {
+            let texts = texts_out.iter().map(|t| std::str::from_utf8(t)).collect::<std::result::Result<Vec<_>, _>>();
+            let texts = texts.map_err(|e| ParquetError::General(format!("a text value is not UTF-8: {e}")))?;
+            Arc::new(StringArray::from(texts))
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use arrow_array::cast::AsArray as _;
+    use arrow_array::types::{Int32Type, Int64Type};
+    use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    use bytes::Bytes;
+    use deltalake::parquet::arrow::ArrowWriter;
+    use deltalake::parquet::basic::{Compression, Encoding};
+    use deltalake::parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+    use deltalake::parquet::file::properties::{WriterProperties, WriterVersion};
+    use deltalake::parquet::schema::types::ColumnPath;
+    use proptest::prelude::*;
+    use roaring::RoaringTreemap;
+
+    use super::{Found, rows_holding};
+    use crate::lake::lookup::{KeyValues, Lookup};
+
+    fn schema(nullable_key: bool) -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("key", DataType::Utf8, nullable_key),
+            Field::new("version", DataType::Int64, false),
+            Field::new("tombstone", DataType::Boolean, false),
+            Field::new("small", DataType::Int32, false),
+            Field::new("label", DataType::Utf8, false),
+        ]))
+    }
+
+    fn key(i: u32) -> String {
+        format!("ari:cloud:test:site:item/{i:06}")
+    }
+
+    fn batch(schema: &SchemaRef, ids: &[u32]) -> RecordBatch {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(ids.iter().map(|&i| key(i)))),
+            Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| i64::from(i) * 3 - 7))),
+            Arc::new(BooleanArray::from_iter(ids.iter().map(|&i| Some(i % 3 == 0)))),
+            Arc::new(Int32Array::from_iter_values(ids.iter().map(|&i| i as i32 % 1000 - 500))),
+            Arc::new(StringArray::from_iter_values(ids.iter().map(|&i| "x".repeat(i as usize % 7)))),
+        ];
+        RecordBatch::try_new(schema.clone(), columns).unwrap()
+    }
+
+    /// How the file is written: the lookup layout, varied as other writers vary it.
+    #[derive(Clone, Debug)]
+    struct Writing {
+        v2: bool,
+        snappy: bool,
+        page_bytes: usize,
+        group_rows: usize,
+        dictionary: bool,
+        /// PLAIN for every column, as version 1 pages (and other writers'
+        /// version 2 pages) have it; else the parquet crate's version 2
+        /// defaults (RLE booleans, DELTA integers and text).
+        plain: bool,
+    }
+
+    fn write(batch: &RecordBatch, w: &Writing) -> (Bytes, ParquetMetaData) {
+        let mut props = WriterProperties::builder()
+            .set_writer_version(if w.v2 { WriterVersion::PARQUET_2_0 } else { WriterVersion::PARQUET_1_0 })
+            .set_compression(if w.snappy { Compression::SNAPPY } else { Compression::UNCOMPRESSED })
+            .set_dictionary_enabled(w.dictionary)
+            .set_max_row_group_row_count(Some(w.group_rows))
+            .set_write_batch_size(64);
+        props = props.set_column_data_page_size_limit(ColumnPath::from("key"), w.page_bytes);
+        if w.plain {
+            props = props.set_encoding(Encoding::PLAIN);
+        }
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props.build())).unwrap();
+        writer.write(batch).unwrap();
+        writer.close().unwrap();
+        let bytes = Bytes::from(out);
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(&bytes)
+            .unwrap();
+        (bytes, metadata)
+    }
+
+    fn find(bytes: &Bytes, metadata: &ParquetMetaData, lookup: &Lookup, deleted: &RoaringTreemap) -> Option<Found> {
+        find_columns(bytes, metadata, &schema(false), lookup, deleted)
+    }
+
+    fn find_columns(
+        bytes: &Bytes,
+        metadata: &ParquetMetaData,
+        schema: &SchemaRef,
+        lookup: &Lookup,
+        deleted: &RoaringTreemap,
+    ) -> Option<Found> {
+        let fetch = |ranges: Vec<std::ops::Range<u64>>| {
+            let bytes = bytes.clone();
+            async move { Ok(ranges.into_iter().map(|r| bytes.slice(r.start as usize..r.end as usize)).collect()) }
+        };
+        futures::executor::block_on(rows_holding(metadata, bytes.len() as u64, schema, lookup, deleted, fetch)).unwrap()
+    }
+
+    fn lookup(ids: &[u32]) -> Lookup {
+        let mut keys: Vec<String> = ids.iter().map(|&i| key(i)).collect();
+        keys.sort();
+        keys.dedup();
+        Lookup { column: "key".into(), values: KeyValues::Strings(keys) }
+    }
+
+    /// What reading the whole file and filtering it gives.
+    fn oracle(batch: &RecordBatch, wanted: &[u32], deleted: &RoaringTreemap) -> (Vec<u64>, RecordBatch) {
+        let wanted: HashSet<String> = wanted.iter().map(|&i| key(i)).collect();
+        let keys = batch.column(0).as_string::<i32>();
+        let rows: Vec<u64> = (0..batch.num_rows())
+            .filter(|&i| wanted.contains(keys.value(i)) && !deleted.contains(i as u64))
+            .map(|i| i as u64)
+            .collect();
+        let indices = arrow_array::UInt64Array::from(rows.clone());
+        (rows, arrow_select::take::take_record_batch(batch, &indices).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the order of the rows, the repeats of a key, the pages,
+        /// row groups and compression, and whichever rows are deleted: the
+        /// rows found are exactly those holding a key, with their values.
+        #[test]
+        fn finds_exactly_the_rows_a_full_read_finds(
+            mut ids in proptest::collection::vec(0u32..3_000, 1..2_500),
+            sorted in any::<bool>(),
+            wanted in proptest::collection::vec(0u32..3_200, 0..200),
+            deleted in proptest::collection::vec(0u64..2_500, 0..50),
+            v2 in any::<bool>(),
+            snappy in any::<bool>(),
+            page_bytes in prop_oneof![Just(256usize), Just(4096usize)],
+            group_rows in prop_oneof![Just(300usize), Just(1_000_000usize)],
+        ) {
+            if sorted {
+                ids.sort_unstable();
+            }
+            let writing = Writing { v2, snappy, page_bytes, group_rows, dictionary: false, plain: true };
+            let batch = batch(&schema(false), &ids);
+            let (bytes, metadata) = write(&batch, &writing);
+            let deleted: RoaringTreemap = deleted.into_iter().collect();
+            // Whichever columns are asked for, in any order.
+            let columns: Vec<usize> = if v2 { vec![0, 4, 1] } else { vec![0, 1, 2, 3, 4] };
+            let projected = Arc::new(batch.schema().project(&columns).unwrap());
+            let found = find_columns(&bytes, &metadata, &projected, &lookup(&wanted), &deleted);
+            let found = found.expect("laid out for lookups");
+            let (positions, rows) = oracle(&batch.project(&columns).unwrap(), &wanted, &deleted);
+            prop_assert_eq!(&found.positions, &positions);
+            prop_assert_eq!(&found.rows, &rows);
+            prop_assert!(found.decoded <= ids.len());
+        }
+    }
+
+    #[test]
+    fn a_sorted_file_is_walked_only_where_its_pages_may_hold_a_key() {
+        let ids: Vec<u32> = (0..20_000).collect();
+        let writing = Writing {
+            v2: false,
+            snappy: true,
+            page_bytes: 4096,
+            group_rows: 1_000_000,
+            dictionary: false,
+            plain: true,
+        };
+        let batch = batch(&schema(false), &ids);
+        let (bytes, metadata) = write(&batch, &writing);
+        let found = find(&bytes, &metadata, &lookup(&[100, 15_000, 25_000]), &RoaringTreemap::new()).unwrap();
+        assert_eq!(found.positions, vec![100, 15_000]);
+        assert_eq!(found.rows.column(1).as_primitive::<Int64Type>().values(), &[293, 44_993]);
+        assert_eq!(found.rows.column(3).as_primitive::<Int32Type>().values(), &[-400, -500]);
+        assert!(found.decoded < 1_000, "walked {} rows", found.decoded);
+    }
+
+    /// Files laid out otherwise are left to the Arrow reader.
+    #[test]
+    fn other_layouts_are_declined() {
+        let ids: Vec<u32> = (0..2_000).collect();
+        let plain = Writing {
+            v2: false,
+            snappy: true,
+            page_bytes: 4096,
+            group_rows: 1_000_000,
+            dictionary: false,
+            plain: true,
+        };
+        let wanted = lookup(&[5]);
+        let none = RoaringTreemap::new();
+        // Dictionary-encoded values.
+        let (bytes, metadata) = write(&batch(&schema(false), &ids), &Writing { dictionary: true, ..plain.clone() });
+        assert!(find(&bytes, &metadata, &wanted, &none).is_none());
+        // A nullable key column (definition levels).
+        let (bytes, metadata) = write(&batch(&schema(true), &ids), &plain);
+        assert!(find(&bytes, &metadata, &wanted, &none).is_none());
+        // Integer values to look up.
+        let (bytes, metadata) = write(&batch(&schema(false), &ids), &plain);
+        let numbers = Lookup { column: "version".into(), values: KeyValues::Integers(vec![2]) };
+        assert!(find(&bytes, &metadata, &numbers, &none).is_none());
+        // Version 2 pages with the parquet crate's encodings (RLE, DELTA_*).
+        let (bytes, metadata) =
+            write(&batch(&schema(false), &ids), &Writing { v2: true, plain: false, ..plain.clone() });
+        assert!(find(&bytes, &metadata, &wanted, &none).is_none());
+        // No offset index.
+        let metadata = ParquetMetaDataReader::new().parse_and_finish(&bytes).unwrap();
+        assert!(find(&bytes, &metadata, &wanted, &none).is_none());
+    }
+}
