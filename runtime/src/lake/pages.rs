@@ -228,6 +228,14 @@ impl<'m> Layout<'m> {
                     }
                     _ => return Ok(false),
                 };
+                // A flat required column has a value per row: the page must
+                // hold the rows the offset index gives it, or positions
+                // computed from it would be wrong.
+                let starts = self.pages(group, leaf);
+                let end = starts.get(want + 1).map_or(rows as i64, |p| p.first_row_index);
+                if i64::from(count) != end - starts[want].first_row_index {
+                    return Ok(false);
+                }
                 each(pages[at], count as usize, values)?;
                 at += 1;
             }
