@@ -485,7 +485,7 @@ mod tests {
     }
 
     /// How the file is written: the lookup layout, varied as other writers vary it.
-    #[derive(Clone, Debug)]
+    #[derive(Clone, Copy, Debug)]
     struct Writing {
         v2: bool,
         snappy: bool,
@@ -496,6 +496,18 @@ mod tests {
         /// version 2 pages) have it; else the parquet crate's version 2
         /// defaults (RLE booleans, DELTA integers and text).
         plain: bool,
+    }
+
+    impl Writing {
+        /// As our writers write lookup columns (see `properties`).
+        const OURS: Writing = Writing {
+            v2: false,
+            snappy: true,
+            page_bytes: 4096,
+            group_rows: 1_000_000,
+            dictionary: false,
+            plain: true,
+        };
     }
 
     fn write(batch: &RecordBatch, w: &Writing) -> (Bytes, ParquetMetaData) {
@@ -597,14 +609,7 @@ mod tests {
     #[test]
     fn a_sorted_file_is_walked_only_where_its_pages_may_hold_a_key() {
         let ids: Vec<u32> = (0..20_000).collect();
-        let writing = Writing {
-            v2: false,
-            snappy: true,
-            page_bytes: 4096,
-            group_rows: 1_000_000,
-            dictionary: false,
-            plain: true,
-        };
+        let writing = Writing::OURS;
         let batch = batch(&schema(false), &ids);
         let (bytes, metadata) = write(&batch, &writing);
         let found = find(&bytes, &metadata, &lookup(&[100, 15_000, 25_000]), &RoaringTreemap::new()).unwrap();
@@ -618,18 +623,11 @@ mod tests {
     #[test]
     fn other_layouts_are_declined() {
         let ids: Vec<u32> = (0..2_000).collect();
-        let plain = Writing {
-            v2: false,
-            snappy: true,
-            page_bytes: 4096,
-            group_rows: 1_000_000,
-            dictionary: false,
-            plain: true,
-        };
+        let plain = Writing::OURS;
         let wanted = lookup(&[5]);
         let none = RoaringTreemap::new();
         // Dictionary-encoded values.
-        let (bytes, metadata) = write(&batch(&schema(false), &ids), &Writing { dictionary: true, ..plain.clone() });
+        let (bytes, metadata) = write(&batch(&schema(false), &ids), &Writing { dictionary: true, ..plain });
         assert!(find(&bytes, &metadata, &wanted, &none).is_none());
         // A nullable key column (definition levels).
         let (bytes, metadata) = write(&batch(&schema(true), &ids), &plain);
@@ -639,8 +637,7 @@ mod tests {
         let numbers = Lookup { column: "version".into(), values: KeyValues::Integers(vec![2]) };
         assert!(find(&bytes, &metadata, &numbers, &none).is_none());
         // Version 2 pages with the parquet crate's encodings (RLE, DELTA_*).
-        let (bytes, metadata) =
-            write(&batch(&schema(false), &ids), &Writing { v2: true, plain: false, ..plain.clone() });
+        let (bytes, metadata) = write(&batch(&schema(false), &ids), &Writing { v2: true, plain: false, ..plain });
         assert!(find(&bytes, &metadata, &wanted, &none).is_none());
         // No offset index.
         let metadata = ParquetMetaDataReader::new().parse_and_finish(&bytes).unwrap();

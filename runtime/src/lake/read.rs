@@ -143,8 +143,7 @@ pub(super) async fn scan(table: &Table) -> Result<Vec<RecordBatch>> {
 
 /// The live rows of one data file, with the table's full schema.
 pub async fn read_file(reader: &Reader, file: &DataFile) -> Result<Vec<RecordBatch>> {
-    let (batches, _) =
-        read_parquet(reader, &reader.schema, &file.path, file.add.size, &file.partition_values, Select::All).await?;
+    let (batches, _) = read_parquet(reader, &reader.schema, Part::of(file), Select::All).await?;
     let Some(dv) = &file.deletion_vector else { return Ok(batches) };
     let deleted = super::dv::read(reader, dv).await?;
     let mut out = Vec::with_capacity(batches.len());
@@ -166,8 +165,7 @@ pub async fn live_keys(
     columns: &[&str],
 ) -> Result<(RecordBatch, Vec<u64>, RoaringTreemap)> {
     let schema = projection(reader, columns)?;
-    let (batches, read) =
-        read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, Select::All).await?;
+    let (batches, read) = read_parquet(reader, &schema, Part::of(file), Select::All).await?;
     let deleted = deleted_rows(reader, file).await?;
     let all = arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))?;
     let read: Vec<u64> = read.into_iter().flatten().map(|p| p as u64).collect();
@@ -194,11 +192,9 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     let deleted = deleted_rows(reader, file).await?;
     // Files laid out for lookups are read page by page (`pages`); any other
     // through Arrow, below (its metadata read again: only foreign files pay that).
-    let location = Path::parse(&file.path).unwrap_or_else(|_| Path::from(file.path.as_str()));
-    let size = u64::try_from(file.add.size)
-        .map_err(|_| reader.error(format!("`{}`: a negative size in the log", file.path)))?;
+    let mut ranged = Part::of(file).ranged(reader)?;
+    let (location, size) = (ranged.path.clone(), ranged.size);
     let fail = |e: deltalake::parquet::errors::ParquetError| reader.error(format!("`{}`: {e}", file.path));
-    let mut ranged = super::ranged::Ranged { store: reader.store.clone(), path: location.clone(), size };
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let metadata = ranged.get_metadata(Some(&options)).await.map_err(fail)?;
     let fetch = |ranges: Vec<Range<u64>>| {
@@ -220,8 +216,7 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     let mut positions = Vec::new();
     let mut decoded = 0;
     let select = Select::Lookup(lookup);
-    let (path, size, partitions) = (&file.path, file.add.size, &file.partition_values);
-    read_parquet_each(reader, &schema, path, size, partitions, select, LOOKUP_BATCH_ROWS, |batch, at| {
+    read_parquet_each(reader, &schema, Part::of(file), select, LOOKUP_BATCH_ROWS, |batch, at| {
         decoded += batch.num_rows();
         let values = batch.column_by_name(&lookup.column).and_then(|c| c.as_string_opt::<i32>());
         let holding = values.and_then(|v| lookup.values.rows_holding(v));
@@ -265,7 +260,7 @@ async fn deleted_rows(reader: &Reader, file: &DataFile) -> Result<RoaringTreemap
 pub async fn rows_at(reader: &Reader, file: &DataFile, positions: &[u64]) -> Result<RecordBatch> {
     let schema = reader.schema.clone();
     let select = Select::Positions(positions);
-    let (batches, _) = read_parquet(reader, &schema, &file.path, file.add.size, &file.partition_values, select).await?;
+    let (batches, _) = read_parquet(reader, &schema, Part::of(file), select).await?;
     arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| reader.error(e.to_string()))
 }
 
@@ -282,22 +277,44 @@ enum Select<'a> {
     Lookup(&'a Lookup),
 }
 
+/// A data file to read, as its add action gives it.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    /// Relative to the table root, decoded.
+    path: &'a str,
+    size: i64,
+    partitions: &'a HashMap<String, Option<String>>,
+}
+
+impl<'a> Part<'a> {
+    fn of(file: &'a DataFile) -> Self {
+        Part { path: &file.path, size: file.add.size, partitions: &file.partition_values }
+    }
+
+    /// The file read through the table's store by byte ranges.
+    fn ranged(&self, reader: &Reader) -> Result<super::ranged::Ranged> {
+        let path = self.path;
+        let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
+        let size =
+            u64::try_from(self.size).map_err(|_| reader.error(format!("`{path}`: a negative size in the log")))?;
+        Ok(super::ranged::Ranged { store: reader.store.clone(), path: location, size })
+    }
+}
+
 /// Reads a data file as `schema` (a projection of the table's: columns the
-/// file does not hold are partition columns, filled from `partitions`): the
-/// rows `select` picks, in one batch, and those rows' positions as ascending
-/// ranges.
+/// file does not hold are partition columns, filled from its partition
+/// values): the rows `select` picks, in one batch, and those rows' positions
+/// as ascending ranges.
 async fn read_parquet(
     reader: &Reader,
     schema: &SchemaRef,
-    path: &str,
-    size: i64,
-    partitions: &HashMap<String, Option<String>>,
+    part: Part<'_>,
     select: Select<'_>,
 ) -> Result<(Vec<RecordBatch>, Vec<Range<usize>>)> {
     let mut out = Vec::new();
     // One batch: callers hold every row read anyway, and concatenating one
     // batch copies nothing.
-    let ranges = read_parquet_each(reader, schema, path, size, partitions, select, usize::MAX, |batch, _| {
+    let ranges = read_parquet_each(reader, schema, part, select, usize::MAX, |batch, _| {
         out.push(batch);
         Ok(())
     })
@@ -307,22 +324,18 @@ async fn read_parquet(
 
 /// [`read_parquet`] handing the rows to `each` in batches of up to
 /// `batch_rows`, with each batch's row positions; returns the ranges read.
-#[allow(clippy::too_many_arguments)]
 async fn read_parquet_each(
     reader: &Reader,
     schema: &SchemaRef,
-    path: &str,
-    size: i64,
-    partitions: &HashMap<String, Option<String>>,
+    part: Part<'_>,
     select: Select<'_>,
     batch_rows: usize,
     mut each: impl FnMut(RecordBatch, &[u64]) -> Result<()>,
 ) -> Result<Vec<Range<usize>>> {
-    let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
+    let (path, partitions) = (part.path, part.partitions);
     // Ranged reads: only the projected columns' chunks (and, with the page
     // index, only the selected rows' pages) are fetched.
-    let size = u64::try_from(size).map_err(|_| reader.error(format!("`{path}`: a negative size in the log")))?;
-    let file = super::ranged::Ranged { store: reader.store.clone(), path: location, size };
+    let file = part.ranged(reader)?;
     let fail = |e: deltalake::parquet::errors::ParquetError| reader.error(format!("`{path}`: {e}"));
     let policy = if matches!(select, Select::All) { PageIndexPolicy::Skip } else { PageIndexPolicy::Optional };
     let options = ArrowReaderOptions::new().with_page_index_policy(policy);
@@ -428,8 +441,13 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                     return Err(table_error(table, format!("`{}` has a deletion vector", add.path)));
                 }
                 let path = percent_encoding::percent_decode_str(&add.path).decode_utf8_lossy().into_owned();
-                let (batches, _) =
-                    read_parquet(&reader, &schema, &path, add.size, &add.partition_values, Select::All).await?;
+                let (batches, _) = read_parquet(
+                    &reader,
+                    &schema,
+                    Part { path: &path, size: add.size, partitions: &add.partition_values },
+                    Select::All,
+                )
+                .await?;
                 out.extend(batches);
             }
         }
