@@ -19,6 +19,7 @@ use object_store::path::Path;
 /// Bytes read from the end of a file for its metadata in one request.
 const PREFETCH: usize = 64 * 1024;
 
+#[derive(Clone)]
 pub struct Ranged {
     pub store: ObjectStoreRef,
     pub path: Path,

@@ -193,21 +193,15 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     // Files laid out for lookups are read page by page (`pages`); any other
     // through Arrow, below (its metadata read again: only foreign files pay that).
     let mut ranged = Part::of(file).ranged(reader)?;
-    let (location, size) = (ranged.path.clone(), ranged.size);
     let fail = |e: deltalake::parquet::errors::ParquetError| reader.error(format!("`{}`: {e}", file.path));
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let metadata = ranged.get_metadata(Some(&options)).await.map_err(fail)?;
     let fetch = |ranges: Vec<Range<u64>>| {
-        let (store, location) = (reader.store.clone(), location.clone());
-        async move {
-            store
-                .get_ranges(&location, &ranges)
-                .await
-                .map_err(|e| deltalake::parquet::errors::ParquetError::External(Box::new(e)))
-        }
+        let mut file = ranged.clone();
+        async move { file.get_byte_ranges(ranges).await }
     };
     if let Some(found) =
-        super::pages::rows_holding(&metadata, size, &schema, lookup, &deleted, fetch).await.map_err(fail)?
+        super::pages::rows_holding(&metadata, ranged.size, &schema, lookup, &deleted, fetch).await.map_err(fail)?
     {
         let super::pages::Found { rows, positions, decoded } = found;
         return Ok(Matches { rows, positions, deleted, decoded });
