@@ -139,12 +139,12 @@ impl Cursor {
         keys.get(self.at).map(String::as_bytes)
     }
 
-    /// The key equal to `v`, if there is one.
-    pub(super) fn matching<'k>(&mut self, keys: &'k [String], v: &[u8]) -> Option<&'k String> {
+    /// Where in `keys` the key equal to `v` is, if there is one.
+    pub(super) fn matching(&mut self, keys: &[String], v: &[u8]) -> Option<usize> {
         let known = self.seek_to(keys, v);
         let key = keys.get(self.at)?;
         let order = known.unwrap_or_else(|| key.as_bytes().cmp(v));
-        (order == Ordering::Equal).then_some(key)
+        (order == Ordering::Equal).then_some(self.at)
     }
 
     /// Moves to the first of `keys` not below `v`; returns how that key
@@ -180,6 +180,37 @@ impl Cursor {
 pub struct Lookup {
     pub column: String,
     pub values: KeyValues,
+    /// Rows to find without reading them whole, if any (see [`Below`]).
+    pub below: Option<Below>,
+}
+
+/// The rows of a lookup that need only be found, not read: those whose pair
+/// of `order` columns (compared as a pair) is provably below the bound held
+/// for their key, by the maxima the page index gives for the pages holding
+/// them. Their `unread` columns are not read (a reader that cannot prove it
+/// reads them).
+///
+/// A merge holds its batch's (generation, version) per key: a stored row
+/// below it is replaced whatever its version is, so the pages of the stamp
+/// columns are read only where they may hold a row as new as the batch's —
+/// when versions grow with time, almost nowhere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Below {
+    pub order: [String; 2],
+    /// Per value of the lookup, in the order of [`Lookup::values`].
+    pub bounds: Vec<(i64, i64)>,
+    /// The columns a row proven below is not read for.
+    pub unread: Vec<String>,
+}
+
+impl Below {
+    /// Whether every row of pages whose `order` maxima are `max` is below `bound`.
+    pub(super) fn proves(bound: (i64, i64), max: (i64, i64)) -> bool {
+        // Each row's pair is at most (max.0, max.1) column-wise, so it is
+        // below the bound if the bound's first exceeds max.0, or equals it
+        // and the bound's second exceeds max.1.
+        bound.0 > max.0 || (bound.0 == max.0 && bound.1 > max.1)
+    }
 }
 
 impl Lookup {
@@ -306,7 +337,7 @@ mod tests {
         for p in &probes {
             let at = keys.partition_point(|k| k.as_bytes() < p.as_bytes());
             assert_eq!(cursor.seek(&keys, p.as_bytes()), keys.get(at).map(|k| k.as_bytes()), "probe {p}");
-            let equal = keys.get(at).filter(|k| *k == p);
+            let equal = keys.get(at).filter(|k| *k == p).map(|_| at);
             assert_eq!(matcher.matching(&keys, p.as_bytes()), equal, "probe {p}");
         }
     }
@@ -332,7 +363,7 @@ mod tests {
         let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(bytes::Bytes::from(bytes), options).unwrap();
         let pages = reader.metadata().offset_index().map(|o| o[0][0].page_locations().len());
         assert!(pages.is_some_and(|p| p > 1), "{pages:?} pages");
-        let lookup = Lookup { column: "key".into(), values: KeyValues::Strings(vec!["key-00042".into()]) };
+        let lookup = Lookup { column: "key".into(), values: KeyValues::Strings(vec!["key-00042".into()]), below: None };
         let every_row: Vec<std::ops::Range<usize>> = std::iter::once(0..5_000).collect();
         assert_eq!(lookup.rows(reader.metadata()), Some(every_row));
     }

@@ -20,7 +20,7 @@ mod stores;
 
 pub use conflict::Scope;
 pub use dv::ENABLE as ENABLE_DELETION_VECTORS;
-pub use lookup::{KeyValues, LOOKUP_COLUMNS, Lookup};
+pub use lookup::{Below, KeyValues, LOOKUP_COLUMNS, Lookup};
 
 pub use read::{DataFile, Matches, Reader};
 

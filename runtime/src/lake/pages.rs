@@ -14,6 +14,10 @@
 //!   pages holding a matched row are fetched, and each matched row's value is
 //!   read at its place in the page.
 //!
+//! A lookup with a [`Below`] bound skips the third step for rows the page
+//! index proves below their key's bound: the stamp pages of a merge whose
+//! batch is newer than everything they hold are never fetched.
+//!
 //! It reads flat, required (non-null) columns, PLAIN-encoded, without a
 //! dictionary, in files with an offset index: what our writers write. Any
 //! other file (another encoding or writer, nulls, a partition column, text
@@ -24,6 +28,8 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray as _;
+use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
@@ -31,12 +37,13 @@ use deltalake::parquet::basic::{Encoding, Type as Physical};
 use deltalake::parquet::column::page::{Page, PageReader as _};
 use deltalake::parquet::errors::{ParquetError, Result};
 use deltalake::parquet::file::metadata::ParquetMetaData;
+use deltalake::parquet::file::page_index::column_index::ColumnIndexMetaData;
 use deltalake::parquet::file::page_index::offset_index::PageLocation;
 use deltalake::parquet::file::reader::{ChunkReader, Length};
 use deltalake::parquet::file::serialized_reader::SerializedPageReader;
 use roaring::RoaringTreemap;
 
-use super::lookup::{Cursor, KeyValues, Lookup};
+use super::lookup::{Below, Cursor, KeyValues, Lookup};
 
 /// The rows of a file holding one of a lookup's keys.
 pub(super) struct Found {
@@ -46,6 +53,9 @@ pub(super) struct Found {
     pub positions: Vec<u64>,
     /// The key column's values walked to find them.
     pub decoded: usize,
+    /// Per row, whether it was proven below its key's bound (its `unread`
+    /// columns hold zeros, not its values).
+    pub unread: Vec<bool>,
 }
 
 /// How a column's values are stored, as this module reads them.
@@ -136,6 +146,45 @@ impl<'m> Layout<'m> {
 
     fn rows_in(&self, group: usize) -> u64 {
         self.metadata.row_group(group).num_rows() as u64
+    }
+
+    /// Per row at `positions` (ascending), whose key is `keys[k]` for its `k`
+    /// in `matched`: whether the page index proves its `below.order` pair
+    /// below the key's bound. Nothing is proven without a column index of
+    /// exact 64-bit maxima for both columns.
+    fn proven_below(&self, below: &Below, positions: &[u64], matched: &[usize]) -> Vec<bool> {
+        let descr = self.metadata.file_metadata().schema_descr();
+        let leaf = |name: &str| {
+            let leaf = descr.columns().iter().position(|c| c.path().parts() == [name])?;
+            (descr.column(leaf).physical_type() == Physical::INT64).then_some(leaf)
+        };
+        let (Some(first), Some(second)) = (leaf(&below.order[0]), leaf(&below.order[1])) else {
+            return vec![false; positions.len()];
+        };
+        positions
+            .iter()
+            .zip(matched)
+            .map(|(&position, &k)| {
+                let group = self.group_starts.partition_point(|&s| s <= position) - 1;
+                let row = (position - self.group_starts[group]) as i64;
+                let max = (self.page_max(group, first, row), self.page_max(group, second, row));
+                match (below.bounds.get(k), max) {
+                    (Some(&bound), (Some(a), Some(b))) => Below::proves(bound, (a, b)),
+                    _ => false,
+                }
+            })
+            .collect()
+    }
+
+    /// The maximum of an INT64 column's page holding `row` of a row group,
+    /// from the page index (any leaf of the file, not only those read).
+    fn page_max(&self, group: usize, leaf: usize, row: i64) -> Option<i64> {
+        let pages = self.metadata.offset_index()?.get(group)?.get(leaf)?.page_locations();
+        let page = pages.partition_point(|p| p.first_row_index <= row).checked_sub(1)?;
+        match self.metadata.column_index()?.get(group)?.get(leaf)? {
+            ColumnIndexMetaData::INT64(index) if !index.is_null_page(page) => index.max_value(page).copied(),
+            _ => None,
+        }
     }
 
     /// The key column's pages whose bounds may hold one of the keys.
@@ -337,7 +386,8 @@ where
     let ranges = layout.ranges(leaf, &pages);
     let bytes = Arc::new(Fetched::new(&ranges, fetch(ranges.clone()).await?, file_len)?);
     let mut positions = Vec::new();
-    let mut matched: Vec<&str> = Vec::new();
+    // Per row found, its key's place in `keys`.
+    let mut matched: Vec<usize> = Vec::new();
     let mut decoded = 0;
     let mut cursor = Cursor::default();
     let walked = layout.walk(&bytes, leaf, &pages, |at, count, values| {
@@ -346,7 +396,6 @@ where
         for (i, value) in texts(values, count, at.group, at.page).enumerate() {
             let value = value?;
             if let Some(key) = cursor.matching(keys, value) {
-                let key = key.as_str();
                 let position = first + i as u64;
                 if !deleted.contains(position) {
                     positions.push(position);
@@ -359,23 +408,53 @@ where
     if !walked {
         return Ok(None);
     }
-    // Rows come in file order; `positions` ascend.
+    // Rows come in file order; `positions` ascend. Rows proven below their
+    // key's bound are read only for the columns they are not unread for.
+    let unread = match &lookup.below {
+        Some(below) => layout.proven_below(below, &positions, &matched),
+        None => vec![false; positions.len()],
+    };
+    let read: Vec<u64> = positions.iter().zip(&unread).filter(|(_, u)| !**u).map(|(&p, _)| p).collect();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.leaves.len());
     for (field, &(leaf, kind)) in layout.leaves.iter().enumerate() {
         if field == layout.key {
-            columns.push(Arc::new(StringArray::from_iter_values(matched.iter())));
+            columns.push(Arc::new(StringArray::from_iter_values(matched.iter().map(|&k| &keys[k]))));
             continue;
         }
-        let pages = layout.pages_holding(leaf, &positions);
+        let name = schema.field(field).name();
+        let skips = lookup.below.as_ref().is_some_and(|b| b.unread.contains(name)) && read.len() < positions.len();
+        let wanted = if skips { &read } else { &positions };
+        let pages = layout.pages_holding(leaf, wanted);
         let ranges = layout.ranges(leaf, &pages);
         let bytes = Arc::new(Fetched::new(&ranges, fetch(ranges.clone()).await?, file_len)?);
-        match values_at(&layout, &bytes, leaf, kind, &pages, &positions)? {
+        match values_at(&layout, &bytes, leaf, kind, &pages, wanted)? {
+            Some(column) if skips => columns.push(spread(&column, &unread)),
             Some(column) => columns.push(column),
             None => return Ok(None),
         }
     }
     let rows = RecordBatch::try_new(schema.clone(), columns).map_err(|e| ParquetError::General(e.to_string()))?;
-    Ok(Some(Found { rows, positions, decoded }))
+    Ok(Some(Found { rows, positions, decoded, unread }))
+}
+
+/// `read`, the values of the rows `unread` does not mark, spread over every
+/// row: a zero (false, empty text) in each marked row's place.
+fn spread(read: &ArrayRef, unread: &[bool]) -> ArrayRef {
+    fn fill<T: Copy + Default>(values: &[T], unread: &[bool]) -> Vec<T> {
+        let mut next = values.iter();
+        unread.iter().map(|&u| if u { T::default() } else { *next.next().expect("a value per row read") }).collect()
+    }
+    if let Some(a) = read.as_primitive_opt::<Int64Type>() {
+        Arc::new(Int64Array::from(fill(a.values(), unread)))
+    } else if let Some(a) = read.as_primitive_opt::<Int32Type>() {
+        Arc::new(Int32Array::from(fill(a.values(), unread)))
+    } else if let Some(a) = read.as_boolean_opt() {
+        Arc::new(BooleanArray::from(fill(&a.values().iter().collect::<Vec<_>>(), unread)))
+    } else {
+        let a = read.as_string::<i32>();
+        let texts: Vec<&str> = fill(&(0..read.len()).map(|i| a.value(i)).collect::<Vec<_>>(), unread);
+        Arc::new(StringArray::from(texts))
+    }
 }
 
 /// A column's values at `positions` (ascending), from its `pages` holding them.
@@ -457,7 +536,7 @@ mod tests {
     use roaring::RoaringTreemap;
 
     use super::{Found, rows_holding};
-    use crate::lake::lookup::{KeyValues, Lookup};
+    use crate::lake::lookup::{Below, KeyValues, Lookup};
 
     fn schema(nullable_key: bool) -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -466,7 +545,13 @@ mod tests {
             Field::new("tombstone", DataType::Boolean, false),
             Field::new("small", DataType::Int32, false),
             Field::new("label", DataType::Utf8, false),
+            Field::new("generation", DataType::Int64, false),
         ]))
+    }
+
+    /// The (generation, version) of the rows of key `i` (see `batch`).
+    fn stamp(i: u32) -> (i64, i64) {
+        (i64::from(i / 1_000), i64::from(i) * 3 - 7)
     }
 
     fn key(i: u32) -> String {
@@ -476,10 +561,11 @@ mod tests {
     fn batch(schema: &SchemaRef, ids: &[u32]) -> RecordBatch {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(ids.iter().map(|&i| key(i)))),
-            Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| i64::from(i) * 3 - 7))),
+            Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| stamp(i).1))),
             Arc::new(BooleanArray::from_iter(ids.iter().map(|&i| Some(i % 3 == 0)))),
             Arc::new(Int32Array::from_iter_values(ids.iter().map(|&i| i as i32 % 1000 - 500))),
             Arc::new(StringArray::from_iter_values(ids.iter().map(|&i| "x".repeat(i as usize % 7)))),
+            Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| stamp(i).0))),
         ];
         RecordBatch::try_new(schema.clone(), columns).unwrap()
     }
@@ -517,7 +603,10 @@ mod tests {
             .set_dictionary_enabled(w.dictionary)
             .set_max_row_group_row_count(Some(w.group_rows))
             .set_write_batch_size(64);
-        props = props.set_column_data_page_size_limit(ColumnPath::from("key"), w.page_bytes);
+        // As `properties` writes lookup columns: the key and the stamps.
+        for column in ["key", "generation", "version", "tombstone"] {
+            props = props.set_column_data_page_size_limit(ColumnPath::from(column), w.page_bytes);
+        }
         if w.plain {
             props = props.set_encoding(Encoding::PLAIN);
         }
@@ -544,18 +633,64 @@ mod tests {
         lookup: &Lookup,
         deleted: &RoaringTreemap,
     ) -> Option<Found> {
+        find_counting(bytes, metadata, schema, lookup, deleted).0
+    }
+
+    /// [`find_columns`], and how many byte ranges it fetched.
+    fn find_counting(
+        bytes: &Bytes,
+        metadata: &ParquetMetaData,
+        schema: &SchemaRef,
+        lookup: &Lookup,
+        deleted: &RoaringTreemap,
+    ) -> (Option<Found>, usize) {
+        let fetched = std::cell::Cell::new(0);
         let fetch = |ranges: Vec<std::ops::Range<u64>>| {
+            fetched.set(fetched.get() + ranges.len());
             let bytes = bytes.clone();
             async move { Ok(ranges.into_iter().map(|r| bytes.slice(r.start as usize..r.end as usize)).collect()) }
         };
-        futures::executor::block_on(rows_holding(metadata, bytes.len() as u64, schema, lookup, deleted, fetch)).unwrap()
+        let found = rows_holding(metadata, bytes.len() as u64, schema, lookup, deleted, fetch);
+        (futures::executor::block_on(found).unwrap(), fetched.get())
     }
 
     fn lookup(ids: &[u32]) -> Lookup {
         let mut keys: Vec<String> = ids.iter().map(|&i| key(i)).collect();
         keys.sort();
         keys.dedup();
-        Lookup { column: "key".into(), values: KeyValues::Strings(keys) }
+        Lookup { column: "key".into(), values: KeyValues::Strings(keys), below: None }
+    }
+
+    /// [`lookup`] with each key's bound: its rows' stamp shifted by `shift`;
+    /// the stamp columns are left unread for rows proven below it.
+    fn lookup_below(ids: &[u32], shift: (i64, i64)) -> Lookup {
+        let mut lookup = lookup(ids);
+        let KeyValues::Strings(keys) = &lookup.values else { unreachable!() };
+        let id = |k: &String| k.rsplit('/').next().unwrap().parse::<u32>().unwrap();
+        let bounds = keys.iter().map(|k| (stamp(id(k)).0 + shift.0, stamp(id(k)).1 + shift.1)).collect();
+        let [order, unread] = [vec!["generation", "version"], vec!["generation", "version", "tombstone"]]
+            .map(|c| c.into_iter().map(String::from).collect::<Vec<_>>());
+        lookup.below = Some(Below { order: [order[0].clone(), order[1].clone()], bounds, unread });
+        lookup
+    }
+
+    /// `rows` (of `columns` of the test schema) as a lookup returns them: the
+    /// unread columns of the rows `unread` marks zeroed.
+    fn zeroed(rows: &RecordBatch, unread: &[bool], below: &Below) -> RecordBatch {
+        let schema = rows.schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .zip(rows.columns())
+            .map(|(f, c)| if below.unread.contains(f.name()) { zero(c, unread) } else { c.clone() })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    fn zero(column: &ArrayRef, unread: &[bool]) -> ArrayRef {
+        let kept: Vec<u64> = (0..unread.len() as u64).filter(|&i| !unread[i as usize]).collect();
+        let read = arrow_select::take::take(column, &arrow_array::UInt64Array::from(kept), None).unwrap();
+        super::spread(&read, unread)
     }
 
     /// What reading the whole file and filtering it gives.
@@ -586,6 +721,7 @@ mod tests {
             snappy in any::<bool>(),
             page_bytes in prop_oneof![Just(256usize), Just(4096usize)],
             group_rows in prop_oneof![Just(300usize), Just(1_000_000usize)],
+            below in proptest::option::of((-1i64..=1, prop_oneof![Just(-2i64), Just(0), Just(2), Just(100_000)])),
         ) {
             if sorted {
                 ids.sort_unstable();
@@ -595,13 +731,34 @@ mod tests {
             let (bytes, metadata) = write(&batch, &writing);
             let deleted: RoaringTreemap = deleted.into_iter().collect();
             // Whichever columns are asked for, in any order.
-            let columns: Vec<usize> = if v2 { vec![0, 4, 1] } else { vec![0, 1, 2, 3, 4] };
+            let columns: Vec<usize> = if v2 { vec![0, 4, 1] } else { vec![0, 5, 1, 2, 3, 4] };
             let projected = Arc::new(batch.schema().project(&columns).unwrap());
-            let found = find_columns(&bytes, &metadata, &projected, &lookup(&wanted), &deleted);
+            let lookup = match below {
+                Some(shift) => lookup_below(&wanted, shift),
+                None => lookup(&wanted),
+            };
+            let found = find_columns(&bytes, &metadata, &projected, &lookup, &deleted);
             let found = found.expect("laid out for lookups");
             let (positions, rows) = oracle(&batch.project(&columns).unwrap(), &wanted, &deleted);
             prop_assert_eq!(&found.positions, &positions);
-            prop_assert_eq!(&found.rows, &rows);
+            prop_assert_eq!(found.unread.len(), positions.len());
+            // A row left unread is below its key's bound, and only its unread
+            // columns are missing; every other row is read whole.
+            match &lookup.below {
+                Some(b) => {
+                    for (c, &p) in positions.iter().enumerate().filter(|(c, _)| found.unread[*c]) {
+                        let id = ids[p as usize];
+                        let k = wanted.iter().map(|&w| key(w)).collect::<std::collections::BTreeSet<_>>();
+                        let at = k.iter().position(|w| *w == key(id)).unwrap();
+                        prop_assert!(stamp(id) < b.bounds[at], "row {} ({:?}) is not below {:?}", c, stamp(id), b.bounds[at]);
+                    }
+                    prop_assert_eq!(&found.rows, &zeroed(&rows, &found.unread, b));
+                }
+                None => {
+                    prop_assert!(!found.unread.contains(&true));
+                    prop_assert_eq!(&found.rows, &rows);
+                }
+            }
             prop_assert!(found.decoded <= ids.len());
         }
     }
@@ -619,6 +776,37 @@ mod tests {
         assert!(found.decoded < 1_000, "walked {} rows", found.decoded);
     }
 
+    /// Rows whose stamps the page index proves below their keys' bounds are
+    /// found without fetching a page of the stamp columns; rows it cannot
+    /// prove below are read.
+    #[test]
+    fn stamp_pages_are_fetched_only_for_rows_not_proven_older() {
+        let ids: Vec<u32> = (0..20_000).collect();
+        let batch = batch(&schema(false), &ids);
+        let (bytes, metadata) = write(&batch, &Writing::OURS);
+        let projected = Arc::new(batch.schema().project(&[0, 5, 1, 2]).unwrap());
+        let none = RoaringTreemap::new();
+        let wanted = [100, 5_000, 15_000];
+        // Newer than everything stored: the key pages alone are fetched.
+        let newer = lookup_below(&wanted, (1, 0));
+        let (found, fetched) = find_counting(&bytes, &metadata, &projected, &newer, &none);
+        let found = found.unwrap();
+        assert_eq!(
+            (found.positions.as_slice(), found.unread.as_slice()),
+            ([100, 5_000, 15_000].as_slice(), [true; 3].as_slice())
+        );
+        assert_eq!(fetched, 3, "one range of key pages per key");
+        // The same generation, a version above the row's own but not above
+        // its page's: not provable, so read.
+        let (found, fetched) = find_counting(&bytes, &metadata, &projected, &lookup_below(&wanted, (0, 1)), &none);
+        let found = found.unwrap();
+        assert_eq!(found.unread, [false; 3]);
+        assert_eq!(found.rows.column(2).as_primitive::<Int64Type>().values(), &[293, 14_993, 44_993]);
+        // The key pages, a page of each integer stamp column per row, and
+        // the one page of the bit-packed tombstones.
+        assert_eq!(fetched, 3 + 2 * 3 + 1);
+    }
+
     /// Files laid out otherwise are left to the Arrow reader.
     #[test]
     fn other_layouts_are_declined() {
@@ -634,7 +822,7 @@ mod tests {
         assert!(find(&bytes, &metadata, &wanted, &none).is_none());
         // Integer values to look up.
         let (bytes, metadata) = write(&batch(&schema(false), &ids), &plain);
-        let numbers = Lookup { column: "version".into(), values: KeyValues::Integers(vec![2]) };
+        let numbers = Lookup { column: "version".into(), values: KeyValues::Integers(vec![2]), below: None };
         assert!(find(&bytes, &metadata, &numbers, &none).is_none());
         // Version 2 pages with the parquet crate's encodings (RLE, DELTA_*).
         let (bytes, metadata) = write(&batch(&schema(false), &ids), &Writing { v2: true, plain: false, ..plain });

@@ -102,6 +102,10 @@ pub struct Matches {
     pub deleted: RoaringTreemap,
     /// The rows decoded to find them: what the page index did not prune.
     pub decoded: usize,
+    /// Per row, whether it was proven below its key's bound and left unread
+    /// (see [`super::Below`]): its `unread` columns then hold zeros (or
+    /// empty text), not its values.
+    pub unread: Vec<bool>,
 }
 
 /// Rows decoded at a time while looking rows up: the read's buffers stay
@@ -203,8 +207,8 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     if let Some(found) =
         super::pages::rows_holding(&metadata, ranged.size, &schema, lookup, &deleted, fetch).await.map_err(fail)?
     {
-        let super::pages::Found { rows, positions, decoded } = found;
-        return Ok(Matches { rows, positions, deleted, decoded });
+        let super::pages::Found { rows, positions, decoded, unread } = found;
+        return Ok(Matches { rows, positions, deleted, decoded, unread });
     }
     let mut kept = Vec::new();
     let mut positions = Vec::new();
@@ -232,7 +236,9 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     })
     .await?;
     let rows = arrow_select::concat::concat_batches(&schema, &kept).map_err(|e| reader.error(e.to_string()))?;
-    Ok(Matches { rows, positions, deleted, decoded })
+    // Read whole: nothing is left unread.
+    let unread = vec![false; positions.len()];
+    Ok(Matches { rows, positions, deleted, decoded, unread })
 }
 
 /// The table's schema narrowed to `columns`.

@@ -219,6 +219,7 @@ fn lookups_read_only_the_pages_that_may_hold_the_keys() {
         let text = |ids: &[usize]| Lookup {
             column: "key".into(),
             values: KeyValues::Strings(ids.iter().map(|i| format!("ari:cloud:test:site:item/{i:06}")).collect()),
+            below: None,
         };
         let numbers = |m: &crate::lake::Matches| -> Vec<i64> {
             m.rows.column(1).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec()
@@ -243,10 +244,10 @@ fn lookups_read_only_the_pages_that_may_hold_the_keys() {
 
         // Integer values prune pages the same way (their rows are a superset);
         // a value in no page reads nothing.
-        let seven = Lookup { column: "n".into(), values: KeyValues::Integers(vec![7_000]) };
+        let seven = Lookup { column: "n".into(), values: KeyValues::Integers(vec![7_000]), below: None };
         let found = t.rows_holding(&file, &["n"], &seven).await.unwrap();
         assert!(found.positions.contains(&7_000) && found.decoded < total / 10, "decoded {}", found.decoded);
-        let absent = Lookup { column: "n".into(), values: KeyValues::Integers(vec![total as i64 + 5]) };
+        let absent = Lookup { column: "n".into(), values: KeyValues::Integers(vec![total as i64 + 5]), below: None };
         assert!(!absent.may_hold(&file));
         assert_eq!(t.rows_holding(&file, &["n"], &absent).await.unwrap().positions, Vec::<u64>::new());
 

@@ -28,15 +28,28 @@ use deltalake::kernel::Action;
 use roaring::RoaringTreemap;
 
 use super::MergeError;
-use crate::lake::{DataFile, KeyValues, Lookup, Matches, Scope, Table};
+use crate::lake::{Below, DataFile, KeyValues, Lookup, Matches, Scope, Table};
 
 /// A partition's values, in the order of the table's partition columns.
 type Partition = Vec<Option<String>>;
+
+/// What `find` reads of each stored row besides its position and key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stamps {
+    /// Its stamp.
+    All,
+    /// Its stamp, unless the page index proves it older than the probed
+    /// row of its key (`Stored::stamp` is then `None`): all a merge needs.
+    UnlessOlder,
+    /// Nothing (`Stored::stamp` is `None`).
+    None,
+}
 
 /// The keys a batch touches, and what prunes the files to read.
 pub struct Probe {
     /// The columns keys are made of (row-encoded).
     columns: Vec<String>,
+    stamps: Stamps,
     keys: HashSet<Vec<u8>>,
     partition_columns: Vec<String>,
     /// The partitions of the keys, each with its keys' first column.
@@ -50,12 +63,16 @@ struct PartitionKeys {
 }
 
 impl Probe {
-    /// The keys (`columns`, row-encoded) of `rows` of `batch`.
+    /// The keys (`columns`, row-encoded) of `rows` of `batch`; `stamps`
+    /// says what `find` reads of their stored rows (for
+    /// [`Stamps::UnlessOlder`], `batch` has the stamp columns and holds a
+    /// key's newest row).
     pub fn new(
         batch: &RecordBatch,
         columns: &[&str],
         partition_columns: &[String],
         rows: &[usize],
+        stamps: Stamps,
     ) -> Result<Probe, MergeError> {
         let encoded = super::rows::encode_columns(batch, columns)?;
         let keys = rows.iter().map(|&i| encoded.row(i).data().to_vec()).collect();
@@ -66,16 +83,23 @@ impl Probe {
             rows_by_partition.entry(partition_strings.iter().map(|p| p[i].clone()).collect()).or_default().push(i);
         }
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
+        let incoming = match stamps {
+            Stamps::UnlessOlder => Some(super::rows::stamps(batch)?),
+            _ => None,
+        };
         let partitions = rows_by_partition
             .into_iter()
             .map(|(partition, rows)| {
-                let lookup =
-                    KeyValues::of(first, &rows).map(|values| Lookup { column: columns[0].to_string(), values });
+                let lookup = KeyValues::of(first, &rows).map(|values| {
+                    let below = incoming.as_deref().and_then(|stamps| below(first, &rows, &values, stamps, columns));
+                    Lookup { column: columns[0].to_string(), values, below }
+                });
                 (partition, Arc::new(PartitionKeys { lookup }))
             })
             .collect();
         Ok(Probe {
             columns: columns.iter().map(|c| c.to_string()).collect(),
+            stamps,
             keys,
             partition_columns: partition_columns.to_vec(),
             partitions,
@@ -108,6 +132,32 @@ impl Probe {
     }
 }
 
+/// The bound under which a stored row of `values` (the first key column of
+/// `rows` of the batch, whose stamps are `stamps`) is older than the batch's:
+/// per value, the least (generation, version) of the batch's rows holding it
+/// (keys of several columns may share a first one). Text values only, which
+/// is what page-level lookups read.
+fn below(
+    first: &arrow_array::ArrayRef,
+    rows: &[usize],
+    values: &KeyValues,
+    stamps: &[(i64, i64, bool)],
+    key: &[&str],
+) -> Option<Below> {
+    use arrow_array::Array as _;
+    use arrow_array::cast::AsArray as _;
+    let (KeyValues::Strings(values), Some(text)) = (values, first.as_string_opt::<i32>()) else { return None };
+    let mut least: HashMap<&str, (i64, i64)> = HashMap::with_capacity(rows.len());
+    for &i in rows.iter().filter(|&&i| text.is_valid(i)) {
+        let (g, v, _) = stamps[i];
+        least.entry(text.value(i)).and_modify(|b| *b = (*b).min((g, v))).or_insert((g, v));
+    }
+    let bounds = values.iter().map(|v| least.get(v.as_str()).copied()).collect::<Option<Vec<_>>>()?;
+    let [g, v, _] = super::rows::STAMP;
+    let unread = super::rows::STAMP.iter().filter(|c| !key.contains(c)).map(|c| c.to_string()).collect();
+    Some(Below { order: [g.to_string(), v.to_string()], bounds, unread })
+}
+
 /// Files read at once by `find`.
 const READ_AHEAD: usize = 4;
 
@@ -117,8 +167,9 @@ pub struct Stored<'p> {
     pub position: u64,
     /// The key, row-encoded (the probe's copy).
     pub key: &'p [u8],
-    /// (generation, version, tombstone): which version of its record it is.
-    pub stamp: (i64, i64, bool),
+    /// (generation, version, tombstone): which version of its record it is;
+    /// `None` when not read (see [`Stamps`]).
+    pub stamp: Option<(i64, i64, bool)>,
 }
 
 /// A file holding stored rows of the probe's keys.
@@ -138,7 +189,11 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
         return Ok((out, 0));
     }
     let keys: Vec<&str> = probe.columns.iter().map(String::as_str).collect();
-    let columns: Vec<String> = super::rows::key_and_stamp(&keys).into_iter().map(str::to_string).collect();
+    let columns = match probe.stamps {
+        Stamps::None => keys.clone(),
+        Stamps::All | Stamps::UnlessOlder => super::rows::key_and_stamp(&keys),
+    };
+    let columns: Vec<String> = columns.into_iter().map(str::to_string).collect();
     let columns = Arc::new(columns);
     let files: Vec<(DataFile, Arc<PartitionKeys>)> =
         table.files().await?.into_iter().filter_map(|f| probe.keys_for(&f).map(|k| (f, k))).collect();
@@ -155,7 +210,8 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
                 Some(lookup) => reader.rows_holding(&file, &columns, lookup).await,
                 None => reader.live_keys(&file, &columns).await.map(|(rows, positions, deleted)| {
                     let decoded = rows.num_rows();
-                    Matches { rows, positions, deleted, decoded }
+                    let unread = vec![false; decoded];
+                    Matches { rows, positions, deleted, decoded, unread }
                 }),
             };
             (file, read)
@@ -165,18 +221,23 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
     let mut decoded = 0;
     while let Some(joined) = reads.next().await {
         let (file, read) = joined.map_err(|e| MergeError::Model(format!("a read task failed: {e}")))?;
-        let Matches { rows: candidates, positions, deleted, decoded: n } = read?;
+        let Matches { rows: candidates, positions, deleted, decoded: n, unread } = read?;
         decoded += n;
         let encoded = super::rows::encode_columns(&candidates, &keys)?;
         let mut stamps = None;
         let mut rows = Vec::new();
         for (c, &position) in positions.iter().enumerate() {
             let Some(key) = probe.keys.get(encoded.row(c).data()) else { continue };
-            let stamps = match &mut stamps {
-                Some(s) => s,
-                None => stamps.insert(super::rows::stamps(&candidates)?),
+            let stamp = if probe.stamps == Stamps::None || unread[c] {
+                None
+            } else {
+                let stamps = match &mut stamps {
+                    Some(s) => s,
+                    None => stamps.insert(super::rows::stamps(&candidates)?),
+                };
+                Some(stamps[c])
             };
-            rows.push(Stored { position, key: key.as_slice(), stamp: stamps[c] });
+            rows.push(Stored { position, key: key.as_slice(), stamp });
         }
         if !rows.is_empty() {
             out.push(Holding { file, deleted, rows });
@@ -240,7 +301,42 @@ pub async fn retire(
 
 /// Per key, the stamp (generation, version, tombstone) of the stored row: how
 /// the entity's main table says which version of a record is current.
+/// `probe` reads [`Stamps::All`].
 pub async fn stamps(table: &Table, probe: &Probe) -> Result<HashMap<Vec<u8>, (i64, i64, bool)>, MergeError> {
+    debug_assert_eq!(probe.stamps, Stamps::All);
     let (holdings, _) = find(table, probe).await?;
-    Ok(holdings.iter().flat_map(|h| h.rows.iter().map(|r| (r.key.to_vec(), r.stamp))).collect())
+    Ok(holdings.iter().flat_map(|h| h.rows.iter().filter_map(|r| Some((r.key.to_vec(), r.stamp?)))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, StringArray};
+
+    use super::below;
+    use crate::lake::KeyValues;
+
+    /// Keys of two columns may share the first, which is all a page lookup
+    /// sees: its bound is the least stamp of the batch's rows holding it.
+    #[test]
+    fn a_shared_first_key_column_is_bounded_by_its_oldest_row() {
+        let first: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), Some("y"), Some("x"), None]));
+        let stamps = [(1, 5, false), (2, 0, true), (1, 3, false), (9, 9, false)];
+        let rows = [0, 1, 2, 3];
+        let values = KeyValues::of(&first, &rows).unwrap();
+        let below = below(&first, &rows, &values, &stamps, &["a", "b"]).unwrap();
+        assert_eq!(values, KeyValues::Strings(vec!["x".into(), "y".into()]));
+        assert_eq!(below.bounds, [(1, 3), (2, 0)]);
+        assert_eq!(below.order, [super::super::rows::GENERATION, super::super::rows::VERSION].map(String::from));
+        assert_eq!(below.unread, super::super::rows::STAMP.map(String::from));
+        // A key column among the stamps is read whatever the bound.
+        let below = below_of(&first, &stamps, super::super::rows::VERSION);
+        assert!(!below.unread.iter().any(|c| c == super::super::rows::VERSION));
+    }
+
+    fn below_of(first: &ArrayRef, stamps: &[(i64, i64, bool)], key: &str) -> crate::lake::Below {
+        let rows = [0, 1, 2];
+        below(first, &rows, &KeyValues::of(first, &rows).unwrap(), stamps, &["a", key]).unwrap()
+    }
 }

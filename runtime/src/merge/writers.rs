@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
 
 use super::MergeError;
-use super::files::{self, Probe};
+use super::files::{self, Probe, Stamps};
 use super::rows::take;
 use super::rows::{ROW_ID, Versioned};
 use crate::lake::Table;
@@ -54,7 +54,8 @@ pub async fn merge(
     let incoming = Versioned::of(&batch, key)?;
     let by_key: HashMap<&[u8], usize> = (0..incoming.len()).map(|i| (incoming.key(i), i)).collect();
     let partitions = table.partition_columns()?;
-    let probe = Probe::new(&batch, key, &partitions, &(0..batch.num_rows()).collect::<Vec<_>>())?;
+    let every_row: Vec<usize> = (0..batch.num_rows()).collect();
+    let probe = Probe::new(&batch, key, &partitions, &every_row, Stamps::UnlessOlder)?;
     let mut loses = vec![false; batch.num_rows()];
     let mut replaced = 0;
     let started = std::time::Instant::now();
@@ -66,7 +67,9 @@ pub async fn merge(
         let mut ties = Vec::new();
         for stored in &holding.rows {
             let i = by_key[stored.key];
-            match incoming.stamp(i).cmp(&stored.stamp) {
+            // No stamp: the page index proved the stored row older.
+            let order = stored.stamp.map_or(Ordering::Greater, |stamp| incoming.stamp(i).cmp(&stamp));
+            match order {
                 Ordering::Greater => out.push(stored.position),
                 Ordering::Less => loses[i] = true,
                 Ordering::Equal => ties.push((i, stored.position)),
@@ -140,7 +143,7 @@ pub async fn merge_exploded(
         chunk.entry(parent_v.key(i)).and_modify(|s| *s = (*s).max(stamp)).or_insert(stamp);
     }
     let every_row: Vec<usize> = (0..parents.num_rows()).collect();
-    let probe = Probe::new(&parents, &[ROW_ID], &main.partition_columns()?, &every_row)?;
+    let probe = Probe::new(&parents, &[ROW_ID], &main.partition_columns()?, &every_row, Stamps::All)?;
     let current: HashMap<Vec<u8>, (i64, i64, bool)> = files::stamps(main, &probe)
         .await?
         .into_iter()
@@ -159,7 +162,8 @@ pub async fn merge_exploded(
     let new_rows = take(&eligible, &winners)?;
     // Every stored child row of a current parent goes.
     let current_rows: Vec<usize> = every_row.into_iter().filter(|&i| current.contains_key(parent_v.key(i))).collect();
-    let probe = Probe::new(&parents, &[ROW_ID], &table.partition_columns()?, &current_rows)?;
+    // Every stored child row of theirs goes, whatever its stamp: positions only.
+    let probe = Probe::new(&parents, &[ROW_ID], &table.partition_columns()?, &current_rows, Stamps::None)?;
     let (holdings, files_read) = files::find(table, &probe).await?;
     let replaced = holdings.iter().map(|h| h.rows.len()).sum();
     let retiring = holdings
