@@ -95,17 +95,20 @@ pub fn compile(root: &Path, display_root: &str) -> Result<Compilation, load::Loa
 /// [`compile`] over files already in memory (see [`load::from_memory`]).
 pub fn compile_loaded(loaded: load::Loaded, lock_path: PathBuf) -> Compilation {
     let ts_files: Vec<_> = loaded.layout.files.iter().filter(|f| !load::is_model_file(&f.rel)).map(|f| f.id).collect();
-    // The old lock does not depend on the schemas: read it while they parse.
-    let ((syntax, parse_diags), (old_lock, lock_diags)) = rayon::join(
-        || parse::parse(&loaded.db, &ts_files, loaded.layout.base),
+    // The old lock does not depend on the schemas, nor the Model on the lock:
+    // it is read while they are parsed and resolved.
+    let ((model, mut diagnostics), (old_lock, lock_diags)) = rayon::join(
+        || {
+            let (syntax, mut diagnostics) = parse::parse(&loaded.db, &ts_files, loaded.layout.base);
+            let (model, resolve_diags) = model::resolve(&syntax, &loaded.layout, &loaded.db);
+            diagnostics.extend(resolve_diags);
+            (model, diagnostics)
+        },
         || match loaded.lock {
             Some(file) => lock::read(&loaded.db, file),
             None => (Some(Lock::default()), Diagnostics::new()),
         },
     );
-    let mut diagnostics = parse_diags;
-    let (model, resolve_diags) = model::resolve(&syntax, &loaded.layout, &loaded.db);
-    diagnostics.extend(resolve_diags);
     diagnostics.extend(lock_diags);
     // A lock that cannot be read is never rewritten: numbering from scratch would
     // silently renumber released fields. The build stops on its diagnostics.
