@@ -80,6 +80,32 @@ impl KeyValues {
         Some(out)
     }
 
+    /// How many values there are.
+    pub fn len(&self) -> usize {
+        match self {
+            KeyValues::Strings(v) => v.len(),
+            KeyValues::Integers(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// For each of `rows` of `array`, where its value is among these (text)
+    /// values, if it is; `None` for integer values or a non-text array. Rows
+    /// in ascending order of value cost a comparison or two each (see
+    /// [`Cursor`]), any other order a binary search each.
+    pub fn places(&self, array: &ArrayRef, rows: &[usize]) -> Option<Vec<Option<usize>>> {
+        let (KeyValues::Strings(keys), Some(text)) = (self, array.as_string_opt::<i32>()) else { return None };
+        let mut cursor = Cursor::default();
+        Some(
+            rows.iter()
+                .map(|&i| text.is_valid(i).then(|| cursor.matching(keys, text.value(i).as_bytes())).flatten())
+                .collect(),
+        )
+    }
+
     /// The rows of `values` that hold one of these (text) values; `None` for
     /// integer values. Rows written sorted by key (the merge writers and
     /// `optimize` sort them) are matched in one forward walk over both sorted
@@ -295,7 +321,7 @@ impl Lookup {
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::{RecordBatch, StringArray};
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     use deltalake::parquet::arrow::ArrowWriter;
     use deltalake::parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
@@ -324,6 +350,19 @@ mod tests {
         assert!(expected.len() > 10, "the rows hit some keys");
         assert_eq!(KeyValues::Strings(keys).rows_holding(&array), Some(expected));
         assert_eq!(KeyValues::Integers(vec![1]).rows_holding(&array), None);
+    }
+
+    /// Each row's place among the values, whatever the rows' order; none
+    /// for a null or a value not among them, and nothing for integers.
+    #[test]
+    fn places_are_where_each_row_s_value_is() {
+        let keys = KeyValues::Strings(vec!["b".into(), "d".into(), "f".into()]);
+        let array: ArrayRef =
+            Arc::new(StringArray::from(vec![Some("d"), None, Some("b"), Some("c"), Some("f"), Some("b")]));
+        let rows = [4, 0, 1, 2, 3, 5, 0];
+        let places = keys.places(&array, &rows).unwrap();
+        assert_eq!(places, [Some(2), Some(1), None, Some(0), None, Some(0), Some(1)]);
+        assert_eq!(KeyValues::Integers(vec![1]).places(&array, &rows), None);
     }
 
     #[test]

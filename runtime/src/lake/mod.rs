@@ -487,6 +487,7 @@ impl Table {
         change: Change<'_>,
     ) -> Result<i64> {
         let data_change = change != Change::Rearrange;
+        let started = std::time::Instant::now();
         let mut actions = retired;
         for b in batches.iter().filter(|b| b.num_rows() > 0) {
             self.stage(b).await?;
@@ -530,6 +531,7 @@ impl Table {
                 not_matched_by_source_predicates: Vec::new(),
             },
         };
+        let written = started.elapsed();
         let mut races = 0;
         loop {
             let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
@@ -544,6 +546,13 @@ impl Table {
                     // loading it again would re-read the whole log for nothing.
                     let version = commit.version() as i64;
                     self.inner.state = Some(commit.snapshot);
+                    tracing::debug!(
+                        table = %self.name,
+                        version,
+                        write_ms = written.as_millis(),
+                        log_ms = (started.elapsed() - written).as_millis(),
+                        "committed"
+                    );
                     return Ok(version);
                 }
                 Err(e) => delta(&self.name, e),

@@ -21,8 +21,6 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 
-use foldhash::HashSet;
-
 use arrow_array::RecordBatch;
 use deltalake::kernel::Action;
 use roaring::RoaringTreemap;
@@ -50,7 +48,8 @@ pub struct Probe {
     /// The columns keys are made of (row-encoded).
     columns: Vec<String>,
     stamps: Stamps,
-    keys: HashSet<Vec<u8>>,
+    /// Each key, with the row of the batch holding it (the last, if several).
+    keys: foldhash::HashMap<Vec<u8>, usize>,
     partition_columns: Vec<String>,
     /// The partitions of the keys, each with its keys' first column.
     partitions: HashMap<Partition, Arc<PartitionKeys>>,
@@ -75,13 +74,17 @@ impl Probe {
         stamps: Stamps,
     ) -> Result<Probe, MergeError> {
         let encoded = super::rows::encode_columns(batch, columns)?;
-        let keys = rows.iter().map(|&i| encoded.row(i).data().to_vec()).collect();
+        let keys = rows.iter().map(|&i| (encoded.row(i).data().to_vec(), i)).collect();
         let partition_strings =
             partition_columns.iter().map(|c| super::rows::as_strings(batch, c)).collect::<Result<Vec<_>, _>>()?;
-        let mut rows_by_partition: HashMap<Partition, Vec<usize>> = HashMap::new();
+        let mut by_partition: foldhash::HashMap<Vec<Option<&str>>, Vec<usize>> = Default::default();
         for &i in rows {
-            rows_by_partition.entry(partition_strings.iter().map(|p| p[i].clone()).collect()).or_default().push(i);
+            by_partition.entry(partition_strings.iter().map(|p| p[i].as_deref()).collect()).or_default().push(i);
         }
+        let rows_by_partition = by_partition.into_iter().map(|(p, rows)| {
+            let partition: Partition = p.into_iter().map(|v| v.map(str::to_string)).collect();
+            (partition, rows)
+        });
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
         let incoming = match stamps {
             Stamps::UnlessOlder => Some(super::rows::stamps(batch)?),
@@ -115,7 +118,11 @@ impl Probe {
             .iter()
             .map(|c| super::rows::as_strings(new_rows, c))
             .collect::<Result<Vec<_>, _>>()?;
-        partitions.extend((0..new_rows.num_rows()).map(|i| values.iter().map(|v| v[i].clone()).collect()));
+        let mut new: foldhash::HashSet<Vec<Option<&str>>> = Default::default();
+        for i in 0..new_rows.num_rows() {
+            new.insert(values.iter().map(|v| v[i].as_deref()).collect());
+        }
+        partitions.extend(new.into_iter().map(|p| p.into_iter().map(|v| v.map(str::to_string)).collect()));
         Ok(Scope { partitions })
     }
 
@@ -144,15 +151,16 @@ fn below(
     stamps: &[(i64, i64, bool)],
     key: &[&str],
 ) -> Option<Below> {
-    use arrow_array::Array as _;
-    use arrow_array::cast::AsArray as _;
-    let (KeyValues::Strings(values), Some(text)) = (values, first.as_string_opt::<i32>()) else { return None };
-    let mut least: HashMap<&str, (i64, i64)> = HashMap::with_capacity(rows.len());
-    for &i in rows.iter().filter(|&&i| text.is_valid(i)) {
-        let (g, v, _) = stamps[i];
-        least.entry(text.value(i)).and_modify(|b| *b = (*b).min((g, v))).or_insert((g, v));
+    let mut least: Vec<Option<(i64, i64)>> = vec![None; values.len()];
+    for (&i, at) in rows.iter().zip(values.places(first, rows)?) {
+        if let Some(at) = at {
+            let stamp = (stamps[i].0, stamps[i].1);
+            least[at] = Some(least[at].map_or(stamp, |b| b.min(stamp)));
+        }
     }
-    let bounds = values.iter().map(|v| least.get(v.as_str()).copied()).collect::<Option<Vec<_>>>()?;
+    // Every value is some row's (`values` are the rows'); a value without
+    // one would have no bound, so then nothing is left unread.
+    let bounds = least.into_iter().collect::<Option<Vec<_>>>()?;
     let [g, v, _] = super::rows::STAMP;
     let unread = super::rows::STAMP.iter().filter(|c| !key.contains(c)).map(|c| c.to_string()).collect();
     Some(Below { order: [g.to_string(), v.to_string()], bounds, unread })
@@ -167,6 +175,8 @@ pub struct Stored<'p> {
     pub position: u64,
     /// The key, row-encoded (the probe's copy).
     pub key: &'p [u8],
+    /// The row of the probed batch with this key.
+    pub row: usize,
     /// (generation, version, tombstone): which version of its record it is;
     /// `None` when not read (see [`Stamps`]).
     pub stamp: Option<(i64, i64, bool)>,
@@ -227,7 +237,7 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
         let mut stamps = None;
         let mut rows = Vec::new();
         for (c, &position) in positions.iter().enumerate() {
-            let Some(key) = probe.keys.get(encoded.row(c).data()) else { continue };
+            let Some((key, &row)) = probe.keys.get_key_value(encoded.row(c).data()) else { continue };
             let stamp = if probe.stamps == Stamps::None || unread[c] {
                 None
             } else {
@@ -237,7 +247,7 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
                 };
                 Some(stamps[c])
             };
-            rows.push(Stored { position, key: key.as_slice(), stamp });
+            rows.push(Stored { position, key: key.as_slice(), row, stamp });
         }
         if !rows.is_empty() {
             out.push(Holding { file, deleted, rows });

@@ -47,18 +47,23 @@ pub async fn merge(
     key: &[&str],
     txn: Transaction,
 ) -> Result<Written, MergeError> {
+    let started = std::time::Instant::now();
     let all = concat(table, rows)?;
     let versioned = Versioned::of(&all, key)?;
     let candidates: Vec<lww::Candidate<'_>> = (0..versioned.len()).map(|i| versioned.candidate(i)).collect();
-    let batch = take(&all, &lww::winners(&candidates))?;
-    let incoming = Versioned::of(&batch, key)?;
-    let by_key: HashMap<&[u8], usize> = (0..incoming.len()).map(|i| (incoming.key(i), i)).collect();
+    // The chunk's winners in key order, the order new rows are written in (a
+    // file's pages then span narrow key ranges, see `lake::Lookup`); sorted
+    // once here, the probe's key lists come out already sorted. Row `i` of
+    // `batch` is row `chosen[i]` of `all` (and of `versioned`).
+    let mut chosen = lww::winners(&candidates);
+    chosen.sort_unstable_by(|&a, &b| versioned.key(a).cmp(versioned.key(b)));
+    let batch = take(&all, &chosen)?;
     let partitions = table.partition_columns()?;
     let every_row: Vec<usize> = (0..batch.num_rows()).collect();
     let probe = Probe::new(&batch, key, &partitions, &every_row, Stamps::UnlessOlder)?;
     let mut loses = vec![false; batch.num_rows()];
     let mut replaced = 0;
-    let started = std::time::Instant::now();
+    let prepared = started.elapsed();
     let (holdings, files_read) = files::find(table, &probe).await?;
     let found = started.elapsed();
     let mut retiring = Vec::new();
@@ -66,9 +71,9 @@ pub async fn merge(
         let mut out = Vec::new();
         let mut ties = Vec::new();
         for stored in &holding.rows {
-            let i = by_key[stored.key];
+            let i = stored.row;
             // No stamp: the page index proved the stored row older.
-            let order = stored.stamp.map_or(Ordering::Greater, |stamp| incoming.stamp(i).cmp(&stamp));
+            let order = stored.stamp.map_or(Ordering::Greater, |stamp| versioned.stamp(chosen[i]).cmp(&stamp));
             match order {
                 Ordering::Greater => out.push(stored.position),
                 Ordering::Less => loses[i] = true,
@@ -80,7 +85,7 @@ pub async fn merge(
             let positions: Vec<u64> = ties.iter().map(|(_, p)| *p).collect();
             let stored = Versioned::of(&files::content(table, &holding, &positions).await?, key)?;
             for (m, &(i, position)) in ties.iter().enumerate() {
-                if lww::compare(&incoming.candidate(i), &stored.candidate(m)) == Ordering::Greater {
+                if lww::compare(&versioned.candidate(chosen[i]), &stored.candidate(m)) == Ordering::Greater {
                     out.push(position);
                 } else {
                     loses[i] = true;
@@ -93,10 +98,12 @@ pub async fn merge(
     }
     let retired = files::retire(table, &probe, retiring).await?;
     let decided = started.elapsed();
-    let mut winners: Vec<usize> = (0..batch.num_rows()).filter(|&i| !loses[i]).collect();
-    // Sorted by key, each file's pages span narrow key ranges (see `lake::Lookup`).
-    winners.sort_unstable_by(|&a, &b| incoming.key(a).cmp(incoming.key(b)));
-    let new_rows = take(&batch, &winners)?;
+    // Still in key order.
+    let new_rows = if loses.contains(&true) {
+        take(&batch, &(0..batch.num_rows()).filter(|&i| !loses[i]).collect::<Vec<_>>())?
+    } else {
+        batch
+    };
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed: retired.files_changed };
     let scope = probe.scope(&new_rows)?;
     table.replace(&[new_rows], retired.actions, Some(txn), Some(&scope)).await?;
@@ -104,7 +111,8 @@ pub async fn merge(
         table = %table.name(),
         rows = written.rows,
         files_read,
-        find_ms = found.as_millis(),
+        prepare_ms = prepared.as_millis(),
+        find_ms = (found - prepared).as_millis(),
         retire_ms = (decided - found).as_millis(),
         commit_ms = (started.elapsed() - decided).as_millis(),
         "merged"
