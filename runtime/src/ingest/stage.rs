@@ -79,7 +79,9 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
         let Some(goods) = by_entity.remove(entity.name) else { continue };
         let mut staging = (entity.new_staging)(Explode::No);
         let mut staged: Vec<&Good<'_>> = Vec::with_capacity(goods.len());
-        for g in by_workspace(&goods) {
+        let order: Vec<&Good<'_>> = by_workspace(&goods).collect();
+        for (at, g) in order.iter().copied().enumerate() {
+            prefetch_ahead(&order, at);
             let d = &g.decoded;
             let meta = d.row_meta(cx.now_micros, segment);
             match staging.append(&meta, g.payload.as_deref()) {
@@ -134,7 +136,9 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
 /// `goods` grouped by workspace (the staging tables' partition column;
 /// workspaces in name order), in source order within each: the writer then
 /// takes each partition's rows as a slice instead of copying them apart (see
-/// `lake::runs`).
+/// `lake::runs`). Appending in this order reads the goods out of order (see
+/// `prefetch_ahead`); appending in source order and gathering the rows by
+/// workspace afterwards (`take`, a column at a time) measured no faster.
 fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<'f>> {
     let mut groups: HashMap<&str, Vec<&Good<'f>>> = HashMap::new();
     for g in goods {
@@ -161,4 +165,35 @@ async fn decode(cx: &Context<'_>, bytes: &Bytes) -> Result<(Decoded, Option<Byte
         },
     };
     Ok((decoded, payload))
+}
+
+/// Hints the cache about the goods a few appends ahead: in workspace order
+/// they are scattered over the batch, and every append would otherwise wait
+/// for its record's bytes. Two stages: the `Good` itself further ahead, then
+/// (once it is in cache) the bytes it points to.
+fn prefetch_ahead(order: &[&Good<'_>], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        const NEAR: usize = 4;
+        const FAR: usize = 8;
+        let hint = |p: *const u8| {
+            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is
+            // only a hint: it never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+        };
+        if let Some(g) = order.get(at + FAR) {
+            hint((*g as *const Good<'_>).cast());
+        }
+        if let Some(g) = order.get(at + NEAR) {
+            if let Some(p) = &g.payload {
+                hint(p.as_ptr());
+                hint(p.as_ptr().wrapping_add(64));
+            }
+            hint(g.decoded.resource_ari.as_ptr());
+            hint(g.decoded.workspace_id.as_ptr());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (order, at);
 }
