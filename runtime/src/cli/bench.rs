@@ -211,18 +211,21 @@ fn secs(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// This process's CPU time so far (user + system, all threads), from
-/// `/proc/self/stat` (Linux; elsewhere `None`).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
-    let (user, system): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
-    // Clock ticks: 100 per second on every Linux this runs on (USER_HZ).
-    Some((user + system) as f64 / 100.0)
+/// This process's CPU time so far (user + system, all threads), to the
+/// nanosecond (`CLOCK_PROCESS_CPUTIME_ID`); `None` off Unix.
+pub(super) fn cpu_seconds() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid, writable timespec for the call's duration.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0;
+        ok.then(|| t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
+    }
+    #[cfg(not(unix))]
+    None
 }
 
-fn cpu_since(start: Option<f64>) -> Option<f64> {
+pub(super) fn cpu_since(start: Option<f64>) -> Option<f64> {
     Some(cpu_seconds()? - start?)
 }
 

@@ -67,7 +67,11 @@ fn rows(keys: &[usize], version: i64, workspaces: usize) -> RecordBatch {
 struct Row {
     target: usize,
     batch: usize,
+    /// Seconds and peak RSS of the median run.
     ours: (f64, Option<u64>),
+    /// The median of the runs' CPU seconds (the process's, all threads):
+    /// steadier than wall time on a machine shared with noisy neighbours.
+    ours_cpu: Option<f64>,
     theirs: Option<(f64, u64)>,
     rewritten: usize,
     files: usize,
@@ -107,9 +111,9 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
                 let copy = dir.path().join(format!("ours-{target}-{batch}-{run}"));
                 copy_dir(&base, &copy)?;
                 reset_peak_rss();
-                let (written, seconds) = rt.block_on(async {
+                let (written, seconds, cpu) = rt.block_on(async {
                     // Timed: opening the table and the merge (not counting its files after).
-                    let start = Instant::now();
+                    let (start, cpu) = (Instant::now(), super::bench::cpu_seconds());
                     let lake = Lake::open(&copy.to_string_lossy())?;
                     let mut table = lake.existing(&name).await?.context("the copied target")?;
                     let written = writers::merge(
@@ -120,7 +124,8 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
                     )
                     .await?;
                     let seconds = start.elapsed().as_secs_f64();
-                    anyhow::Ok(((written, table.files().await?.len()), seconds))
+                    let cpu = super::bench::cpu_since(cpu);
+                    anyhow::Ok(((written, table.files().await?.len()), seconds, cpu))
                 })?;
                 anyhow::ensure!(
                     written.0.replaced == keys.len(),
@@ -129,10 +134,13 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
                     keys.len()
                 );
                 std::fs::remove_dir_all(&copy).ok();
-                runs.push(((seconds, peak_rss()), written));
+                runs.push(((seconds, peak_rss()), written, cpu));
             }
+            let mut cpus: Vec<f64> = runs.iter().filter_map(|r| r.2).collect();
+            cpus.sort_by(f64::total_cmp);
+            let ours_cpu = (cpus.len() == runs.len()).then(|| cpus[cpus.len() / 2]);
             runs.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
-            let (ours, written) = runs.swap_remove(runs.len() / 2);
+            let (ours, written, _) = runs.swap_remove(runs.len() / 2);
             // delta-rs's MERGE, on another fresh copy.
             let copy = dir.path().join(format!("theirs-{target}-{batch}"));
             copy_dir(&base, &copy)?;
@@ -150,6 +158,7 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
                 target,
                 batch: keys.len(),
                 ours,
+                ours_cpu,
                 theirs,
                 rewritten: written.0.files_changed,
                 files: written.1,
@@ -195,16 +204,17 @@ fn render(args: &BenchMergeArgs, rows: &[Row]) -> String {
         "merge of changed rows (a newer version of existing keys, spread over {} workspaces) into a target table\n\n",
         args.workspaces
     );
-    out.push_str("| target rows | changed rows | ours s | ours peak RSS | files changed / files | delta-rs MERGE s | delta-rs peak RSS | speed-up |\n");
-    out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| target rows | changed rows | ours s | ours CPU s | ours peak RSS | files changed / files | delta-rs MERGE s | delta-rs peak RSS | speed-up |\n");
+    out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let (theirs_s, theirs_rss, ratio) = match r.theirs {
             Some((s, rss)) => (format!("{s:.2}"), mb(Some(rss)), format!("{:.1}×", s / r.ours.0)),
             None => ("-".into(), "-".into(), "-".into()),
         };
+        let cpu = r.ours_cpu.map(|c| format!("{c:.3}")).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "| {} | {} | {:.3} | {} | {} / {} | {theirs_s} | {theirs_rss} | {ratio} |",
+            "| {} | {} | {:.3} | {cpu} | {} | {} / {} | {theirs_s} | {theirs_rss} | {ratio} |",
             r.target,
             r.batch,
             r.ours.0,
@@ -219,9 +229,13 @@ fn render(args: &BenchMergeArgs, rows: &[Row]) -> String {
         if let (Some(small), Some(large)) = (times.first(), times.last())
             && large.target > small.target
         {
+            let cpu = match (large.ours_cpu, small.ours_cpu) {
+                (Some(l), Some(s)) => format!(" ({:.2}× in CPU time)", l / s),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "\n~{batch} changed rows: ours {:.2}× slower at {} rows than at {} rows",
+                "\n~{batch} changed rows: ours {:.2}× slower at {} rows than at {} rows{cpu}",
                 large.ours.0 / small.ours.0,
                 large.target,
                 small.target
