@@ -201,6 +201,11 @@ impl Cursor {
     }
 }
 
+/// The leaf column of a file's schema that is the top-level column `name`.
+pub(super) fn leaf_named(metadata: &ParquetMetaData, name: &str) -> Option<usize> {
+    metadata.file_metadata().schema_descr().columns().iter().position(|c| c.path().parts() == [name])
+}
+
 /// Which rows of a table a reader needs: those whose `column` holds one of `values`.
 #[derive(Clone, Debug)]
 pub struct Lookup {
@@ -260,12 +265,7 @@ impl Lookup {
     /// of the values, by the page index; `None` when the file has none for the
     /// column (then every row may).
     pub(super) fn rows(&self, metadata: &ParquetMetaData) -> Option<Vec<Range<usize>>> {
-        let leaf = metadata
-            .file_metadata()
-            .schema_descr()
-            .columns()
-            .iter()
-            .position(|c| c.path().parts() == [self.column.as_str()])?;
+        let leaf = leaf_named(metadata, &self.column)?;
         let (indexes, offsets) = (metadata.column_index()?, metadata.offset_index()?);
         let mut out: Vec<Range<usize>> = Vec::new();
         let mut push = |r: Range<usize>| match out.last_mut() {

@@ -43,7 +43,7 @@ use deltalake::parquet::file::reader::{ChunkReader, Length};
 use deltalake::parquet::file::serialized_reader::SerializedPageReader;
 use roaring::RoaringTreemap;
 
-use super::lookup::{Below, Cursor, KeyValues, Lookup};
+use super::lookup::{Below, Cursor, KeyValues, Lookup, leaf_named};
 
 /// The rows of a file holding one of a lookup's keys.
 pub(super) struct Found {
@@ -106,7 +106,7 @@ impl<'m> Layout<'m> {
         let descr = metadata.file_metadata().schema_descr();
         let mut leaves = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
-            let leaf = descr.columns().iter().position(|c| c.path().parts() == [field.name().as_str()])?;
+            let leaf = leaf_named(metadata, field.name())?;
             let column = descr.column(leaf);
             if column.max_def_level() != 0 || column.max_rep_level() != 0 {
                 return None;
@@ -148,6 +148,12 @@ impl<'m> Layout<'m> {
         self.metadata.row_group(group).num_rows() as u64
     }
 
+    /// The row group of a row of the file, and the row's place in it.
+    fn locate(&self, position: u64) -> (usize, i64) {
+        let group = self.group_starts.partition_point(|&s| s <= position) - 1;
+        (group, (position - self.group_starts[group]) as i64)
+    }
+
     /// Per row at `positions` (ascending), whose key is `keys[k]` for its `k`
     /// in `matched`: whether the page index proves its `below.order` pair
     /// below the key's bound. Nothing is proven without a column index of
@@ -155,7 +161,7 @@ impl<'m> Layout<'m> {
     fn proven_below(&self, below: &Below, positions: &[u64], matched: &[usize]) -> Vec<bool> {
         let descr = self.metadata.file_metadata().schema_descr();
         let leaf = |name: &str| {
-            let leaf = descr.columns().iter().position(|c| c.path().parts() == [name])?;
+            let leaf = leaf_named(self.metadata, name)?;
             (descr.column(leaf).physical_type() == Physical::INT64).then_some(leaf)
         };
         let (Some(first), Some(second)) = (leaf(&below.order[0]), leaf(&below.order[1])) else {
@@ -165,8 +171,7 @@ impl<'m> Layout<'m> {
             .iter()
             .zip(matched)
             .map(|(&position, &k)| {
-                let group = self.group_starts.partition_point(|&s| s <= position) - 1;
-                let row = (position - self.group_starts[group]) as i64;
+                let (group, row) = self.locate(position);
                 let max = (self.page_max(group, first, row), self.page_max(group, second, row));
                 match (below.bounds.get(k), max) {
                     (Some(&bound), (Some(a), Some(b))) => Below::proves(bound, (a, b)),
@@ -179,8 +184,7 @@ impl<'m> Layout<'m> {
     /// The maximum of an INT64 column's page holding `row` of a row group,
     /// from the page index (any leaf of the file, not only those read).
     fn page_max(&self, group: usize, leaf: usize, row: i64) -> Option<i64> {
-        let pages = self.metadata.offset_index()?.get(group)?.get(leaf)?.page_locations();
-        let page = pages.partition_point(|p| p.first_row_index <= row).checked_sub(1)?;
+        let page = page_at(self.metadata.offset_index()?.get(group)?.get(leaf)?.page_locations(), row)?;
         match self.metadata.column_index()?.get(group)?.get(leaf)? {
             ColumnIndexMetaData::INT64(index) if !index.is_null_page(page) => index.max_value(page).copied(),
             _ => None,
@@ -207,9 +211,8 @@ impl<'m> Layout<'m> {
     fn pages_holding(&self, leaf: usize, positions: &[u64]) -> Vec<PageRef> {
         let mut out: Vec<PageRef> = Vec::new();
         for &position in positions {
-            let group = self.group_starts.partition_point(|&s| s <= position) - 1;
-            let row = (position - self.group_starts[group]) as i64;
-            let page = self.pages(group, leaf).partition_point(|p| p.first_row_index <= row) - 1;
+            let (group, row) = self.locate(position);
+            let page = page_at(self.pages(group, leaf), row).expect("a row group's first page starts at row 0");
             let at = PageRef { group, page };
             if out.last() != Some(&at) {
                 out.push(at);
@@ -291,6 +294,11 @@ impl<'m> Layout<'m> {
         }
         Ok(true)
     }
+}
+
+/// The page of a column chunk (its offset index) holding `row` of the row group.
+fn page_at(pages: &[PageLocation], row: i64) -> Option<usize> {
+    pages.partition_point(|p| p.first_row_index <= row).checked_sub(1)
 }
 
 fn corrupt(group: usize, page: usize) -> ParquetError {

@@ -81,18 +81,15 @@ impl Probe {
         for &i in rows {
             by_partition.entry(partition_strings.iter().map(|p| p[i].as_deref()).collect()).or_default().push(i);
         }
-        let rows_by_partition = by_partition.into_iter().map(|(p, rows)| {
-            let partition: Partition = p.into_iter().map(|v| v.map(str::to_string)).collect();
-            (partition, rows)
-        });
         let first = batch.column_by_name(columns[0]).expect("encode_columns checked it");
         let incoming = match stamps {
             Stamps::UnlessOlder => Some(super::rows::stamps(batch)?),
             _ => None,
         };
-        let partitions = rows_by_partition
+        let partitions = by_partition
             .into_iter()
             .map(|(partition, rows)| {
+                let partition: Partition = partition.into_iter().map(|v| v.map(str::to_string)).collect();
                 let lookup = KeyValues::of(first, &rows).map(|values| {
                     let below = incoming.as_deref().and_then(|stamps| below(first, &rows, &values, stamps, columns));
                     Lookup { column: columns[0].to_string(), values, below }
