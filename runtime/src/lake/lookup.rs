@@ -7,9 +7,10 @@
 //! per page, the key's min/max and the page's first row. A table whose
 //! configuration names its lookup columns ([`LOOKUP_COLUMNS`]) has them written
 //! for that:
-//! - in small pages ([`PAGE_BYTES`]: about a hundred ARIs) so a page spans a
-//!   narrow key range when rows are written sorted by key (the merge writers
-//!   and `optimize` sort them);
+//! - in small pages ([`TEXT_PAGE_BYTES`] of prefix-compressed text: a few
+//!   hundred ARIs; [`PAGE_BYTES`] otherwise) so a page spans a narrow key
+//!   range when rows are written sorted by key (the merge writers and
+//!   `optimize` sort them);
 //! - without dictionary encoding: a dictionary page is read whole whatever
 //!   rows are selected, and unique keys gain nothing from one;
 //! - with page bounds long enough to tell keys with long common prefixes apart.
@@ -37,6 +38,12 @@ pub const LOOKUP_COLUMNS: &str = "manifold.lookupColumns";
 /// (The writer cuts text columns at this size; fixed-width ones at the first
 /// write batch, 1,024 values, that reaches it.)
 pub const PAGE_BYTES: usize = 4096;
+
+/// The page size of a text lookup column, prefix-compressed (DELTA_BYTE_ARRAY,
+/// see `prefixed`): sorted ARIs cost 2–4 bytes each, so a page holds 150–300
+/// of them. Walking a page costs a few nanoseconds a value; a smaller page
+/// costs its page index entry (two whole keys) in every lookup of the file.
+pub const TEXT_PAGE_BYTES: usize = 512;
 
 /// The lookup columns a table's configuration names.
 pub(super) fn columns_of(configuration: &std::collections::HashMap<String, String>) -> Vec<&str> {
@@ -163,6 +170,12 @@ impl Cursor {
     fn seek<'k>(&mut self, keys: &'k [String], v: &[u8]) -> Option<&'k [u8]> {
         self.seek_to(keys, v);
         keys.get(self.at).map(String::as_bytes)
+    }
+
+    /// Where the first key not below the last probe is in `keys` (their
+    /// length if none is).
+    pub(super) fn at(&self) -> usize {
+        self.at
     }
 
     /// Where in `keys` the key equal to `v` is, if there is one.

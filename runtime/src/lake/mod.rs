@@ -12,6 +12,7 @@ mod create;
 mod dv;
 mod lookup;
 mod pages;
+mod prefixed;
 mod properties;
 mod ranged;
 mod read;

@@ -18,11 +18,12 @@
 //! index proves below their key's bound: the stamp pages of a merge whose
 //! batch is newer than everything they hold are never fetched.
 //!
-//! It reads flat, required (non-null) columns, PLAIN-encoded, without a
-//! dictionary, in files with an offset index: what our writers write. Any
-//! other file (another encoding or writer, nulls, a partition column, text
-//! looked up in a non-text column) gets `None`, and the caller reads it
-//! through Arrow: the same rows, only slower.
+//! It reads flat, required (non-null) columns without a dictionary, in files
+//! with an offset index: PLAIN values, and text in DELTA_BYTE_ARRAY (which
+//! our writers use for text lookup columns: a key is walked by its shared
+//! prefixes, see `prefixed`). Any other file (another encoding or writer,
+//! nulls, a partition column, text looked up in a non-text column) gets
+//! `None`, and the caller reads it through Arrow: the same rows, only slower.
 
 use std::future::Future;
 use std::ops::Range;
@@ -44,6 +45,7 @@ use deltalake::parquet::file::serialized_reader::SerializedPageReader;
 use roaring::RoaringTreemap;
 
 use super::lookup::{Below, Cursor, KeyValues, Lookup, leaf_named};
+use super::prefixed::{self, Prefixed};
 
 /// The rows of a file holding one of a lookup's keys.
 pub(super) struct Found {
@@ -237,14 +239,14 @@ impl<'m> Layout<'m> {
     }
 
     /// Calls `each` with every page of `pages` (ascending) of a column: its
-    /// number of values and their PLAIN-encoded bytes. `Ok(false)` when a
-    /// page is stored otherwise.
+    /// number of values and their bytes. `Ok(false)` when a page is stored
+    /// in another encoding, or `each` declines one.
     fn walk(
         &self,
         bytes: &Arc<Fetched>,
         leaf: usize,
         pages: &[PageRef],
-        mut each: impl FnMut(PageRef, usize, &[u8]) -> Result<()>,
+        mut each: impl FnMut(PageRef, usize, Encoded<'_>) -> Result<bool>,
     ) -> Result<bool> {
         let mut at = 0;
         while at < pages.len() {
@@ -264,20 +266,25 @@ impl<'m> Layout<'m> {
                     return Err(ParquetError::General(format!("page {want} of row group {group} is missing")));
                 };
                 next += 1;
-                let (count, values) = match &page {
-                    Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, .. } => (*num_values, &buf[..]),
+                let (count, encoding, values) = match &page {
+                    Page::DataPage { buf, num_values, encoding, .. } => (*num_values, *encoding, &buf[..]),
                     Page::DataPageV2 {
                         buf,
                         num_values,
-                        encoding: Encoding::PLAIN,
+                        encoding,
                         num_nulls: 0,
                         def_levels_byte_len,
                         rep_levels_byte_len,
                         ..
                     } => {
                         let levels = (*def_levels_byte_len + *rep_levels_byte_len) as usize;
-                        (*num_values, buf.get(levels..).ok_or_else(|| corrupt(group, want))?)
+                        (*num_values, *encoding, buf.get(levels..).ok_or_else(|| corrupt(group, want))?)
                     }
+                    _ => return Ok(false),
+                };
+                let values = match encoding {
+                    Encoding::PLAIN => Encoded::Plain(values),
+                    Encoding::DELTA_BYTE_ARRAY => Encoded::Prefixed(values),
                     _ => return Ok(false),
                 };
                 // A flat required column has a value per row: the page must
@@ -288,7 +295,9 @@ impl<'m> Layout<'m> {
                 if i64::from(count) != end - starts[want].first_row_index {
                     return Ok(false);
                 }
-                each(pages[at], count as usize, values)?;
+                if !each(pages[at], count as usize, values)? {
+                    return Ok(false);
+                }
                 at += 1;
             }
         }
@@ -296,9 +305,21 @@ impl<'m> Layout<'m> {
     }
 }
 
+/// A page's value bytes, by encoding.
+#[derive(Clone, Copy)]
+enum Encoded<'p> {
+    Plain(&'p [u8]),
+    /// DELTA_BYTE_ARRAY text (see `prefixed`).
+    Prefixed(&'p [u8]),
+}
+
 /// The page of a column chunk (its offset index) holding `row` of the row group.
 fn page_at(pages: &[PageLocation], row: i64) -> Option<usize> {
     pages.partition_point(|p| p.first_row_index <= row).checked_sub(1)
+}
+
+fn malformed(at: PageRef, what: &str) -> ParquetError {
+    ParquetError::General(format!("page {} of row group {}: {what}", at.page, at.group))
 }
 
 fn corrupt(group: usize, page: usize) -> ParquetError {
@@ -398,20 +419,31 @@ where
     let mut matched: Vec<usize> = Vec::new();
     let mut decoded = 0;
     let mut cursor = Cursor::default();
+    let mut prefixed = Prefixed::default();
     let walked = layout.walk(&bytes, leaf, &pages, |at, count, values| {
         let first = layout.group_starts[at.group] + layout.pages(at.group, leaf)[at.page].first_row_index as u64;
         decoded += count;
-        for (i, value) in texts(values, count, at.group, at.page).enumerate() {
-            let value = value?;
-            if let Some(key) = cursor.matching(keys, value) {
-                let position = first + i as u64;
-                if !deleted.contains(position) {
-                    positions.push(position);
-                    matched.push(key);
+        let mut found = |i: usize, key: usize| {
+            let position = first + i as u64;
+            if !deleted.contains(position) {
+                positions.push(position);
+                matched.push(key);
+            }
+        };
+        match values {
+            Encoded::Plain(values) => {
+                for (i, value) in texts(values, count, at.group, at.page).enumerate() {
+                    if let Some(key) = cursor.matching(keys, value?) {
+                        found(i, key);
+                    }
                 }
             }
+            Encoded::Prefixed(values) => {
+                let Some(mut page) = prefixed.page(values, count) else { return Ok(false) };
+                prefixed::scan(&mut page, keys, &mut cursor, found).map_err(|e| malformed(at, e))?;
+            }
         }
-        Ok(())
+        Ok(true)
     })?;
     if !walked {
         return Ok(None);
@@ -479,9 +511,25 @@ fn values_at(
     let mut int32 = Vec::new();
     let mut booleans = Vec::new();
     let mut texts_out: Vec<Vec<u8>> = Vec::new();
+    let mut prefixed = Prefixed::default();
     let walked = layout.walk(bytes, leaf, pages, |at, count, values| {
         let first = layout.group_starts[at.group] + layout.pages(at.group, leaf)[at.page].first_row_index as u64;
         let bad = || corrupt(at.group, at.page);
+        let values = match (values, kind) {
+            (Encoded::Plain(values), _) => values,
+            (Encoded::Prefixed(values), Kind::Text) => {
+                // Values are only known in order: walk up to each row asked for.
+                let Some(mut page) = prefixed.page(values, count) else { return Ok(false) };
+                let mut wanted = Vec::new();
+                while next < positions.len() && positions[next] < first + count as u64 {
+                    wanted.push((positions[next] - first) as usize);
+                    next += 1;
+                }
+                page.values_at(&wanted, |v| texts_out.push(v.to_vec())).map_err(|e| malformed(at, e))?;
+                return Ok(true);
+            }
+            (Encoded::Prefixed(_), _) => return Ok(false),
+        };
         while next < positions.len() && positions[next] < first + count as u64 {
             let i = (positions[next] - first) as usize;
             match kind {
@@ -501,7 +549,7 @@ fn values_at(
             }
             next += 1;
         }
-        Ok(())
+        Ok(true)
     })?;
     if !walked {
         return Ok(None);
@@ -544,7 +592,7 @@ mod tests {
     use roaring::RoaringTreemap;
 
     use super::{Found, rows_holding};
-    use crate::lake::lookup::{Below, KeyValues, Lookup};
+    use crate::lake::lookup::{Below, KeyValues, Lookup, PAGE_BYTES, TEXT_PAGE_BYTES};
 
     fn schema(nullable_key: bool) -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -590,6 +638,9 @@ mod tests {
         /// version 2 pages) have it; else the parquet crate's version 2
         /// defaults (RLE booleans, DELTA integers and text).
         plain: bool,
+        /// Text columns in DELTA_BYTE_ARRAY, uncompressed, in pages of
+        /// `page_bytes` scaled as `properties` scales text lookup columns.
+        prefixed: bool,
     }
 
     impl Writing {
@@ -597,10 +648,11 @@ mod tests {
         const OURS: Writing = Writing {
             v2: false,
             snappy: true,
-            page_bytes: 4096,
+            page_bytes: PAGE_BYTES,
             group_rows: 1_000_000,
             dictionary: false,
             plain: true,
+            prefixed: true,
         };
     }
 
@@ -617,6 +669,15 @@ mod tests {
         }
         if w.plain {
             props = props.set_encoding(Encoding::PLAIN);
+        }
+        if w.prefixed {
+            for column in ["key", "label"] {
+                let path = ColumnPath::from(column);
+                props = props
+                    .set_column_encoding(path.clone(), Encoding::DELTA_BYTE_ARRAY)
+                    .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+                    .set_column_data_page_size_limit(path, w.page_bytes * TEXT_PAGE_BYTES / PAGE_BYTES);
+            }
         }
         let mut out = Vec::new();
         let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props.build())).unwrap();
@@ -727,6 +788,7 @@ mod tests {
             deleted in proptest::collection::vec(0u64..2_500, 0..50),
             v2 in any::<bool>(),
             snappy in any::<bool>(),
+            prefixed in any::<bool>(),
             page_bytes in prop_oneof![Just(256usize), Just(4096usize)],
             group_rows in prop_oneof![Just(300usize), Just(1_000_000usize)],
             below in proptest::option::of((-1i64..=1, prop_oneof![Just(-2i64), Just(0), Just(2), Just(100_000)])),
@@ -734,7 +796,7 @@ mod tests {
             if sorted {
                 ids.sort_unstable();
             }
-            let writing = Writing { v2, snappy, page_bytes, group_rows, dictionary: false, plain: true };
+            let writing = Writing { v2, snappy, page_bytes, group_rows, dictionary: false, plain: true, prefixed };
             let batch = batch(&schema(false), &ids);
             let (bytes, metadata) = write(&batch, &writing);
             let deleted: RoaringTreemap = deleted.into_iter().collect();

@@ -17,11 +17,11 @@ use std::collections::HashSet;
 use arrow_array::cast::AsArray as _;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
-use deltalake::parquet::basic::Compression;
+use deltalake::parquet::basic::{Compression, Encoding};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::parquet::schema::types::ColumnPath;
 
-use super::lookup::PAGE_BYTES;
+use super::lookup::{PAGE_BYTES, TEXT_PAGE_BYTES};
 
 /// Rows of the first batch a column's cardinality is judged on.
 const SAMPLE_ROWS: usize = 1024;
@@ -42,11 +42,24 @@ pub(super) fn writer_properties(lookup: &[&str], first: &RecordBatch) -> WriterP
     }
     for column in lookup {
         let path = ColumnPath::from(*column);
-        builder = builder
-            .set_column_dictionary_enabled(path.clone(), false)
-            .set_column_data_page_size_limit(path, PAGE_BYTES);
+        builder = builder.set_column_dictionary_enabled(path.clone(), false);
+        builder = if is_text(first, column) {
+            builder
+                .set_column_encoding(path.clone(), Encoding::DELTA_BYTE_ARRAY)
+                .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+                .set_column_data_page_size_limit(path, TEXT_PAGE_BYTES)
+        } else {
+            builder.set_column_data_page_size_limit(path, PAGE_BYTES)
+        };
     }
     builder.build()
+}
+
+fn is_text(batch: &RecordBatch, column: &str) -> bool {
+    batch
+        .schema()
+        .field_with_name(column)
+        .is_ok_and(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
 }
 
 /// The top-level text columns of `batch` whose sampled values are more than
@@ -82,6 +95,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use deltalake::parquet::basic::{Compression, Encoding};
     use deltalake::parquet::schema::types::ColumnPath;
 
     use super::writer_properties;
@@ -123,8 +137,17 @@ mod tests {
 
     #[test]
     fn lookup_columns_are_laid_out_for_lookups_whatever_the_sample() {
-        let props = writer_properties(&["status"], &batch(100));
+        let props = writer_properties(&["status", "amount"], &batch(100));
+        let (status, amount) = (ColumnPath::from("status"), ColumnPath::from("amount"));
         assert!(!dictionary(&props, "status"));
-        assert_eq!(props.column_data_page_size_limit(&ColumnPath::from("status")), super::PAGE_BYTES);
+        assert!(!dictionary(&props, "amount"));
+        // Text: prefix-compressed, in pages of their own size, not compressed again.
+        assert_eq!(props.encoding(&status), Some(Encoding::DELTA_BYTE_ARRAY));
+        assert_eq!(props.compression(&status), Compression::UNCOMPRESSED);
+        assert_eq!(props.column_data_page_size_limit(&status), super::TEXT_PAGE_BYTES);
+        // Anything else: PLAIN (the writer's default), small Snappy pages.
+        assert_eq!(props.encoding(&amount), None);
+        assert_eq!(props.compression(&amount), Compression::SNAPPY);
+        assert_eq!(props.column_data_page_size_limit(&amount), super::PAGE_BYTES);
     }
 }
