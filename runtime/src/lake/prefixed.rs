@@ -61,7 +61,22 @@ pub(super) fn read_packed(bytes: &[u8], limit: usize, out: &mut Vec<i64>) -> Opt
             }
             let mask = (1u64 << width) - 1;
             let take = per_mini.min(total - out.len());
-            out.extend((0..take).map(|j| {
+            // Narrow values (lengths mostly are) eight at a time: eight of
+            // them take `width` bytes, one load.
+            let mut whole = 0;
+            if width <= 8 {
+                while whole + 8 <= take {
+                    let start = at + whole / 8 * width;
+                    let Some(word) = bytes.get(start..start + 8) else { break };
+                    let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                    for k in 0..8 {
+                        last = last.wrapping_add(min_delta).wrapping_add(((word >> (k * width)) & mask) as i64);
+                        out.push(last);
+                    }
+                    whole += 8;
+                }
+            }
+            out.extend((whole..take).map(|j| {
                 let bit = j * width;
                 // One load of the 8 bytes from the value's first; bytes past the
                 // miniblock are masked off (copied when the run ends sooner).
