@@ -22,7 +22,7 @@ const MAX_WIDTH: usize = 56;
 /// into `out` (replacing its contents); returns how many bytes it took.
 /// `None` when it is malformed, holds more than `limit` values, or is packed
 /// wider than this reader takes.
-pub(super) fn read_packed(bytes: &[u8], limit: usize, out: &mut Vec<i64>) -> Option<usize> {
+fn read_packed(bytes: &[u8], limit: usize, out: &mut Vec<i64>) -> Option<usize> {
     let mut at = 0;
     let block = usize::try_from(uleb(bytes, &mut at)?).ok()?;
     let minis = usize::try_from(uleb(bytes, &mut at)?).ok()?;
@@ -166,7 +166,7 @@ impl Page<'_> {
         Ok(())
     }
 
-    /// Calls `each(i, value)` for every value at `wanted` (ascending indices).
+    /// Calls `each(value)` with the value at each of `wanted` (ascending indices).
     pub(super) fn values_at(&mut self, wanted: &[usize], mut each: impl FnMut(&[u8])) -> Result<(), &'static str> {
         let mut next = 0;
         self.each(|i, prefix, suffix, value| {
