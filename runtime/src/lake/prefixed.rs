@@ -18,6 +18,10 @@ use super::lookup::Cursor;
 /// them); it lets every value be read with one unaligned 64-bit load.
 const MAX_WIDTH: usize = 56;
 
+/// Blocks larger than this are declined (writers use 128 values); it keeps
+/// every offset computed from a block far from overflowing.
+const MAX_BLOCK: usize = 1 << 16;
+
 /// Reads one DELTA_BINARY_PACKED run of integers from the start of `bytes`
 /// into `out` (replacing its contents); returns how many bytes it took.
 /// `None` when it is malformed, holds more than `limit` values, or is packed
@@ -34,7 +38,7 @@ fn read_packed(bytes: &[u8], limit: usize, out: &mut Vec<i64>) -> Option<usize> 
     }
     // The format requires a multiple of 32 values per miniblock; a multiple
     // of 8 keeps every miniblock whole bytes, all this reader relies on.
-    if minis == 0 || block % minis != 0 || (block / minis) % 8 != 0 || total > limit {
+    if minis == 0 || block % minis != 0 || (block / minis) % 8 != 0 || block > MAX_BLOCK || total > limit {
         return None;
     }
     let per_mini = block / minis;
@@ -371,6 +375,38 @@ mod tests {
                 .filter_map(|(i, v)| keys.binary_search(v).ok().map(|k| (i, k)))
                 .collect();
             prop_assert_eq!(hits, expected);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// A page with bytes overwritten, cut short, or a wrong value count
+        /// is read and scanned without panicking: values, an error, or a
+        /// decline.
+        #[test]
+        fn damaged_pages_are_read_without_panicking(
+            values in proptest::collection::vec(text(), 1..60),
+            damage in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<proptest::sample::Index>(),
+            count_shift in -2i64..=2,
+        ) {
+            let keys: Vec<String> = ["", "a", "ab", "ari:cloud:x/1", "b"].iter().map(|k| k.to_string()).collect();
+            let (count, mut page) = pages(&values, 1 << 20).swap_remove(0);
+            for (at, byte) in damage {
+                let i = at.index(page.len());
+                page[i] = byte;
+            }
+            page.truncate(cut.index(page.len() + 1));
+            let count = (count as i64 + count_shift).max(0) as usize;
+            let mut state = Prefixed::default();
+            if let Some(mut page) = state.page(&page, count) {
+                let _ = scan(&mut page, &keys, &mut Cursor::default(), |_, _| {});
+            }
+            if let Some(mut page) = state.page(&page, count) {
+                let every: Vec<usize> = (0..count).collect();
+                let _ = page.values_at(&every, |_| {});
+            }
         }
     }
 
