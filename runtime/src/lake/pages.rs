@@ -515,39 +515,49 @@ fn values_at(
     let walked = layout.walk(bytes, leaf, pages, |at, count, values| {
         let first = layout.group_starts[at.group] + layout.pages(at.group, leaf)[at.page].first_row_index as u64;
         let bad = || corrupt(at.group, at.page);
-        let values = match (values, kind) {
-            (Encoded::Plain(values), _) => values,
+        // The page's rows asked for, as places in the page.
+        let end = next + positions[next..].partition_point(|&p| p < first + count as u64);
+        let rows: Vec<usize> = positions[next..end].iter().map(|&p| (p - first) as usize).collect();
+        next = end;
+        match (values, kind) {
+            // Text values are only known in order: one pass up to the last row asked for.
             (Encoded::Prefixed(values), Kind::Text) => {
-                // Values are only known in order: walk up to each row asked for.
                 let Some(mut page) = prefixed.page(values, count) else { return Ok(false) };
-                let mut wanted = Vec::new();
-                while next < positions.len() && positions[next] < first + count as u64 {
-                    wanted.push((positions[next] - first) as usize);
-                    next += 1;
-                }
-                page.values_at(&wanted, |v| texts_out.push(v.to_vec())).map_err(|e| malformed(at, e))?;
-                return Ok(true);
+                page.values_at(&rows, |v| texts_out.push(v.to_vec())).map_err(|e| malformed(at, e))?;
             }
             (Encoded::Prefixed(_), _) => return Ok(false),
-        };
-        while next < positions.len() && positions[next] < first + count as u64 {
-            let i = (positions[next] - first) as usize;
-            match kind {
-                Kind::Int64 => {
+            (Encoded::Plain(values), Kind::Text) => {
+                let mut wanted = rows.iter().peekable();
+                for (i, value) in texts(values, count, at.group, at.page).enumerate() {
+                    if wanted.peek().is_none() {
+                        break;
+                    }
+                    let value = value?;
+                    while wanted.next_if(|&&r| r == i).is_some() {
+                        texts_out.push(value.to_vec());
+                    }
+                }
+                if wanted.peek().is_some() {
+                    return Err(bad());
+                }
+            }
+            (Encoded::Plain(values), Kind::Int64) => {
+                for &i in &rows {
                     let bytes = values.get(i * 8..i * 8 + 8).ok_or_else(bad)?;
                     int64.push(i64::from_le_bytes(bytes.try_into().expect("8 bytes")));
                 }
-                Kind::Int32 => {
+            }
+            (Encoded::Plain(values), Kind::Int32) => {
+                for &i in &rows {
                     let bytes = values.get(i * 4..i * 4 + 4).ok_or_else(bad)?;
                     int32.push(i32::from_le_bytes(bytes.try_into().expect("4 bytes")));
                 }
-                Kind::Boolean => booleans.push(values.get(i / 8).ok_or_else(bad)? >> (i % 8) & 1 == 1),
-                Kind::Text => {
-                    let value = texts(values, count, at.group, at.page).nth(i).ok_or_else(bad)??;
-                    texts_out.push(value.to_vec());
+            }
+            (Encoded::Plain(values), Kind::Boolean) => {
+                for &i in &rows {
+                    booleans.push(values.get(i / 8).ok_or_else(bad)? >> (i % 8) & 1 == 1);
                 }
             }
-            next += 1;
         }
         Ok(true)
     })?;
