@@ -11,6 +11,7 @@ mod conflict;
 mod create;
 mod dv;
 mod lookup;
+mod page_header;
 mod pages;
 mod prefixed;
 mod properties;

@@ -34,7 +34,7 @@ use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
-use deltalake::parquet::basic::{Encoding, Type as Physical};
+use deltalake::parquet::basic::{Compression, Encoding, Type as Physical};
 use deltalake::parquet::column::page::{Page, PageReader as _};
 use deltalake::parquet::errors::{ParquetError, Result};
 use deltalake::parquet::file::metadata::ParquetMetaData;
@@ -45,6 +45,7 @@ use deltalake::parquet::file::serialized_reader::SerializedPageReader;
 use roaring::RoaringTreemap;
 
 use super::lookup::{Below, Cursor, KeyValues, Lookup, leaf_named};
+use super::page_header;
 use super::prefixed::{self, Prefixed};
 
 /// The rows of a file holding one of a lookup's keys.
@@ -252,21 +253,55 @@ impl<'m> Layout<'m> {
         while at < pages.len() {
             let group = pages[at].group;
             let chunk = self.metadata.row_group(group).column(leaf);
-            let locations = self.pages(group, leaf).to_vec();
             let rows = self.rows_in(group) as usize;
-            let mut reader = SerializedPageReader::new(Arc::clone(bytes), chunk, rows, Some(locations))?;
+            let starts = self.pages(group, leaf);
+            let end = at + pages[at..].iter().take_while(|p| p.group == group).count();
+            // A flat required column has a value per row: a page must hold
+            // the rows the offset index gives it, or positions computed from
+            // it would be wrong.
+            let mut call = |page: PageRef, count: i32, encoding: Encoding, values: &[u8]| {
+                let last = starts.get(page.page + 1).map_or(rows as i64, |p| p.first_row_index);
+                let values = match encoding {
+                    Encoding::PLAIN => Encoded::Plain(values),
+                    Encoding::DELTA_BYTE_ARRAY => Encoded::Prefixed(values),
+                    _ => return Ok(false),
+                };
+                if i64::from(count) != last - starts[page.page].first_row_index {
+                    return Ok(false);
+                }
+                each(page, count as usize, values)
+            };
+            if chunk.compression() == Compression::UNCOMPRESSED {
+                // Pages are read where the offset index puts them, their
+                // headers by `page_header` (see there for why).
+                for &page in &pages[at..end] {
+                    let location = &starts[page.page];
+                    let bytes = bytes.slice(location.offset as u64, location.compressed_page_size as usize)?;
+                    let Some(header) = page_header::read(bytes) else { return Ok(false) };
+                    let Some(encoding) = header.encoding() else { return Ok(false) };
+                    if header.len + header.data_len != bytes.len() || header.num_nulls.is_some_and(|n| n != 0) {
+                        return Ok(false);
+                    }
+                    let values = &bytes[header.len + header.levels_len..];
+                    if !call(page, header.num_values, encoding, values)? {
+                        return Ok(false);
+                    }
+                }
+                at = end;
+                continue;
+            }
+            let mut reader = SerializedPageReader::new(Arc::clone(bytes), chunk, rows, Some(starts.to_vec()))?;
             let mut next = 0;
-            while at < pages.len() && pages[at].group == group {
-                let want = pages[at].page;
-                while next < want {
+            for &page in &pages[at..end] {
+                while next < page.page {
                     reader.skip_next_page()?;
                     next += 1;
                 }
-                let Some(page) = reader.get_next_page()? else {
-                    return Err(ParquetError::General(format!("page {want} of row group {group} is missing")));
+                let Some(read) = reader.get_next_page()? else {
+                    return Err(ParquetError::General(format!("page {} of row group {group} is missing", page.page)));
                 };
                 next += 1;
-                let (count, encoding, values) = match &page {
+                let (count, encoding, values) = match &read {
                     Page::DataPage { buf, num_values, encoding, .. } => (*num_values, *encoding, &buf[..]),
                     Page::DataPageV2 {
                         buf,
@@ -278,28 +313,15 @@ impl<'m> Layout<'m> {
                         ..
                     } => {
                         let levels = (*def_levels_byte_len + *rep_levels_byte_len) as usize;
-                        (*num_values, *encoding, buf.get(levels..).ok_or_else(|| corrupt(group, want))?)
+                        (*num_values, *encoding, buf.get(levels..).ok_or_else(|| corrupt(group, page.page))?)
                     }
                     _ => return Ok(false),
                 };
-                let values = match encoding {
-                    Encoding::PLAIN => Encoded::Plain(values),
-                    Encoding::DELTA_BYTE_ARRAY => Encoded::Prefixed(values),
-                    _ => return Ok(false),
-                };
-                // A flat required column has a value per row: the page must
-                // hold the rows the offset index gives it, or positions
-                // computed from it would be wrong.
-                let starts = self.pages(group, leaf);
-                let end = starts.get(want + 1).map_or(rows as i64, |p| p.first_row_index);
-                if i64::from(count) != end - starts[want].first_row_index {
+                if !call(page, count as i32, encoding, values)? {
                     return Ok(false);
                 }
-                if !each(pages[at], count as usize, values)? {
-                    return Ok(false);
-                }
-                at += 1;
             }
+            at = end;
         }
         Ok(true)
     }
@@ -381,6 +403,15 @@ impl ChunkReader for Fetched {
 }
 
 impl Fetched {
+    /// `length` bytes from `start`, which must have been fetched.
+    fn slice(&self, start: u64, length: usize) -> Result<&[u8]> {
+        let (from, block) = self.block(start)?;
+        let at = (start - from) as usize;
+        block
+            .get(at..at + length)
+            .ok_or_else(|| ParquetError::General(format!("bytes {start}..+{length} were not fetched")))
+    }
+
     fn block(&self, start: u64) -> Result<(u64, &Bytes)> {
         let i = self.blocks.partition_point(|(s, _)| *s <= start);
         match i.checked_sub(1).map(|i| &self.blocks[i]) {

@@ -42,17 +42,19 @@ fn read_packed(bytes: &[u8], limit: usize, out: &mut Vec<i64>) -> Option<usize> 
         return None;
     }
     let per_mini = block / minis;
-    out.reserve(total);
-    out.push(first);
+    // Filled by index, not pushed: the loop below is the page walk's hottest.
+    out.resize(total, 0);
+    out[0] = first;
+    let mut filled = 1;
     let mut last = first;
-    while out.len() < total {
+    while filled < total {
         let min_delta = zigzag(uleb(bytes, &mut at)?);
         let widths = bytes.get(at..at.checked_add(minis)?)?;
         at += minis;
         for &width in widths {
             // The widths of miniblocks past the last value are present, their
             // bodies are not.
-            if out.len() == total {
+            if filled == total {
                 break;
             }
             let width = usize::from(width);
@@ -63,45 +65,74 @@ fn read_packed(bytes: &[u8], limit: usize, out: &mut Vec<i64>) -> Option<usize> 
             if at + body_len > bytes.len() {
                 return None;
             }
-            let mask = (1u64 << width) - 1;
-            let take = per_mini.min(total - out.len());
-            // Narrow values (lengths mostly are) eight at a time: eight of
-            // them take `width` bytes, one load.
-            let mut whole = 0;
-            if width <= 8 {
-                while whole + 8 <= take {
-                    let start = at + whole / 8 * width;
-                    let Some(word) = bytes.get(start..start + 8) else { break };
-                    let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-                    for k in 0..8 {
-                        last = last.wrapping_add(min_delta).wrapping_add(((word >> (k * width)) & mask) as i64);
-                        out.push(last);
-                    }
-                    whole += 8;
-                }
+            let take = per_mini.min(total - filled);
+            let run = Run { body: &bytes[at..], min_delta };
+            let out = &mut out[filled..filled + take];
+            match width {
+                0 => out.iter_mut().for_each(|v| *v = run.next(&mut last, 0)),
+                1 => run.narrow::<1>(&mut last, out),
+                2 => run.narrow::<2>(&mut last, out),
+                3 => run.narrow::<3>(&mut last, out),
+                4 => run.narrow::<4>(&mut last, out),
+                5 => run.narrow::<5>(&mut last, out),
+                6 => run.narrow::<6>(&mut last, out),
+                7 => run.narrow::<7>(&mut last, out),
+                8 => run.narrow::<8>(&mut last, out),
+                _ => run.wide(width, &mut last, out),
             }
-            out.extend((whole..take).map(|j| {
-                let bit = j * width;
-                // One load of the 8 bytes from the value's first; bytes past the
-                // miniblock are masked off (copied when the run ends sooner).
-                let start = at + bit / 8;
-                let word = match bytes.get(start..start + 8) {
-                    Some(word) => u64::from_le_bytes(word.try_into().expect("8 bytes")),
-                    None => {
-                        let mut word = [0u8; 8];
-                        let tail = &bytes[start.min(bytes.len())..];
-                        word[..tail.len()].copy_from_slice(tail);
-                        u64::from_le_bytes(word)
-                    }
-                };
-                let delta = (word >> (bit % 8)) & mask;
-                last = last.wrapping_add(min_delta).wrapping_add(delta as i64);
-                last
-            }));
+            filled += take;
             at += body_len;
         }
     }
     Some(at)
+}
+
+/// A miniblock's packed deltas (`body` starts at them and may run on past
+/// them) and the minimum delta they are over.
+struct Run<'b> {
+    body: &'b [u8],
+    min_delta: i64,
+}
+
+impl Run<'_> {
+    fn next(&self, last: &mut i64, delta: u64) -> i64 {
+        *last = last.wrapping_add(self.min_delta).wrapping_add(delta as i64);
+        *last
+    }
+
+    /// The 8 bytes from `start` (zeros past the end of the page).
+    fn word(&self, start: usize) -> u64 {
+        match self.body.get(start..start + 8) {
+            Some(word) => u64::from_le_bytes(word.try_into().expect("8 bytes")),
+            None => {
+                let mut word = [0u8; 8];
+                let tail = &self.body[start.min(self.body.len())..];
+                word[..tail.len()].copy_from_slice(tail);
+                u64::from_le_bytes(word)
+            }
+        }
+    }
+
+    /// Values `W` ≤ 8 bits wide (lengths mostly are), eight to a load: eight
+    /// of them take `W` bytes.
+    fn narrow<const W: usize>(&self, last: &mut i64, out: &mut [i64]) {
+        let mask = (1u64 << W) - 1;
+        for (n, eight) in out.chunks_mut(8).enumerate() {
+            let word = self.word(n * W);
+            for (k, v) in eight.iter_mut().enumerate() {
+                *v = self.next(last, (word >> (k * W)) & mask);
+            }
+        }
+    }
+
+    /// Values up to `MAX_WIDTH` bits wide, one load each.
+    fn wide(&self, width: usize, last: &mut i64, out: &mut [i64]) {
+        let mask = (1u64 << width) - 1;
+        for (j, v) in out.iter_mut().enumerate() {
+            let bit = j * width;
+            *v = self.next(last, (self.word(bit / 8) >> (bit % 8)) & mask);
+        }
+    }
 }
 
 fn uleb(bytes: &[u8], at: &mut usize) -> Option<u64> {
