@@ -76,7 +76,7 @@ pub fn emit(c: &Compilation) -> emit::Emitted {
     emit_with_layout(c, &emit::crates::Layout::default())
 }
 
-/// [`emit`] for the output folder's place relative to the schema folder.
+/// [`emit()`] for the output folder's place relative to the schema folder.
 pub fn emit_with_layout(c: &Compilation, layout: &emit::crates::Layout) -> emit::Emitted {
     if c.diagnostics.has_errors() {
         return emit::Emitted::default();

@@ -1,6 +1,6 @@
 //! Diagnostics: what the compiler tells users, rustc style.
 //!
-//! A [`Diagnostic`] has a stable [`Code`](codes::Code), a severity, a one-line
+//! A [`Diagnostic`] has a stable [`Code`], a severity, a one-line
 //! message, labelled spans, and optionally a help line and notes. Stages never
 //! fail on bad input: they return their output together with [`Diagnostics`], so a
 //! run reports every problem at once. [`render`] turns them into text or JSON.

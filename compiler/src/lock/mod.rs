@@ -6,7 +6,7 @@
 //! its number and name forever. The lock also records each element's type, presence
 //! and lifecycle state, so a lock alone is a usable baseline for `manifold check`.
 //!
-//! [`assign`] is pure: `(Model, old lock) → new lock`. [`read`] and [`write`] are the
+//! [`assign`] is pure: `(Model, old lock) → new lock`. [`read`] and [`write()`] are the
 //! only code that knows the file format (`format.rs`).
 
 mod format;

@@ -102,7 +102,7 @@ impl KeyValues {
     /// For each of `rows` of `array`, where its value is among these (text)
     /// values, if it is; `None` for integer values or a non-text array. Rows
     /// in ascending order of value cost a comparison or two each (see
-    /// [`Cursor`]), any other order a binary search each.
+    /// `Cursor`), any other order a binary search each.
     pub fn places(&self, array: &ArrayRef, rows: &[usize]) -> Option<Vec<Option<usize>>> {
         let (KeyValues::Strings(keys), Some(text)) = (self, array.as_string_opt::<i32>()) else { return None };
         let mut cursor = Cursor::default();

@@ -59,7 +59,8 @@ fn encode(columns: Vec<ArrayRef>) -> Result<Rows, MergeError> {
 pub const STAMP: [&str; 3] = [GENERATION, VERSION, TOMBSTONE];
 
 /// What a merge reads to find the stored rows of keys `key`: the key and
-/// [`STAMP`] columns, comma-separated (a table's `lake::LOOKUP_COLUMNS`).
+/// stamp columns (`STAMP`: generation, version, tombstone), comma-separated
+/// (a table's `lake::LOOKUP_COLUMNS`).
 pub fn lookup_columns(key: &[&str]) -> String {
     key_and_stamp(key).join(",")
 }
