@@ -266,10 +266,10 @@ impl<'m> Layout<'m> {
                     Encoding::DELTA_BYTE_ARRAY => Encoded::Prefixed(values),
                     _ => return Ok(false),
                 };
-                if i64::from(count) != last - starts[page.page].first_row_index {
-                    return Ok(false);
+                match usize::try_from(count) {
+                    Ok(n) if i64::from(count) == last - starts[page.page].first_row_index => each(page, n, values),
+                    _ => Ok(false),
                 }
-                each(page, count as usize, values)
             };
             if chunk.compression() == Compression::UNCOMPRESSED {
                 // Pages are read where the offset index puts them, their
@@ -317,7 +317,7 @@ impl<'m> Layout<'m> {
                     }
                     _ => return Ok(false),
                 };
-                if !call(page, count as i32, encoding, values)? {
+                if !call(page, i32::try_from(count).unwrap_or(-1), encoding, values)? {
                     return Ok(false);
                 }
             }
