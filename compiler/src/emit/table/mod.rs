@@ -11,14 +11,15 @@
 //! runtime creates tables with it as is, and `manifold check` diffs it.
 
 pub mod derive;
+mod schema_json;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use self::derive::{Catalog, ColType, Column};
+use self::schema_json::StructJson;
 use super::Artifact;
 use super::columns::{self, SourceColumn, SourceType};
 use super::dbt::{DbtModel, Kind, Origin, TARGET_SCHEMA, Writer, line_span};
@@ -30,7 +31,7 @@ use crate::source::Span;
 
 /// A table's schema file.
 #[derive(Serialize)]
-struct TableJson {
+struct TableJson<'c> {
     name: String,
     product: String,
     /// `staging`, `ingestion` or `analytics`.
@@ -44,7 +45,7 @@ struct TableJson {
     type_url: Option<String>,
     sources: Vec<String>,
     refs: Vec<String>,
-    schema: Value,
+    schema: StructJson<'c>,
 }
 
 pub struct Tables {
@@ -59,7 +60,7 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
     let staged: Vec<(Artifact, String, Vec<Column>)> = entities
         .par_iter()
         .map(|(p, e)| {
-            let cols = columns::source_table(model, e);
+            let cols: Vec<Column> = columns::source_table(model, e).iter().map(source_column).collect();
             let table = TableJson {
                 name: e.name.clone(),
                 product: p.name.clone(),
@@ -71,13 +72,10 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
                 type_url: Some(super::proto::type_url(&p.name, &e.name)),
                 sources: Vec::new(),
                 refs: Vec::new(),
-                schema: struct_json(cols.iter().map(source_field_json).collect()),
+                schema: StructJson(&cols),
             };
-            (
-                json_artifact(format!("tables/manifold_entities/{}.json", e.name), &table),
-                format!("manifold_entities.{}", e.name).to_ascii_lowercase(),
-                cols.iter().map(source_column).collect(),
-            )
+            let file = json_artifact(format!("tables/manifold_entities/{}.json", e.name), &table);
+            (file, format!("manifold_entities.{}", e.name).to_ascii_lowercase(), cols)
         })
         .collect();
     let mut staging: BTreeMap<String, Vec<Column>> = BTreeMap::new();
@@ -284,7 +282,7 @@ fn find_word(text: &str, word: &str) -> Option<(usize, usize)> {
         .map(|i| (i, i + word.len()))
 }
 
-fn model_table(m: &DbtModel, cols: &[Column]) -> TableJson {
+fn model_table<'c>(m: &DbtModel, cols: &'c [Column]) -> TableJson<'c> {
     let (kind, writer) = match m.kind {
         Kind::Ingestion(w) => ("ingestion", Some(w)),
         Kind::Analytics => ("analytics", None),
@@ -300,7 +298,7 @@ fn model_table(m: &DbtModel, cols: &[Column]) -> TableJson {
         type_url: None,
         sources: m.compiled.sources.iter().cloned().collect(),
         refs: m.compiled.refs.iter().cloned().collect(),
-        schema: struct_json(cols.iter().map(column_json).collect()),
+        schema: StructJson(cols),
     }
 }
 
@@ -308,31 +306,6 @@ fn json_artifact(path: String, value: &impl Serialize) -> Artifact {
     let mut s = serde_json::to_string_pretty(value).expect("schema serializes");
     s.push('\n');
     Artifact::text(path, s)
-}
-
-fn struct_json(fields: Vec<Value>) -> Value {
-    json!({ "type": "struct", "fields": fields })
-}
-
-fn field_json(name: &str, ty: Value, nullable: bool) -> Value {
-    json!({ "name": name, "type": ty, "nullable": nullable, "metadata": {} })
-}
-
-fn column_json(c: &Column) -> Value {
-    field_json(&c.name, col_type_json(&c.ty), c.nullable)
-}
-
-fn col_type_json(t: &ColType) -> Value {
-    match t {
-        ColType::Primitive(p) => json!(p.delta_name()),
-        ColType::Null => json!("string"),
-        ColType::Array(e) => json!({ "type": "array", "elementType": col_type_json(e), "containsNull": true }),
-        ColType::Struct(fields) => struct_json(fields.iter().map(column_json).collect()),
-    }
-}
-
-fn source_field_json(c: &SourceColumn) -> Value {
-    column_json(&source_column(c))
 }
 
 pub(crate) fn source_column(c: &SourceColumn) -> Column {
