@@ -59,6 +59,8 @@ pub(super) struct Found {
     /// Per row, whether it was proven below its key's bound (its `unread`
     /// columns hold zeros, not its values).
     pub unread: Vec<bool>,
+    /// Per row, the place of its key among the lookup's values.
+    pub keys: Vec<usize>,
 }
 
 /// How a column's values are stored, as this module reads them.
@@ -505,7 +507,7 @@ where
         }
     }
     let rows = RecordBatch::try_new(schema.clone(), columns).map_err(|e| ParquetError::General(e.to_string()))?;
-    Ok(Some(Found { rows, positions, decoded, unread }))
+    Ok(Some(Found { rows, positions, decoded, unread, keys: matched }))
 }
 
 /// `read`, the values of the rows `unread` does not mark, spread over every
@@ -853,6 +855,11 @@ mod tests {
             let (positions, rows) = oracle(&batch.project(&columns).unwrap(), &wanted, &deleted);
             prop_assert_eq!(&found.positions, &positions);
             prop_assert_eq!(found.unread.len(), positions.len());
+            // Each row's key's place among the lookup's values.
+            let KeyValues::Strings(values) = &lookup.values else { unreachable!() };
+            let places: Vec<&String> = found.keys.iter().map(|&k| &values[k]).collect();
+            let expected: Vec<String> = positions.iter().map(|&p| key(ids[p as usize])).collect();
+            prop_assert_eq!(places, expected.iter().collect::<Vec<_>>());
             // A row left unread is below its key's bound, and only its unread
             // columns are missing; every other row is read whole.
             match &lookup.below {

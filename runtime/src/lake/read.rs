@@ -106,6 +106,9 @@ pub struct Matches {
     /// (see [`super::Below`]): its `unread` columns then hold zeros (or
     /// empty text), not its values.
     pub unread: Vec<bool>,
+    /// Per row, the place of its key among the lookup's text values, when
+    /// the rows were found page by page (`None` when read through Arrow).
+    pub keys: Option<Vec<usize>>,
 }
 
 /// Rows decoded at a time while looking rows up: the read's buffers stay
@@ -207,8 +210,8 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     if let Some(found) =
         super::pages::rows_holding(&metadata, ranged.size, &schema, lookup, &deleted, fetch).await.map_err(fail)?
     {
-        let super::pages::Found { rows, positions, decoded, unread } = found;
-        return Ok(Matches { rows, positions, deleted, decoded, unread });
+        let super::pages::Found { rows, positions, decoded, unread, keys } = found;
+        return Ok(Matches { rows, positions, deleted, decoded, unread, keys: Some(keys) });
     }
     let mut kept = Vec::new();
     let mut positions = Vec::new();
@@ -238,7 +241,7 @@ pub async fn rows_holding(reader: &Reader, file: &DataFile, columns: &[&str], lo
     let rows = arrow_select::concat::concat_batches(&schema, &kept).map_err(|e| reader.error(e.to_string()))?;
     // Read whole: nothing is left unread.
     let unread = vec![false; positions.len()];
-    Ok(Matches { rows, positions, deleted, decoded, unread })
+    Ok(Matches { rows, positions, deleted, decoded, unread, keys: None })
 }
 
 /// The table's schema narrowed to `columns`.
