@@ -263,25 +263,18 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
         decoded += n;
         // Each row's batch row: by its key's place when the page walk gave
         // it (see `PartitionKeys::rows`), else by its encoded key.
-        let by_place = places.as_deref().zip(partition_keys.rows.as_deref());
-        let encoded = match by_place {
-            Some(_) => None,
-            None => Some(super::rows::encode_columns(&candidates, &keys)?),
+        let batch_rows: Vec<Option<usize>> = match places.as_deref().zip(partition_keys.rows.as_deref()) {
+            Some((places, by_value)) => places.iter().map(|&k| Some(by_value[k])).collect(),
+            None => {
+                let encoded = super::rows::encode_columns(&candidates, &keys)?;
+                (0..positions.len()).map(|c| probe.keys.get(encoded.row(c).data()).copied()).collect()
+            }
         };
         let mut stamps = None;
         let mut rows = Vec::new();
         for (c, &position) in positions.iter().enumerate() {
-            let (key, row) = match (by_place, &encoded) {
-                (Some((places, by_value)), _) => {
-                    let row = by_value[places[c]];
-                    (probe.encoded.row(row).data(), row)
-                }
-                (None, Some(encoded)) => match probe.keys.get_key_value(encoded.row(c).data()) {
-                    Some((key, &row)) => (key.as_slice(), row),
-                    None => continue,
-                },
-                (None, None) => unreachable!("encoded when not placed"),
-            };
+            let Some(row) = batch_rows[c] else { continue };
+            let key = probe.encoded.row(row).data();
             let stamp = if probe.stamps == Stamps::None || unread[c] {
                 None
             } else {
