@@ -101,6 +101,31 @@ fn the_descriptor_set_holds_every_message_with_lock_numbers() {
     );
 }
 
+/// The descriptor set is joined from one protox pool per file (`emit::proto`):
+/// it must be exactly what one pool fed every emitted file, in path order, encodes.
+#[test]
+fn the_descriptor_set_is_what_one_protox_pool_encodes() {
+    let a = artifacts();
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for artifact in a.iter().filter(|a| a.path.ends_with(".proto")) {
+        let name = artifact.path.strip_prefix("proto/").unwrap();
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &artifact.bytes).unwrap();
+        names.push(name.to_string());
+    }
+    assert!(names.len() >= 3, "the envelope and at least two products: {names:?}");
+    names.sort();
+    let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    compiler.include_imports(true).include_source_info(true);
+    for name in &names {
+        compiler.open_file(name).unwrap();
+    }
+    let joined = &a.iter().find(|a| a.path == emit::proto::DESCRIPTOR_SET).unwrap().bytes;
+    assert!(compiler.encode_file_descriptor_set() == *joined, "the joined descriptor set differs from one pool's");
+}
+
 #[test]
 fn dbt_snapshots_one_model_of_each_writer_and_the_yaml() {
     let a = artifacts();

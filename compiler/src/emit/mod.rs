@@ -52,8 +52,11 @@ pub fn emit_all(model: &Model, lock: &Lock, layout: &crates::Layout) -> Emitted 
     let (protos, (dbt, tables)) = rayon::join(
         || proto::emit(model, lock),
         || {
-            let dbt = dbt::emit(model, lock);
-            let tables = table::emit(model, lock, &dbt.models);
+            let mut dbt = dbt::models(model, lock);
+            // The models' files and the tables derived from them, at once.
+            let (files, tables) =
+                rayon::join(|| dbt::model_files(&dbt.models), || table::emit(model, lock, &dbt.models));
+            dbt.files.extend(files);
             (dbt, tables)
         },
     );

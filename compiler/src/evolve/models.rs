@@ -23,8 +23,8 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             push(c::LC008, e.name.clone(), msg, e.manifest.span);
         }
     }
-    let now = dbt::emit(current, current_lock).models;
-    let before = dbt::emit(base, base_lock).models;
+    let now = dbt::models(current, current_lock).models;
+    let before = dbt::models(base, base_lock).models;
     for b in before.iter().filter(|m| matches!(m.origin, Origin::User { .. })) {
         let base_span = |m: &DbtModel| match m.origin {
             Origin::User { file } => Span::new(file, 0, 0).shifted(offset),

@@ -8,23 +8,22 @@ use serde::Serialize;
 use super::{DbtModel, Kind, Writer};
 
 /// The manifest as `serde_json::to_string_pretty` would print `{metadata, nodes}`
-/// (plus a final newline), from nodes already printed by [`node_json`]: the
-/// nodes are the bulk of the file and print independently, on every core.
-pub(super) fn render(metadata: &Metadata, nodes: &BTreeMap<String, String>) -> String {
+/// (plus a final newline), from the entries of `nodes` already printed by
+/// [`node_entry`] (by key): they are the bulk of the file and print
+/// independently, on every core.
+pub(super) fn render(metadata: &Metadata, entries: &BTreeMap<String, String>) -> String {
     let metadata = serde_json::to_string_pretty(metadata).expect("metadata serializes");
-    let mut out = String::with_capacity(nodes.values().map(|n| n.len() + 64).sum::<usize>() + 256);
+    let mut out = String::with_capacity(entries.values().map(|e| e.len() + 6).sum::<usize>() + metadata.len() + 64);
     out.push_str("{\n  \"metadata\": ");
     out.push_str(&indent(&metadata, "  "));
     out.push_str(",\n  \"nodes\": ");
-    if nodes.is_empty() {
+    if entries.is_empty() {
         out.push_str("{}");
     } else {
         out.push('{');
-        for (i, (key, node)) in nodes.iter().enumerate() {
+        for (i, entry) in entries.values().enumerate() {
             out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            out.push_str(&serde_json::to_string(key).expect("a string serializes"));
-            out.push_str(": ");
-            out.push_str(&indent(node, "    "));
+            out.push_str(entry);
         }
         out.push_str("\n  }");
     }
@@ -38,9 +37,17 @@ fn indent(json: &str, by: &str) -> String {
     json.replace('\n', &format!("\n{by}"))
 }
 
-/// One model's manifest entry, pretty-printed.
-pub(super) fn node_json(m: &DbtModel, compiled_path: String) -> String {
-    serde_json::to_string_pretty(&ManifestNode::new(m, compiled_path)).expect("a manifest node serializes")
+/// One model's `"<key>": <node>` entry in `nodes`, pretty-printed at its depth.
+pub(super) fn node_entry(key: &str, m: &DbtModel, compiled_path: String) -> String {
+    let node = serde_json::to_string_pretty(&ManifestNode::new(m, compiled_path)).expect("a manifest node serializes");
+    entry(key, &node)
+}
+
+fn entry(key: &str, pretty: &str) -> String {
+    let mut entry = serde_json::to_string(key).expect("a string serializes");
+    entry.push_str(": ");
+    entry.push_str(&indent(pretty, "    "));
+    entry
 }
 
 #[derive(Serialize)]
@@ -105,7 +112,7 @@ mod tests {
 
     use serde::Serialize;
 
-    use super::{Metadata, render};
+    use super::{Metadata, entry, render};
 
     /// `render` must print exactly what serde_json's pretty printer prints for the
     /// whole document, with and without nodes.
@@ -119,10 +126,10 @@ mod tests {
         let metadata = Metadata { generated_by: "manifold", dbt_project: "manifold", target_schema: "t" };
         let mut values: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         for n in 0..3 {
-            let pretty: BTreeMap<String, String> =
-                values.iter().map(|(k, v)| (k.clone(), serde_json::to_string_pretty(v).unwrap())).collect();
+            let entries: BTreeMap<String, String> =
+                values.iter().map(|(k, v)| (k.clone(), entry(k, &serde_json::to_string_pretty(v).unwrap()))).collect();
             let expected = serde_json::to_string_pretty(&Whole { metadata: &metadata, nodes: &values }).unwrap() + "\n";
-            assert_eq!(render(&metadata, &pretty), expected, "with {} nodes", values.len());
+            assert_eq!(render(&metadata, &entries), expected, "with {} nodes", values.len());
             values.insert(
                 format!("model.manifold.m{n}\"q"),
                 serde_json::json!({"sql": "SELECT 1\nFROM t", "list": [1, {"a": []}], "empty": {}}),

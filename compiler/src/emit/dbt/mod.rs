@@ -110,7 +110,18 @@ pub struct Dbt {
     pub diagnostics: Diagnostics,
 }
 
+/// The whole dbt project: [`models`] and then [`model_files`].
 pub fn emit(model: &Model, lock: &Lock) -> Dbt {
+    let mut dbt = models(model, lock);
+    dbt.files.extend(model_files(&dbt.models));
+    dbt
+}
+
+/// Every model rendered and compiled, with the project's own files
+/// (`dbt_project.yml`, the macros, each product's `sources.yml` and
+/// `schema.yml`). The models' own files come from [`model_files`], which needs
+/// only the models: a build runs it beside the table emitter.
+pub fn models(model: &Model, lock: &Lock) -> Dbt {
     let macros = templates::raw("dbt/manifold.sql");
     let mut files = vec![
         Artifact::text("dbt/dbt_project.yml", templates::raw("dbt/dbt_project.yml")),
@@ -172,27 +183,34 @@ pub fn emit(model: &Model, lock: &Lock) -> Dbt {
             }
         }
     }
+    Dbt { files, models, diagnostics }
+}
+
+/// Each model's file and compiled SQL under `compiled/`, and `manifest.json`.
+pub fn model_files(models: &[DbtModel]) -> Vec<Artifact> {
     let nodes: Vec<(Artifact, Artifact, (String, String))> = models
         .par_iter()
         .map(|m| {
             let compiled_path = format!("compiled/{}", m.path());
-            let node = manifest::node_json(m, compiled_path.clone());
+            let key = format!("model.manifold.{}", m.name);
+            let entry = manifest::node_entry(&key, m, compiled_path.clone());
             (
                 Artifact::text(format!("dbt/{}", m.path()), m.text.clone()),
                 Artifact::text(format!("dbt/{compiled_path}"), m.compiled.sql.clone()),
-                (format!("model.manifold.{}", m.name), node),
+                (key, entry),
             )
         })
         .collect();
+    let mut files = Vec::with_capacity(2 * nodes.len() + 1);
     let mut manifest = BTreeMap::new();
-    for (model_file, compiled_file, (key, node)) in nodes {
+    for (model_file, compiled_file, (key, entry)) in nodes {
         files.push(model_file);
         files.push(compiled_file);
-        manifest.insert(key, node);
+        manifest.insert(key, entry);
     }
     let metadata = Metadata { generated_by: "manifold", dbt_project: "manifold", target_schema: TARGET_SCHEMA };
     files.push(Artifact::text("dbt/compiled/manifest.json", manifest::render(&metadata, &manifest)));
-    Dbt { files, models, diagnostics }
+    files
 }
 
 // ----- generated models ----------------------------------------------------------
