@@ -38,7 +38,7 @@ pub(super) fn writer_properties(lookup: &[&str], first: &RecordBatch) -> WriterP
         .set_created_by(format!("manifold-runtime {} (delta-rs)", env!("CARGO_PKG_VERSION")))
         .set_compression(Compression::SNAPPY)
         .set_column_index_truncate_length(Some(256));
-    for name in mostly_distinct_text(first) {
+    for name in mostly_distinct(first) {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), false);
     }
     for column in lookup {
@@ -65,7 +65,7 @@ fn is_text(batch: &RecordBatch, column: &str) -> bool {
 
 /// The top-level text and fixed-width columns of `batch` whose sampled values
 /// are more than half distinct.
-fn mostly_distinct_text(batch: &RecordBatch) -> Vec<String> {
+fn mostly_distinct(batch: &RecordBatch) -> Vec<String> {
     let rows = batch.num_rows().min(SAMPLE_ROWS);
     if rows < MIN_SAMPLE_ROWS {
         return Vec::new();
