@@ -17,6 +17,7 @@
 //!   is removed and its other rows written again.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use futures::StreamExt as _;
@@ -48,10 +49,12 @@ pub struct Probe {
     /// The columns keys are made of (row-encoded).
     columns: Vec<String>,
     stamps: Stamps,
-    /// Each key, with the row of the batch holding it (the last, if several).
-    keys: foldhash::HashMap<Vec<u8>, usize>,
+    /// Each key's row of the batch (the last, if several), found by the
+    /// key's bytes in `encoded`: the table holds rows, not copies of keys.
+    keys: hashbrown::HashTable<usize>,
     /// The batch's keys, row-encoded, by row.
     encoded: arrow_row::Rows,
+    hasher: foldhash::fast::RandomState,
     partition_columns: Vec<String>,
     /// The partitions of the keys, each with its keys' first column.
     partitions: HashMap<Partition, Arc<PartitionKeys>>,
@@ -82,8 +85,19 @@ impl Probe {
         stamps: Stamps,
     ) -> Result<Probe, MergeError> {
         let encoded = super::rows::encode_columns(batch, columns)?;
-        let keys: foldhash::HashMap<Vec<u8>, usize> =
-            rows.iter().map(|&i| (encoded.row(i).data().to_vec(), i)).collect();
+        let hasher = foldhash::fast::RandomState::default();
+        let mut keys = hashbrown::HashTable::with_capacity(rows.len());
+        for &i in rows {
+            let key = encoded.row(i).data();
+            let same = |&j: &usize| encoded.row(j).data() == key;
+            let rehash = |&j: &usize| hasher.hash_one(encoded.row(j).data());
+            match keys.entry(hasher.hash_one(key), same, rehash) {
+                hashbrown::hash_table::Entry::Occupied(mut row) => *row.get_mut() = i,
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
+        }
         let partition_strings =
             partition_columns.iter().map(|c| super::rows::as_strings(batch, c)).collect::<Result<Vec<_>, _>>()?;
         let mut by_partition: foldhash::HashMap<Vec<Option<&str>>, Vec<usize>> = Default::default();
@@ -131,6 +145,7 @@ impl Probe {
             stamps,
             keys,
             encoded,
+            hasher,
             partition_columns: partition_columns.to_vec(),
             partitions: partitions.into_iter().map(|(p, k)| (p, Arc::new(k))).collect(),
         })
@@ -155,6 +170,11 @@ impl Probe {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The batch row holding `key` (row-encoded), if the batch has it.
+    fn row_of(&self, key: &[u8]) -> Option<usize> {
+        self.keys.find(self.hasher.hash_one(key), |&j| self.encoded.row(j).data() == key).copied()
     }
 
     /// The keys of `file`'s partition, if the file can hold one of them.
@@ -267,7 +287,7 @@ pub async fn find<'p>(table: &Table, probe: &'p Probe) -> Result<(Vec<Holding<'p
             Some((places, by_value)) => places.iter().map(|&k| Some(by_value[k])).collect(),
             None => {
                 let encoded = super::rows::encode_columns(&candidates, &keys)?;
-                (0..positions.len()).map(|c| probe.keys.get(encoded.row(c).data()).copied()).collect()
+                (0..positions.len()).map(|c| probe.row_of(encoded.row(c).data())).collect()
             }
         };
         let mut stamps = None;
@@ -359,9 +379,9 @@ pub async fn stamps(table: &Table, probe: &Probe) -> Result<HashMap<Vec<u8>, (i6
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, StringArray};
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
 
-    use super::below;
+    use super::{Probe, Stamps, below};
     use crate::lake::KeyValues;
 
     /// Keys of two columns may share the first, which is all a page lookup
@@ -381,6 +401,37 @@ mod tests {
         // A key column among the stamps is read whatever the bound.
         let below = below_of(&first, &stamps, super::super::rows::VERSION);
         assert!(!below.unread.iter().any(|c| c == super::super::rows::VERSION));
+    }
+
+    /// The probe finds each key's batch row (the last of several) by the
+    /// key's bytes, for keys of one column and of two; and it maps found rows
+    /// by place only when no key is in two partitions.
+    #[test]
+    fn the_probe_finds_each_keys_last_row() {
+        let batch = RecordBatch::try_from_iter([
+            ("k", Arc::new(StringArray::from(vec!["a", "b", "a", "c", "b"])) as ArrayRef),
+            ("n", Arc::new(arrow_array::Int64Array::from(vec![1, 1, 1, 2, 1])) as ArrayRef),
+            ("ws", Arc::new(StringArray::from(vec!["w1", "w1", "w1", "w1", "w2"])) as ArrayRef),
+        ])
+        .unwrap();
+        let all = [0, 1, 2, 3, 4];
+        let partitions = ["ws".to_string()];
+        let key_of = |columns: &[&str], row: usize| {
+            super::super::rows::encode_columns(&batch, columns).unwrap().row(row).data().to_vec()
+        };
+        for columns in [&["k"][..], &["k", "n"]] {
+            let probe = Probe::new(&batch, columns, &partitions, &all, Stamps::None).unwrap();
+            assert_eq!(probe.row_of(&key_of(columns, 0)), Some(2), "{columns:?}: `a` twice, the last row");
+            assert_eq!(probe.row_of(&key_of(columns, 1)), Some(4), "{columns:?}: `b` twice, in two partitions");
+            assert_eq!(probe.row_of(&key_of(columns, 3)), Some(3), "{columns:?}");
+            // Only the probed rows are keys.
+            let some = Probe::new(&batch, columns, &partitions, &[0, 1], Stamps::None).unwrap();
+            assert_eq!(some.row_of(&key_of(columns, 3)), None, "{columns:?}");
+            // `b` is in two partitions: no partition maps rows by place.
+            assert!(probe.partitions.values().all(|p| p.rows.is_none()), "{columns:?}");
+        }
+        let one_partition = Probe::new(&batch, &["k"], &partitions, &[0, 1, 2, 3], Stamps::None).unwrap();
+        assert!(one_partition.partitions.values().all(|p| p.rows.is_some()));
     }
 
     fn below_of(first: &ArrayRef, stamps: &[(i64, i64, bool)], key: &str) -> crate::lake::Below {
