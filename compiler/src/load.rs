@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::lock::LOCK_FILE;
 use crate::model::{Layout, LayoutFile};
 use crate::source::{FileId, SourceDb, SourceFile};
@@ -47,10 +49,13 @@ pub fn load(root: &Path, display_root: &str) -> Result<Loaded, LoadError> {
     let mut layout = Layout::default();
     let mut paths = Vec::new();
     let display = |rel: &str| if display_root.is_empty() { rel.to_string() } else { format!("{display_root}/{rel}") };
-    for rel in rels {
+    // Read and indexed on every core (a cold page cache makes this wait on the
+    // disk), then added in path order: ids, and the first error, stay the same.
+    let read_all: Vec<Result<SourceFile, LoadError>> =
+        rels.par_iter().map(|rel| Ok(SourceFile::new(display(rel), read(&root.join(rel))?))).collect();
+    for (rel, file) in rels.into_iter().zip(read_all) {
         let path = root.join(&rel);
-        let text = read(&path)?;
-        let id = db.add(SourceFile::new(display(&rel), text));
+        let id = db.add(file?);
         if rel == BASE_FILE {
             layout.base = Some(id);
         }
