@@ -17,6 +17,7 @@
 
 mod expr;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sqlparser::ast::{Query, Select, SelectItem, SetExpr, TableFactor};
@@ -300,11 +301,20 @@ impl Lowerer<'_> {
 /// `source()` it reads).
 pub fn lower_model(model: &Model, m: &DbtModel) -> Result<Plan, LowerError> {
     let query = table::derive::parse(&m.compiled.sql).map_err(|e| LowerError { message: e.message, near: e.near })?;
-    lower_model_query(model, m, &query)
+    let staging = |entity: &str| {
+        let entity = model.entity_by_name(entity)?;
+        Some(Cow::Owned(columns::source_table(model, entity).iter().map(table::source_column).collect()))
+    };
+    lower_model_query(m, &query, staging)
 }
 
-/// [`lower_model`] of the model's parsed SQL.
-pub fn lower_model_query(model: &Model, m: &DbtModel, query: &Query) -> Result<Plan, LowerError> {
+/// [`lower_model`] of the model's parsed SQL; `staging(entity)` gives the
+/// columns of an entity's staging table (the table emitter has them already).
+pub fn lower_model_query<'c>(
+    m: &DbtModel,
+    query: &Query,
+    staging: impl FnOnce(&str) -> Option<Cow<'c, [Column]>>,
+) -> Result<Plan, LowerError> {
     let [source] = m.compiled.sources.iter().collect::<Vec<_>>()[..] else {
         return fail("an ingestion model reads exactly one `source()` and no `ref()`", Some("source".into()));
     };
@@ -312,10 +322,9 @@ pub fn lower_model_query(model: &Model, m: &DbtModel, query: &Query) -> Result<P
         return fail(format!("`ref('{r}')` reads another model; make this an analytics model"), Some(r.clone()));
     }
     let entity_name = source.rsplit('.').next().unwrap_or(source);
-    let Some(entity) = model.entity_by_name(entity_name) else {
+    let Some(columns) = staging(entity_name) else {
         return fail(format!("no entity `{entity_name}`"), Some(entity_name.to_string()));
     };
-    let columns: Vec<Column> = columns::source_table(model, entity).iter().map(table::source_column).collect();
     lower_query(query, &source.to_ascii_lowercase(), &columns)
 }
 

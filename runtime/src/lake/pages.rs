@@ -261,7 +261,7 @@ impl<'m> Layout<'m> {
             // A flat required column has a value per row: a page must hold
             // the rows the offset index gives it, or positions computed from
             // it would be wrong.
-            let mut call = |page: PageRef, count: i32, encoding: Encoding, values: &[u8]| {
+            let mut call = |page: PageRef, count: i64, encoding: Encoding, values: &[u8]| {
                 let last = starts.get(page.page + 1).map_or(rows as i64, |p| p.first_row_index);
                 let values = match encoding {
                     Encoding::PLAIN => Encoded::Plain(values),
@@ -269,7 +269,7 @@ impl<'m> Layout<'m> {
                     _ => return Ok(false),
                 };
                 match usize::try_from(count) {
-                    Ok(n) if i64::from(count) == last - starts[page.page].first_row_index => each(page, n, values),
+                    Ok(n) if count == last - starts[page.page].first_row_index => each(page, n, values),
                     _ => Ok(false),
                 }
             };
@@ -285,7 +285,7 @@ impl<'m> Layout<'m> {
                         return Ok(false);
                     }
                     let values = &bytes[header.len + header.levels_len..];
-                    if !call(page, header.num_values, encoding, values)? {
+                    if !call(page, i64::from(header.num_values), encoding, values)? {
                         return Ok(false);
                     }
                 }
@@ -319,7 +319,7 @@ impl<'m> Layout<'m> {
                     }
                     _ => return Ok(false),
                 };
-                if !call(page, i32::try_from(count).unwrap_or(-1), encoding, values)? {
+                if !call(page, i64::from(count), encoding, values)? {
                     return Ok(false);
                 }
             }

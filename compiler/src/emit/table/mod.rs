@@ -13,7 +13,8 @@
 pub mod derive;
 mod schema_json;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -84,6 +85,9 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
         staging.insert(name, cols);
     }
     let mut catalog = Known { tables: staging };
+    // An entity's staging columns for lowering, found by its exact name (the
+    // catalog's names are lowercased for SQL).
+    let entity_names: HashSet<&str> = entities.iter().map(|(_, e)| e.name.as_str()).collect();
     // Derive in dependency order: a model after every model it `ref()`s.
     let mut pending: Vec<&DbtModel> = models.iter().collect();
     while !pending.is_empty() {
@@ -106,7 +110,12 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
                 let query = derive::parse(&m.compiled.sql).map_err(|e| (e.message, e.near))?;
                 let cols = derive::derive_query(&query, &catalog).map_err(|e| (e.message, e.near))?;
                 let cols = check(m, cols)?;
-                let lowered = (m.kind != Kind::Analytics).then(|| lower::lower_model_query(model, m, &query));
+                let staging = |entity: &str| {
+                    let name = format!("manifold_entities.{entity}").to_ascii_lowercase();
+                    let cols = entity_names.contains(entity).then(|| catalog.tables.get(&name)).flatten()?;
+                    Some(Cow::Borrowed(cols.as_slice()))
+                };
+                let lowered = (m.kind != Kind::Analytics).then(|| lower::lower_model_query(m, &query, staging));
                 let disagrees = lowered.and_then(|plan| check_lowering(model, m, plan, &cols));
                 let file = json_artifact(format!("tables/{}/{}.json", m.product, m.name), &model_table(m, &cols));
                 Ok((cols, disagrees, file))
