@@ -376,3 +376,29 @@ fn optimize_beside_a_running_merge_loses_nothing() {
     assert!(rounds > 1 || retries > 0, "optimize never ran beside the merge: make the stream longer");
     assert_eq!(model_tables(&jira::REGISTRY, &lake, &rt), expected_models(&jira::REGISTRY, &lake, &rt));
 }
+
+/// `bench-merge` on small targets: one table row per target and batch size,
+/// each merge replacing every changed row (the bench checks that itself), and
+/// the growth read off side-by-side runs. Without Python it says why it skips
+/// delta-rs's side.
+#[test]
+fn the_merge_bench_prints_a_table_and_the_growth_of_paired_runs() {
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin)
+        .args(["bench-merge", "--targets", "2000,20000", "--batches", "100", "--workspaces", "4", "--repeat", "3"])
+        .args(["--python", "/nonexistent/python"])
+        .env("TMPDIR", dir.path())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| 2000") || l.starts_with("| 20000")).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(rows[0].starts_with("| 2000 | ") && rows[1].starts_with("| 20000 | "), "{stdout}");
+    assert!(rows.iter().all(|r| r.ends_with("| - | - | - |")), "{stdout}");
+    assert!(stdout.contains("at 20000 rows than at 2000 rows (median of 3 runs side by side, range "), "{stdout}");
+    assert!(stderr.contains("skipping delta-rs's MERGE"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the bench removes its tables");
+}

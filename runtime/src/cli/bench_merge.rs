@@ -72,6 +72,8 @@ struct Row {
     /// The median of the runs' CPU seconds (the process's, all threads):
     /// steadier than wall time on a machine shared with noisy neighbours.
     ours_cpu: Option<f64>,
+    /// Every run's seconds, in the order the runs were made.
+    seconds: Vec<f64>,
     theirs: Option<(f64, u64)>,
     rewritten: usize,
     files: usize,
@@ -82,11 +84,16 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
     // Multi-thread, as the ingestion binaries run: the merge reads files in parallel.
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let name = TableName::new("bench", "target");
-    let mut out = Vec::new();
+    // Every target is written first, so that the runs of one batch size can
+    // take turns between the targets (see below) — on a runtime of its own,
+    // whose threads (and the memory their allocator heaps keep) are gone
+    // before the merges are measured.
+    let mut bases = Vec::with_capacity(args.targets.len());
+    let writing = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     for &target in &args.targets {
         eprintln!("bench-merge: writing a {target}-row target");
         let base = dir.path().join(format!("base-{target}"));
-        rt.block_on(async {
+        writing.block_on(async {
             let lake = Lake::open(&base.to_string_lossy())?;
             let lookup = crate::merge::lookup_columns(&[KEY]);
             let properties = [crate::lake::ENABLE_DELETION_VECTORS, (crate::lake::LOOKUP_COLUMNS, &lookup)];
@@ -99,52 +106,48 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
             crate::maintain::optimize_table(&lake, &name, &[KEY]).await?;
             anyhow::Ok(())
         })?;
-        for &batch in &args.batches {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(batch as u64);
-            let mut keys: Vec<usize> = (0..batch).map(|_| rng.random_range(0..target)).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let changed = rows(&keys, 2, args.workspaces);
-            // Ours, each run on a fresh copy; the median run is shown.
-            let mut runs = Vec::with_capacity(args.repeat);
-            for run in 0..args.repeat {
+        bases.push((target, base));
+    }
+    drop(writing);
+    let mut out = Vec::new();
+    for &batch in &args.batches {
+        // Per target, `batch` random keys of it (deduplicated).
+        let cells: Vec<(usize, &PathBuf, Vec<usize>)> = bases
+            .iter()
+            .map(|(target, base)| {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(batch as u64);
+                let mut keys: Vec<usize> = (0..batch).map(|_| rng.random_range(0..*target)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                (*target, base, keys)
+            })
+            .collect();
+        let changed: Vec<RecordBatch> = cells.iter().map(|(_, _, keys)| rows(keys, 2, args.workspaces)).collect();
+        // Ours, each run on a fresh copy. Run `r` of every target comes
+        // before run `r + 1` of any: this machine's speed drifts over
+        // seconds, and the growth with the table is read off pairs of runs
+        // made side by side, not off runs made a minute apart.
+        let mut runs: Vec<Vec<Run>> = cells.iter().map(|_| Vec::with_capacity(args.repeat)).collect();
+        for run in 0..args.repeat {
+            for (c, (target, base, keys)) in cells.iter().enumerate() {
                 let copy = dir.path().join(format!("ours-{target}-{batch}-{run}"));
-                copy_dir(&base, &copy)?;
-                reset_peak_rss();
-                let (written, seconds, cpu) = rt.block_on(async {
-                    // Timed: opening the table and the merge (not counting its files after).
-                    let (start, cpu) = (Instant::now(), super::bench::cpu_seconds());
-                    let lake = Lake::open(&copy.to_string_lossy())?;
-                    let mut table = lake.existing(&name).await?.context("the copied target")?;
-                    let written = writers::merge(
-                        &mut table,
-                        std::slice::from_ref(&changed),
-                        &[KEY],
-                        Transaction::new("bench", 1),
-                    )
-                    .await?;
-                    let seconds = start.elapsed().as_secs_f64();
-                    let cpu = super::bench::cpu_since(cpu);
-                    anyhow::Ok(((written, table.files().await?.len()), seconds, cpu))
-                })?;
-                anyhow::ensure!(
-                    written.0.replaced == keys.len(),
-                    "replaced {} of {} rows",
-                    written.0.replaced,
-                    keys.len()
-                );
+                copy_dir(base, &copy)?;
+                runs[c].push(ours_once(&rt, &copy, &name, &changed[c], keys.len())?);
                 std::fs::remove_dir_all(&copy).ok();
-                runs.push(((seconds, peak_rss()), written, cpu));
             }
-            let mut cpus: Vec<f64> = runs.iter().filter_map(|r| r.2).collect();
+        }
+        for (((target, base, keys), changed), runs) in cells.iter().zip(&changed).zip(runs) {
+            let seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+            let mut cpus: Vec<f64> = runs.iter().filter_map(|r| r.cpu).collect();
             cpus.sort_by(f64::total_cmp);
             let ours_cpu = (cpus.len() == runs.len()).then(|| cpus[cpus.len() / 2]);
-            runs.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
-            let (ours, written, _) = runs.swap_remove(runs.len() / 2);
+            let mut sorted = runs;
+            sorted.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+            let median = sorted.swap_remove(sorted.len() / 2);
             // delta-rs's MERGE, on another fresh copy.
             let copy = dir.path().join(format!("theirs-{target}-{batch}"));
-            copy_dir(&base, &copy)?;
-            let theirs = python_merge(&args.python, &copy.join("bench/target"), &changed, dir.path());
+            copy_dir(base, &copy)?;
+            let theirs = python_merge(&args.python, &copy.join("bench/target"), changed, dir.path());
             let theirs = match theirs {
                 Ok(t) => Some(t),
                 Err(e) => {
@@ -153,20 +156,58 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
                 }
             };
             std::fs::remove_dir_all(&copy).ok();
-            eprintln!("bench-merge: {target} rows ← {} changed: ours {:.3}s", keys.len(), ours.0);
+            eprintln!("bench-merge: {target} rows ← {} changed: ours {:.3}s", keys.len(), median.seconds);
             out.push(Row {
-                target,
+                target: *target,
                 batch: keys.len(),
-                ours,
+                ours: (median.seconds, median.peak_rss),
                 ours_cpu,
+                seconds,
                 theirs,
-                rewritten: written.0.files_changed,
-                files: written.1,
+                rewritten: median.files_changed,
+                files: median.files,
             });
         }
-        std::fs::remove_dir_all(&base).ok();
     }
+    for (_, base) in &bases {
+        std::fs::remove_dir_all(base).ok();
+    }
+    out.sort_by_key(|r| (r.target, r.batch));
     Ok(render(args, &out))
+}
+
+/// One timed run of our merge.
+struct Run {
+    seconds: f64,
+    cpu: Option<f64>,
+    peak_rss: Option<u64>,
+    files_changed: usize,
+    /// The table's files after the merge.
+    files: usize,
+}
+
+/// Our merge of `changed` (`keys` distinct keys, all stored) into the table
+/// at `copy`, timed from opening the table to its commit.
+fn ours_once(
+    rt: &tokio::runtime::Runtime,
+    copy: &Path,
+    name: &TableName,
+    changed: &RecordBatch,
+    keys: usize,
+) -> anyhow::Result<Run> {
+    reset_peak_rss();
+    let (written, files, seconds, cpu) = rt.block_on(async {
+        let (start, cpu) = (Instant::now(), super::bench::cpu_seconds());
+        let lake = Lake::open(&copy.to_string_lossy())?;
+        let mut table = lake.existing(name).await?.context("the copied target")?;
+        let written =
+            writers::merge(&mut table, std::slice::from_ref(changed), &[KEY], Transaction::new("bench", 1)).await?;
+        let seconds = start.elapsed().as_secs_f64();
+        let cpu = super::bench::cpu_since(cpu);
+        anyhow::Ok((written, table.files().await?.len(), seconds, cpu))
+    })?;
+    anyhow::ensure!(written.replaced == keys, "replaced {} of {keys} rows", written.replaced);
+    Ok(Run { seconds, cpu, peak_rss: peak_rss(), files_changed: written.files_changed, files })
 }
 
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
@@ -223,22 +264,29 @@ fn render(args: &BenchMergeArgs, rows: &[Row]) -> String {
             r.files
         );
     }
-    // Growth with the table, per batch size: how far the cost follows the batch.
+    // Growth with the table, per batch size: how far the cost follows the
+    // batch. Read off the runs made side by side (run `r` of the smaller
+    // target beside run `r` of the larger): the median of those ratios, and
+    // their range.
     for &batch in &args.batches {
         let times: Vec<&Row> = rows.iter().filter(|r| r.batch <= batch && r.batch * 2 > batch).collect();
         if let (Some(small), Some(large)) = (times.first(), times.last())
             && large.target > small.target
         {
+            let mut ratios: Vec<f64> = large.seconds.iter().zip(&small.seconds).map(|(l, s)| l / s).collect();
+            ratios.sort_by(f64::total_cmp);
+            let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else { continue };
             let cpu = match (large.ours_cpu, small.ours_cpu) {
-                (Some(l), Some(s)) => format!(" ({:.2}× in CPU time)", l / s),
+                (Some(l), Some(s)) => format!("; {:.2}× in median CPU time", l / s),
                 _ => String::new(),
             };
             let _ = writeln!(
                 out,
-                "\n~{batch} changed rows: ours {:.2}× slower at {} rows than at {} rows{cpu}",
-                large.ours.0 / small.ours.0,
+                "\n~{batch} changed rows: ours {:.2}× slower at {} rows than at {} rows (median of {} runs side by side, range {low:.2}–{high:.2}×{cpu})",
+                ratios[ratios.len() / 2],
                 large.target,
-                small.target
+                small.target,
+                ratios.len(),
             );
         }
     }

@@ -157,9 +157,10 @@ enum Command {
         batches: Vec<usize>,
         #[arg(long, default_value_t = 50)]
         workspaces: usize,
-        /// Runs of our merge per cell, each on a fresh copy of the target;
-        /// the table shows the median (this machine is noisy).
-        #[arg(long, default_value_t = 3)]
+        /// Runs of our merge per cell, each on a fresh copy of the target,
+        /// taking turns between the targets; the table shows the median, the
+        /// growth with the table the median ratio of side-by-side runs.
+        #[arg(long, default_value_t = 9)]
         repeat: usize,
         /// The Python with the `deltalake` package (scripts/setup-python.sh).
         #[arg(long, default_value = "tools/venv/bin/python")]
