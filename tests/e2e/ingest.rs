@@ -354,3 +354,28 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `bench` on a small stream: decode + flatten and step 1, each run twice
+/// (step 1 checks that every record landed); without Python it says why it
+/// skips that row, and leaves nothing behind.
+#[test]
+fn the_step_1_bench_prints_a_table_of_median_runs() {
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin)
+        .args(["bench", "--records", "3000", "--batch-records", "1000", "--repeat", "2"])
+        .args(["--python", "/nonexistent/python"])
+        .env("TMPDIR", dir.path())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("3000 records of jira.") && stdout.contains("median of 2 runs"), "{stdout}");
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| decode") || l.starts_with("| step 1")).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(!stdout.contains("| python"), "{stdout}");
+    assert_eq!(stderr.matches("bench: step 1, run ").count(), 2, "{stderr}");
+    assert_eq!(stderr.matches("skipping the Python row").count(), 1, "asked once: {stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the bench removes its tables");
+}

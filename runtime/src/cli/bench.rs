@@ -10,7 +10,13 @@
 //! stream delivers them, and so does Python (the staged table read back, its
 //! input before, comes grouped by workspace, which is cheaper to partition).
 //! MB/s is over the records' encoded bytes in every row.
-//! Peak RSS is per phase (Linux: the high-water mark is reset before each).
+//! Peak RSS is per run (Linux: the high-water mark is reset before each).
+//!
+//! Every row runs `--repeat` times and shows its median run. Step 1 and
+//! Python take turns (step 1, Python, step 1, …), each into a new table, and
+//! step 1 is compared with Python by the median ratio of those side-by-side
+//! pairs: this machine's speed drifts over seconds, and one run of each, made
+//! a minute apart, could read 1.0× one time and 1.5× the next.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,16 +36,34 @@ pub struct BenchArgs {
     pub workspaces: usize,
     /// Records per micro-batch of the end-to-end row.
     pub batch_records: usize,
+    /// Runs of every row.
+    pub repeat: usize,
     pub python: PathBuf,
 }
 
-struct Row {
-    what: String,
+/// One timed run.
+#[derive(Clone, Copy)]
+struct Run {
     seconds: f64,
     /// CPU time of this process over the step (all threads): steadier than
     /// wall time on a machine shared with noisy neighbours.
     cpu_seconds: Option<f64>,
     peak_rss: Option<u64>,
+}
+
+struct Row {
+    what: String,
+    /// In the order they were made.
+    runs: Vec<Run>,
+}
+
+impl Row {
+    /// The run of median time.
+    fn median(&self) -> Run {
+        let mut runs = self.runs.clone();
+        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        runs[runs.len() / 2]
+    }
 }
 
 pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<String> {
@@ -52,61 +76,59 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
     let source = dir.path().join("stream");
     let synthetic = produce::Synthetic { records, ..Default::default() };
     produce::write(&source, &synthetic, 1).context("writing the stream")?;
-    let mut rows = Vec::new();
+
+    // Python's input, made first (untimed) and not held: the batches decode
+    // + flatten builds, written to an Arrow IPC file. Holding them made the
+    // timed runs fault in a gigabyte, and would have raised their baseline.
+    let flattened = dir.path().join("flattened.arrow");
+    write_ipc(&flattened, &decode_and_flatten(registry, &shared_frames(&synthetic.records), true)?.1)?;
 
     // The records as the source hands them out: slices of one segment buffer.
     let frames = shared_frames(&synthetic.records);
-    reset_peak_rss();
-    let (start, cpu) = (Instant::now(), cpu_seconds());
-    let (staged, _) = decode_and_flatten(registry, &frames, false)?;
-    rows.push(Row {
-        what: "decode + flatten (one thread)".into(),
-        seconds: secs(start),
-        cpu_seconds: cpu_since(cpu),
-        peak_rss: peak_rss(),
-    });
-    drop((synthetic, frames));
-    anyhow::ensure!(staged == args.records, "staged {staged} of {} records", args.records);
-
-    let lake_dir = dir.path().join("lake");
-    let lake = Lake::open(&lake_dir.to_string_lossy())?;
-    reset_peak_rss();
-    let (start, cpu) = (Instant::now(), cpu_seconds());
-    let report = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let mut options = Options::new(&source);
-        options.batch_records = args.batch_records;
-        let mut ingest = Ingest::open(registry, &lake, options).await?;
-        ingest.run(|_| {}).await
-    })?;
-    rows.push(Row {
-        what: "step 1 end to end (current-thread runtime)".into(),
-        seconds: secs(start),
-        cpu_seconds: cpu_since(cpu),
-        peak_rss: peak_rss(),
-    });
-    anyhow::ensure!(report.rows_total() as usize == args.records, "{report:?}");
-
-    // Python's input: the same records (synthesized again: they are seeded)
-    // decoded and flattened again, untimed and after step 1, keeping the
-    // batches this time — holding them made the timed pass fault in a
-    // gigabyte, and would have raised step 1's baseline.
-    let flattened = dir.path().join("flattened.arrow");
-    let records = produce::synthesize_entity(registry, entity, args.records, args.workspaces);
-    write_ipc(&flattened, &decode_and_flatten(registry, &shared_frames(&records), true)?.1)?;
-    drop(records);
-    let python = python_write(&args.python, &flattened, &dir.path().join("python"), entity.staging_partition_by);
-    match python {
-        Ok((seconds, peak)) => rows.push(Row {
-            what: format!(
-                "python deltalake.write_deltalake, same rows, partitioned by {:?}",
-                entity.staging_partition_by
-            ),
-            seconds,
-            cpu_seconds: None,
-            peak_rss: Some(peak),
-        }),
-        Err(e) => eprintln!("bench: skipping the Python row: {e:#}"),
+    let mut decoding = Row { what: "decode + flatten (one thread)".into(), runs: Vec::new() };
+    for _ in 0..args.repeat {
+        reset_peak_rss();
+        let (start, cpu) = (Instant::now(), cpu_seconds());
+        let (staged, _) = decode_and_flatten(registry, &frames, false)?;
+        decoding.runs.push(Run { seconds: secs(start), cpu_seconds: cpu_since(cpu), peak_rss: peak_rss() });
+        anyhow::ensure!(staged == args.records, "staged {staged} of {} records", args.records);
     }
+    drop((synthetic, frames));
+
+    let mut step1 = Row { what: "step 1 end to end (current-thread runtime)".into(), runs: Vec::new() };
+    let mut python = Row {
+        what: format!("python deltalake.write_deltalake, same rows, partitioned by {:?}", entity.staging_partition_by),
+        runs: Vec::new(),
+    };
+    for run in 0..args.repeat {
+        let lake_dir = dir.path().join(format!("lake-{run}"));
+        let lake = Lake::open(&lake_dir.to_string_lossy())?;
+        reset_peak_rss();
+        let (start, cpu) = (Instant::now(), cpu_seconds());
+        let report = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+            let mut options = Options::new(&source);
+            options.batch_records = args.batch_records;
+            let mut ingest = Ingest::open(registry, &lake, options).await?;
+            ingest.run(|_| {}).await
+        })?;
+        step1.runs.push(Run { seconds: secs(start), cpu_seconds: cpu_since(cpu), peak_rss: peak_rss() });
+        eprintln!("bench: step 1, run {}: {:.3} s", run + 1, secs(start));
+        anyhow::ensure!(report.rows_total() as usize == args.records, "{report:?}");
+        std::fs::remove_dir_all(&lake_dir).ok();
+        // Python, unless it already failed.
+        if python.runs.len() == run {
+            let target = dir.path().join(format!("python-{run}"));
+            match python_write(&args.python, &flattened, &target, entity.staging_partition_by) {
+                Ok((seconds, peak)) => {
+                    eprintln!("bench: python, run {}: {seconds:.3} s", run + 1);
+                    python.runs.push(Run { seconds, cpu_seconds: None, peak_rss: Some(peak) });
+                }
+                Err(e) => eprintln!("bench: skipping the Python row: {e:#}"),
+            }
+            std::fs::remove_dir_all(&target).ok();
+        }
+    }
+    let rows = if python.runs.is_empty() { vec![decoding, step1] } else { vec![decoding, step1, python] };
     Ok(render(entity, columns, args, bytes, &rows))
 }
 
@@ -224,21 +246,35 @@ fn render(entity: &EntityInfo, columns: usize, args: &BenchArgs, bytes: usize, r
         "{} records of {}.{} ({columns} staging columns), {mb:.1} MB encoded, {} workspaces, batches of {}\n\n",
         args.records, entity.product, entity.name, args.workspaces, args.batch_records
     );
+    out.push_str(&format!(
+        "median of {} runs; step 1 and Python took turns, and step 1's \"vs python\" is the median of those pairs' ratios\n\n",
+        args.repeat
+    ));
     out.push_str(
         "| step | seconds | CPU s | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
-    let python = rows.iter().find(|r| r.what.starts_with("python")).map(|r| r.seconds);
+    let python = rows.iter().find(|r| r.what.starts_with("python"));
     for r in rows {
-        let ratio = python.map(|p| format!("{:.1}×", p / r.seconds)).unwrap_or_else(|| "-".into());
-        let rss = r.peak_rss.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "-".into());
-        let cpu = r.cpu_seconds.map(|c| format!("{c:.2}")).unwrap_or_else(|| "-".into());
+        let median = r.median();
+        let ratio = match python {
+            // Side by side with Python: the median of the pairs' ratios.
+            Some(p) if r.what.starts_with("step 1") && p.runs.len() == r.runs.len() => {
+                let mut ratios: Vec<f64> = p.runs.iter().zip(&r.runs).map(|(p, r)| p.seconds / r.seconds).collect();
+                ratios.sort_by(f64::total_cmp);
+                format!("{:.2}×", ratios[ratios.len() / 2])
+            }
+            Some(p) => format!("{:.2}×", p.median().seconds / median.seconds),
+            None => "-".into(),
+        };
+        let rss = median.peak_rss.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "-".into());
+        let cpu = median.cpu_seconds.map(|c| format!("{c:.2}")).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
             "| {} | {:.3} | {cpu} | {:.0} | {:.1} | {rss} | {ratio} |",
             r.what,
-            r.seconds,
-            args.records as f64 / r.seconds,
-            mb / r.seconds
+            median.seconds,
+            args.records as f64 / median.seconds,
+            mb / median.seconds
         );
     }
     out

@@ -142,6 +142,10 @@ enum Command {
         /// Records per micro-batch in the end-to-end row.
         #[arg(long, default_value_t = 100_000)]
         batch_records: usize,
+        /// Runs of each row; step 1 and Python take turns, and the table
+        /// shows medians, step 1 against Python the median of side-by-side runs.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
         /// The Python with the `deltalake` package (scripts/setup-python.sh).
         #[arg(long, default_value = "tools/venv/bin/python")]
         python: PathBuf,
@@ -271,12 +275,13 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             };
             produce_into(registry, &out, &options)?;
         }
-        Command::Bench { entity, records, workspaces, batch_records, python } => {
+        Command::Bench { entity, records, workspaces, batch_records, repeat, python } => {
             let args = bench::BenchArgs {
                 entity,
                 records: records.max(1),
                 workspaces: workspaces.max(1),
                 batch_records: batch_records.max(1),
+                repeat: repeat.max(1),
                 python,
             };
             // Its own runtimes: the end-to-end row runs on a current-thread one.
