@@ -362,15 +362,8 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
 fn the_step_1_bench_prints_a_table_of_median_runs() {
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin)
-        .args(["bench", "--records", "3000", "--batch-records", "1000", "--repeat", "2"])
-        .args(["--python", "/nonexistent/python"])
-        .env("TMPDIR", dir.path())
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stderr}");
+    let args = ["bench", "--records", "3000", "--batch-records", "1000", "--repeat", "2"];
+    let (stdout, stderr) = manifold_e2e::run_bench(bin, &args, dir.path());
     assert!(stdout.contains("3000 records of jira.") && stdout.contains("median of 2 runs"), "{stdout}");
     let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| decode") || l.starts_with("| step 1")).collect();
     assert_eq!(rows.len(), 2, "{stdout}");

@@ -385,15 +385,8 @@ fn optimize_beside_a_running_merge_loses_nothing() {
 fn the_merge_bench_prints_a_table_and_the_growth_of_paired_runs() {
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin)
-        .args(["bench-merge", "--targets", "2000,20000", "--batches", "100", "--workspaces", "4", "--repeat", "3"])
-        .args(["--python", "/nonexistent/python"])
-        .env("TMPDIR", dir.path())
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stderr}");
+    let args = ["bench-merge", "--targets", "2000,20000", "--batches", "100", "--workspaces", "4", "--repeat", "3"];
+    let (stdout, stderr) = manifold_e2e::run_bench(bin, &args, dir.path());
     let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| 2000") || l.starts_with("| 20000")).collect();
     assert_eq!(rows.len(), 2, "{stdout}");
     assert!(rows[0].starts_with("| 2000 | ") && rows[1].starts_with("| 20000 | "), "{stdout}");

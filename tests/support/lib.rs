@@ -29,3 +29,19 @@ pub mod conformance {
     include!(concat!(env!("OUT_DIR"), "/manifold_conformance.rs"));
 }
 pub mod kill;
+
+/// Runs a bench command (`args`) of the ingestion binary `bin` without
+/// Python, its scratch tables under `tmp`; checks that it succeeded and
+/// returns its stdout and stderr.
+pub fn run_bench(bin: &str, args: &[&str], tmp: &std::path::Path) -> (String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .args(["--python", "/nonexistent/python"])
+        .env("TMPDIR", tmp)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    (stdout.into_owned(), stderr.into_owned())
+}
