@@ -9,7 +9,10 @@
 //! rows (a newer version of existing keys, spread over every workspace) merged
 //! into a fresh copy of the target by each side, timed, with peak RSS (Linux:
 //! the high-water mark is reset before each run). Ours runs `--repeat` times,
-//! each on a fresh copy, and the median run is shown.
+//! each on a fresh copy, and the median run is shown; the targets take turns
+//! (run 1 into each, then run 2 into each, …), and the growth from the
+//! smallest target to the largest is the median ratio of those side-by-side
+//! runs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
