@@ -111,8 +111,9 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
             let mut ingest = Ingest::open(registry, &lake, options).await?;
             ingest.run(|_| {}).await
         })?;
-        step1.runs.push(Run { seconds: secs(start), cpu_seconds: cpu_since(cpu), peak_rss: peak_rss() });
-        eprintln!("bench: step 1, run {}: {:.3} s", run + 1, secs(start));
+        let seconds = secs(start);
+        step1.runs.push(Run { seconds, cpu_seconds: cpu_since(cpu), peak_rss: peak_rss() });
+        eprintln!("bench: step 1, run {}: {seconds:.3} s", run + 1);
         anyhow::ensure!(report.rows_total() as usize == args.records, "{report:?}");
         std::fs::remove_dir_all(&lake_dir).ok();
         // Python, unless it already failed.
@@ -128,8 +129,8 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
             std::fs::remove_dir_all(&target).ok();
         }
     }
-    let rows = if python.runs.is_empty() { vec![decoding, step1] } else { vec![decoding, step1, python] };
-    Ok(render(entity, columns, args, bytes, &rows))
+    let python = (!python.runs.is_empty()).then_some(&python);
+    Ok(render(entity, columns, args, bytes, [&decoding, &step1], python))
 }
 
 fn pick_entity(registry: &'static Registry, name: Option<&str>) -> anyhow::Result<&'static EntityInfo> {
@@ -239,26 +240,34 @@ fn python_write(python: &Path, batches: &Path, target: &Path, partition: &[&str]
     Ok((seconds, peak))
 }
 
-fn render(entity: &EntityInfo, columns: usize, args: &BenchArgs, bytes: usize, rows: &[Row]) -> String {
+/// The table: `ours` (decode + flatten, step 1), then Python's row if it ran.
+fn render(
+    entity: &EntityInfo,
+    columns: usize,
+    args: &BenchArgs,
+    bytes: usize,
+    ours: [&Row; 2],
+    python: Option<&Row>,
+) -> String {
     use std::fmt::Write as _;
     let mb = bytes as f64 / 1e6;
     let mut out = format!(
         "{} records of {}.{} ({columns} staging columns), {mb:.1} MB encoded, {} workspaces, batches of {}\n\n",
         args.records, entity.product, entity.name, args.workspaces, args.batch_records
     );
-    out.push_str(&format!(
-        "median of {} runs; step 1 and Python took turns, and step 1's \"vs python\" is the median of those pairs' ratios\n\n",
-        args.repeat
-    ));
-    out.push_str(
-        "| step | seconds | CPU s | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|---:|\n",
-    );
-    let python = rows.iter().find(|r| r.what.starts_with("python"));
-    for r in rows {
+    let _ = write!(out, "median of {} runs", args.repeat);
+    if python.is_some() {
+        out.push_str("; step 1 and Python took turns, and step 1's \"vs python\" is the median of those pairs' ratios");
+    }
+    out.push_str("\n\n| step | seconds | CPU s | records/s | MB/s | peak RSS | vs python |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    // Each row, and whether its runs took turns with Python's.
+    let [decoding, step1] = ours;
+    let rows = [(decoding, false), (step1, true)].into_iter().chain(python.map(|p| (p, false)));
+    for (r, paired) in rows {
         let median = r.median();
         let ratio = match python {
             // Side by side with Python: the median of the pairs' ratios.
-            Some(p) if r.what.starts_with("step 1") && p.runs.len() == r.runs.len() => {
+            Some(p) if paired && p.runs.len() == r.runs.len() => {
                 let mut ratios: Vec<f64> = p.runs.iter().zip(&r.runs).map(|(p, r)| p.seconds / r.seconds).collect();
                 ratios.sort_by(f64::total_cmp);
                 format!("{:.2}×", ratios[ratios.len() / 2])
