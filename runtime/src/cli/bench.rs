@@ -60,10 +60,22 @@ struct Row {
 impl Row {
     /// The run of median time.
     fn median(&self) -> Run {
-        let mut runs = self.runs.clone();
-        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-        runs[runs.len() / 2]
+        median_by(&self.runs, |r| r.seconds)
     }
+}
+
+/// The median of `runs` by `key` (the upper middle one of an even count).
+pub(super) fn median_by<T: Clone>(runs: &[T], key: impl Fn(&T) -> f64) -> T {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    sorted[sorted.len() / 2].clone()
+}
+
+/// The ratios `a[i] / b[i]` of runs made side by side, ascending.
+pub(super) fn paired_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios
 }
 
 pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<String> {
@@ -268,9 +280,8 @@ fn render(
         let ratio = match python {
             // Side by side with Python: the median of the pairs' ratios.
             Some(p) if paired && p.runs.len() == r.runs.len() => {
-                let mut ratios: Vec<f64> = p.runs.iter().zip(&r.runs).map(|(p, r)| p.seconds / r.seconds).collect();
-                ratios.sort_by(f64::total_cmp);
-                format!("{:.2}×", ratios[ratios.len() / 2])
+                let seconds = |row: &Row| row.runs.iter().map(|r| r.seconds).collect::<Vec<_>>();
+                format!("{:.2}×", median_by(&paired_ratios(&seconds(p), &seconds(r)), |x| *x))
             }
             Some(p) => format!("{:.2}×", p.median().seconds / median.seconds),
             None => "-".into(),

@@ -24,7 +24,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use deltalake::kernel::Transaction;
 use rand::{Rng as _, SeedableRng as _};
 
-use super::bench::{peak_rss, reset_peak_rss};
+use super::bench::{median_by, paired_ratios, peak_rss, reset_peak_rss};
 use crate::lake::{Lake, TableName};
 use crate::merge::writers;
 
@@ -141,12 +141,9 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
         }
         for (((target, base, keys), changed), runs) in cells.iter().zip(&changed).zip(runs) {
             let seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
-            let mut cpus: Vec<f64> = runs.iter().filter_map(|r| r.cpu).collect();
-            cpus.sort_by(f64::total_cmp);
-            let ours_cpu = (cpus.len() == runs.len()).then(|| cpus[cpus.len() / 2]);
-            let mut sorted = runs;
-            sorted.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-            let median = sorted.swap_remove(sorted.len() / 2);
+            let cpus: Vec<f64> = runs.iter().filter_map(|r| r.cpu).collect();
+            let ours_cpu = (cpus.len() == runs.len()).then(|| median_by(&cpus, |c| *c));
+            let median = median_by(&runs, |r| r.seconds);
             // delta-rs's MERGE, on another fresh copy.
             let copy = dir.path().join(format!("theirs-{target}-{batch}"));
             copy_dir(base, &copy)?;
@@ -180,6 +177,7 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
 }
 
 /// One timed run of our merge.
+#[derive(Clone)]
 struct Run {
     seconds: f64,
     cpu: Option<f64>,
@@ -276,8 +274,7 @@ fn render(args: &BenchMergeArgs, rows: &[Row]) -> String {
         if let (Some(small), Some(large)) = (times.first(), times.last())
             && large.target > small.target
         {
-            let mut ratios: Vec<f64> = large.seconds.iter().zip(&small.seconds).map(|(l, s)| l / s).collect();
-            ratios.sort_by(f64::total_cmp);
+            let ratios = paired_ratios(&large.seconds, &small.seconds);
             let (Some(low), Some(high)) = (ratios.first(), ratios.last()) else { continue };
             let cpu = match (large.ours_cpu, small.ours_cpu) {
                 (Some(l), Some(s)) => format!("; {:.2}× in median CPU time", l / s),
@@ -286,7 +283,7 @@ fn render(args: &BenchMergeArgs, rows: &[Row]) -> String {
             let _ = writeln!(
                 out,
                 "\n~{batch} changed rows: ours {:.2}× slower at {} rows than at {} rows (median of {} runs side by side, range {low:.2}–{high:.2}×{cpu})",
-                ratios[ratios.len() / 2],
+                median_by(&ratios, |r| *r),
                 large.target,
                 small.target,
                 ratios.len(),
