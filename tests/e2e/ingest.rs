@@ -372,3 +372,36 @@ fn the_step_1_bench_prints_a_table_of_median_runs() {
     assert_eq!(stderr.matches("skipping the Python row").count(), 1, "asked once: {stderr}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the bench removes its tables");
 }
+
+/// A bad `--source` or `--lake` fails with status 1 and one line that says
+/// what was being done and why, each cause once (before, anyhow's chain
+/// repeated every cause the outer error already quoted).
+#[test]
+fn a_missing_source_or_a_lake_that_is_a_file_is_one_line_each_cause_once() {
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let error_of = |source: &Path, lake: &Path| {
+        let out = Command::new(bin).arg("ingest").arg("--source").arg(source).arg("--lake").arg(lake).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        errors[0].to_string()
+    };
+
+    let missing = dir.path().join("missing");
+    let error = error_of(&missing, &dir.path().join("lake"));
+    assert!(error.starts_with("error: ingesting `") && error.contains("reading the source"), "{error}");
+    assert!(error.contains(&*missing.to_string_lossy()), "{error}");
+    assert_eq!(error.matches("(os error 2)").count(), 1, "{error}");
+
+    let (source, file) = (dir.path().join("stream"), dir.path().join("file"));
+    std::fs::create_dir(&source).unwrap();
+    std::fs::write(&file, "").unwrap();
+    let error = error_of(&source, &file);
+    assert!(
+        error.starts_with("error: opening the lake `") && error.contains("is a file; a lake is a directory"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"", "the file is left as it was");
+}

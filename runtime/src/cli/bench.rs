@@ -136,7 +136,7 @@ pub fn run(registry: &'static Registry, args: &BenchArgs) -> anyhow::Result<Stri
                     eprintln!("bench: python, run {}: {seconds:.3} s", run + 1);
                     python.runs.push(Run { seconds, cpu_seconds: None, peak_rss: Some(peak) });
                 }
-                Err(e) => eprintln!("bench: skipping the Python row: {e:#}"),
+                Err(e) => eprintln!("bench: skipping the Python row: {}", super::causes::one_line(&e)),
             }
             std::fs::remove_dir_all(&target).ok();
         }

@@ -151,7 +151,7 @@ pub fn run(args: &BenchMergeArgs) -> anyhow::Result<String> {
             let theirs = match theirs {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    eprintln!("bench-merge: skipping delta-rs's MERGE: {e:#}");
+                    eprintln!("bench-merge: skipping delta-rs's MERGE: {}", super::causes::one_line(&e));
                     None
                 }
             };

@@ -9,6 +9,7 @@
 
 mod bench;
 mod bench_merge;
+mod causes;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -192,7 +193,7 @@ pub fn main(registry: &'static Registry) -> ExitCode {
     match runtime.block_on(run(registry, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", causes::one_line(&e));
             ExitCode::FAILURE
         }
     }

@@ -46,6 +46,8 @@ use url::Url;
 pub enum LakeError {
     #[error("the lake location `{location}` is not usable: {source}")]
     Location { location: String, source: Box<DeltaTableError> },
+    #[error("the lake location `{location}` is a file; a lake is a directory")]
+    NotADirectory { location: String },
     #[error("table `{table}`: {source}")]
     Delta { table: String, source: Box<DeltaTableError> },
     #[error("table `{table}`: {message}")]
@@ -115,6 +117,11 @@ impl Lake {
         stores::register();
         let root = deltalake::ensure_table_uri(location)
             .map_err(|source| LakeError::Location { location: location.to_string(), source: Box::new(source) })?;
+        // Said here rather than as an object-store error on the first table.
+        // (Collecting the components drops the URL's trailing slash.)
+        if root.to_file_path().is_ok_and(|path| path.components().collect::<std::path::PathBuf>().is_file()) {
+            return Err(LakeError::NotADirectory { location: location.to_string() });
+        }
         Ok(Lake { root: with_trailing_slash(root), storage_options: storage_options.into_iter().collect() })
     }
 
