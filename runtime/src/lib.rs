@@ -21,6 +21,7 @@ pub mod mapping;
 pub mod merge;
 pub mod produce;
 pub mod source;
+pub mod stop;
 pub mod transform;
 pub mod wire;
 

@@ -313,6 +313,92 @@ fn following_picks_up_segments_written_later() {
     task.abort();
 }
 
+/// A stop requested while a batch is in flight ends the run after that
+/// batch's commits; the next run goes on from there, and the tables end up
+/// as one uninterrupted run leaves them.
+#[test]
+fn a_stop_request_ends_the_run_after_the_batch_in_flight_and_the_next_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let produce_options = ProduceOptions { keys_per_entity: 20, segments: 2, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    let rt = rt();
+    let clean = lake_at(&dir.path().join("clean"));
+    let whole = ingest(&rt, &clean, options(&source, 50));
+    assert!(whole.batches > 3 && !whole.stopped, "{whole:?}");
+
+    let lake = lake_at(&dir.path().join("stopped"));
+    let stop = manifold_runtime::stop::Stop::new();
+    let first = rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options(&source, 50)).await.unwrap();
+        ingest
+            .run_until(&stop, |r| {
+                if r.batches == 2 {
+                    stop.request()
+                }
+            })
+            .await
+            .unwrap()
+    });
+    assert!(first.stopped && first.batches == 2, "{first:?}");
+    assert_eq!(finished_batches(&dir.path().join("stopped")), 1 + 2, "the table's creation and two batches");
+    let rest = ingest(&rt, &lake, options(&source, 50));
+    assert_eq!((first.batches + rest.batches, first.records + rest.records), (whole.batches, whole.records));
+    assert_eq!(rest.already_committed, 0, "the stop came between batches");
+    assert_eq!(staging(&lake, &rt), staging(&clean, &rt));
+    assert_eq!(letters(&lake, "jira", &rt), letters(&clean, "jira", &rt));
+}
+
+/// SIGTERM (what a scaled-down pod gets) or Ctrl-C stops a following
+/// `ingest-jira ingest` after its batch in flight: status 0, the summary
+/// printed, everything before committed.
+#[test]
+fn sigterm_or_ctrl_c_stops_a_following_ingest_with_its_summary() {
+    let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let produce_options = ProduceOptions { keys_per_entity: 10, segments: 2, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    // Batches of 100 within each of the two segments (`produce::write` splits evenly).
+    let per_segment = synthetic.records.len().div_ceil(2);
+    let batches = per_segment.div_ceil(100) + (synthetic.records.len() - per_segment).div_ceil(100);
+    let rt = rt();
+    for signal in ["-TERM", "-INT"] {
+        let lake_dir = dir.path().join(format!("lake{signal}"));
+        let args = ["ingest", "--follow", "--batch-records", "100", "--source"].map(std::ffi::OsStr::new);
+        let mut child = Command::new(bin)
+            .args(args)
+            .arg(&source)
+            .arg("--lake")
+            .arg(&lake_dir)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Every batch but the torn tail, which a following ingest waits on
+        // (watched in the log, not by opening the lake beside the ingest).
+        let started = std::time::Instant::now();
+        while finished_batches(&lake_dir) < 1 + batches {
+            assert!(child.try_wait().unwrap().is_none(), "the ingest ended before it was stopped");
+            assert!(started.elapsed() < Duration::from_secs(60), "the ingest never reached the last batch");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let sent = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{signal}: {stderr}");
+        assert!(stdout.starts_with("stopped on request: ") && stdout.contains(" records in "), "{stdout}");
+        // A run to the end finds only the torn tail left.
+        let rest = ingest(&rt, &lake_at(&lake_dir), options(&source, 100));
+        assert_eq!((rest.records, rest.dead_letters), (1, 1), "{signal}: {rest:?}");
+        assert_eq!(deduplicated(&staging(&lake_at(&lake_dir), &rt)), synthetic.expected);
+    }
+}
+
 /// The CLI kit of the generated binary: produce, ingest, status and tables.
 #[test]
 fn the_ingestion_binary_produces_ingests_and_reports() {

@@ -20,7 +20,8 @@ pub fn summary(r: &Report) -> String {
         None => "the start".into(),
     };
     format!(
-        "{} records in {} batches: {} rows staged, {} superseded within their batch, {} dead letters, {} already committed; next position: {position}",
+        "{}{} records in {} batches: {} rows staged, {} superseded within their batch, {} dead letters, {} already committed; next position: {position}",
+        if r.stopped { "stopped on request: " } else { "" },
         r.records,
         r.batches,
         r.rows_total(),

@@ -31,6 +31,7 @@ pub use status::{TableStatus, status};
 use crate::lake::{Lake, LakeError, Table, TableName};
 use crate::mapping::Registry;
 use crate::source::{Frame, Position, SegmentDir, Source as _};
+use crate::stop::Stop;
 
 /// The schema of the staging tables.
 pub const STAGING_SCHEMA: &str = "manifold_entities";
@@ -98,6 +99,8 @@ pub struct Report {
     pub already_committed: u64,
     /// Where the next run starts.
     pub position: Option<Position>,
+    /// Whether the run ended on a stop request rather than at the source's end.
+    pub stopped: bool,
 }
 
 impl Report {
@@ -174,7 +177,14 @@ impl Ingest {
 
     /// Runs until the source ends (or forever when following), calling
     /// `progress` after every committed batch.
-    pub async fn run(&mut self, mut progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
+    pub async fn run(&mut self, progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
+        self.run_until(&Stop::new(), progress).await
+    }
+
+    /// [`Ingest::run`], ending early once `stop` is requested: after the
+    /// batch being committed then (`Report::stopped`). A following ingest
+    /// waiting for new records ends at once.
+    pub async fn run_until(&mut self, stop: &Stop, mut progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
         let source_id = self.options.source_id();
         let start = self.committed_position().await?;
         let mut source = SegmentDir::new(&self.options.source, start.clone(), self.options.follow);
@@ -183,12 +193,19 @@ impl Ingest {
         // this run reads: only there can an interrupted batch have left rows.
         let mut first: Option<(String, HashMap<String, u64>)> = None;
         loop {
+            if stop.requested() {
+                report.stopped = true;
+                break;
+            }
             let frames = source.poll(self.options.batch_records).map_err(|e| self.source_error(e))?;
             if frames.is_empty() {
                 if !self.options.follow {
                     break;
                 }
-                tokio::time::sleep(self.options.poll_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.options.poll_interval) => {}
+                    () = stop.wait() => {}
+                }
                 continue;
             }
             for group in frames.chunk_by(|a, b| a.position().segment == b.position().segment) {
