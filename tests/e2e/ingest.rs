@@ -43,6 +43,16 @@ fn options(source: &Path, batch_records: usize) -> Options {
     o
 }
 
+/// A synthetic stream (with every kind of bad record) of `keys` keys per
+/// entity in `segments` segments, written to `dir/stream`.
+fn stream_in(dir: &Path, keys: usize, segments: usize) -> (std::path::PathBuf, Synthetic) {
+    let source = dir.join("stream");
+    let produce_options = ProduceOptions { keys_per_entity: keys, segments, ..ProduceOptions::default() };
+    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
+    produce::write(&source, &synthetic, segments).unwrap();
+    (source, synthetic)
+}
+
 fn bad_counts(synthetic: &Synthetic) -> BTreeMap<String, usize> {
     synthetic.bad.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -50,10 +60,7 @@ fn bad_counts(synthetic: &Synthetic) -> BTreeMap<String, usize> {
 #[test]
 fn a_stream_converges_to_the_producers_truth_and_bad_records_are_dead_letters() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let produce_options = ProduceOptions { keys_per_entity: 40, segments: 3, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
-    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    let (source, synthetic) = stream_in(dir.path(), 40, 3);
     assert!(!synthetic.offloads.is_empty() && synthetic.records.len() > 500);
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     let report = ingest(&rt, &lake, options_for(&source));
@@ -190,11 +197,8 @@ fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() 
     let kills_wanted: usize = std::env::var("MANIFOLD_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
     let keys = 30 + 2 * kills_wanted; // more kills, a longer stream
-    let produce_options = ProduceOptions { keys_per_entity: keys, segments: 5, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
-    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    let (source, synthetic) = stream_in(dir.path(), keys, 5);
     let batch = 20;
 
     // The reference: one uninterrupted run, in process.
@@ -319,10 +323,7 @@ fn following_picks_up_segments_written_later() {
 #[test]
 fn a_stop_request_ends_the_run_after_the_batch_in_flight_and_the_next_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let produce_options = ProduceOptions { keys_per_entity: 20, segments: 2, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
-    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    let (source, _) = stream_in(dir.path(), 20, 2);
     let rt = rt();
     let clean = lake_at(&dir.path().join("clean"));
     let whole = ingest(&rt, &clean, options(&source, 50));
@@ -357,10 +358,7 @@ fn a_stop_request_ends_the_run_after_the_batch_in_flight_and_the_next_run_goes_o
 fn sigterm_or_ctrl_c_stops_a_following_ingest_with_its_summary() {
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let produce_options = ProduceOptions { keys_per_entity: 10, segments: 2, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
-    produce::write(&source, &synthetic, produce_options.segments).unwrap();
+    let (source, synthetic) = stream_in(dir.path(), 10, 2);
     // Batches of 100 within each of the two segments (`produce::write` splits evenly).
     let per_segment = synthetic.records.len().div_ceil(2);
     let batches = per_segment.div_ceil(100) + (synthetic.records.len() - per_segment).div_ceil(100);
