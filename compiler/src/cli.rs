@@ -75,7 +75,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = crate::evolve::CheckFormat::Text)]
         format: crate::evolve::CheckFormat,
         /// The date sunsets are compared with (YYYY-MM-DD; default: today, UTC).
-        #[arg(long)]
+        #[arg(long, value_parser = iso_date)]
         today: Option<String>,
     },
     /// Benchmark a full build of a synthetic schema tree beside `buf build` and
@@ -323,5 +323,13 @@ fn explain(code: Option<&str>) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// `--today`: a day of the calendar as `YYYY-MM-DD`.
+fn iso_date(text: &str) -> Result<String, String> {
+    match crate::model::date::days_from_civil(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(format!("`{text}` is not a date as YYYY-MM-DD")),
     }
 }

@@ -105,6 +105,10 @@ fn usage_and_io_errors_exit_2() {
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
     assert_eq!(manifold(&["build", "--no-such-flag"]).status.code(), Some(2));
     assert_eq!(manifold(&["explain", "Z999"]).status.code(), Some(2));
+    // A `--today` that is not a day of the calendar (it used to count as 1970).
+    let o = manifold(&["check", "--schemas", schemas().to_str().unwrap(), "--today", "2026-02-30"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`2026-02-30` is not a date as YYYY-MM-DD"), "{}", stderr(&o));
 }
 
 #[test]

@@ -213,8 +213,8 @@ fn window(out: &mut Out<'_>, owner: &str, field: &str, header: &str) {
         .as_ref()
         .and_then(|f| f.deprecated.as_deref())
         .and_then(|r| r.split_whitespace().next())
-        .and_then(super::baseline::days_from_civil);
-    let today = super::baseline::days_from_civil(out.input.today).unwrap_or(0);
+        .and_then(crate::model::date::days_from_civil);
+    let today = crate::model::date::days_from_civil(out.input.today).unwrap_or(0);
     match since {
         Some(since) if today - since >= i64::from(days) => {}
         Some(since) => {

@@ -6,6 +6,7 @@
 //! documented JSON shape lives in [`json`] and can stay stable while this changes.
 
 mod checks;
+pub mod date;
 pub mod json;
 pub mod naming;
 mod resolve;

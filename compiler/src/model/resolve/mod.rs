@@ -182,12 +182,7 @@ fn camel_case(s: &str) -> String {
 }
 
 fn is_iso_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
-    matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
+    crate::model::date::days_from_civil(s).is_some()
 }
 
 /// The closest candidate within a small edit distance, for "did you mean" hints.
@@ -225,7 +220,12 @@ mod tests {
         assert_eq!(normalize("jira/./issue"), Some("jira/issue".into()));
         assert_eq!(normalize("../x"), None);
         assert_eq!(camel_case("created_at"), "createdAt");
-        assert!(is_iso_date("2026-02-28") && !is_iso_date("2026-13-01") && !is_iso_date("26-1-1"));
+        assert!(
+            is_iso_date("2026-02-28")
+                && !is_iso_date("2026-13-01")
+                && !is_iso_date("26-1-1")
+                && !is_iso_date("2026-02-30")
+        );
         assert_eq!(suggest("Strin", ["String", "Int"].into_iter()), Some("String"));
         assert_eq!(suggest("ari", ["ARI", "Int"].into_iter()), Some("ARI"));
         assert_eq!(suggest("Zebra", ["String", "Int"].into_iter()), None);
