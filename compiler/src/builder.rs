@@ -116,8 +116,7 @@ impl Builder {
             .find(|a| a.path == emit::proto::DESCRIPTOR_SET)
             .map(|a| a.bytes.clone())
             .unwrap_or_default();
-        let dbt = emit::dbt::models(&c.model, &c.lock);
-        let rust = emit::rust::product_rust(&c.model, &c.lock, &product, &fds, &dbt.models)
+        let rust = emit::rust::product_rust(&c.model, &c.lock, &product, &fds, &emitted.models)
             .map_err(|message| BuildError::Generate { product: product.clone(), message })?;
         let descriptors = out_dir.join(emit::rust::descriptor_file(&product));
         write::write_if_changed(&descriptors, &fds)

@@ -40,6 +40,10 @@ impl Artifact {
 pub struct Emitted {
     pub artifacts: Vec<Artifact>,
     pub diagnostics: Diagnostics,
+    /// Every dbt model, compiled: what the Rust emitter needs beside the
+    /// descriptor set (a build script's `Builder` takes them from here rather
+    /// than rendering and compiling the project a second time).
+    pub models: Vec<dbt::DbtModel>,
 }
 
 /// Runs every emitter. `model` must be free of errors and `lock` must number it
@@ -69,6 +73,7 @@ pub fn emit_all(model: &Model, lock: &Lock, layout: &crates::Layout) -> Emitted 
     out.diagnostics.extend(dbt.diagnostics);
     out.artifacts.extend(tables.files);
     out.diagnostics.extend(tables.diagnostics);
+    out.models = dbt.models;
     out.artifacts.extend(crates::emit(model, layout));
     out.artifacts.par_sort_by(|a, b| a.path.cmp(&b.path));
     out
