@@ -33,7 +33,7 @@ fn ingest(rt: &tokio::runtime::Runtime, registry: &'static Registry, lake: &Lake
 }
 
 fn merge(rt: &tokio::runtime::Runtime, registry: &'static Registry, lake: &Lake, chunk_rows: usize) -> Vec<TableMerge> {
-    rt.block_on(merge::merge(lake, registry, &MergeOptions { chunk_rows })).unwrap()
+    rt.block_on(merge::merge(lake, registry, &MergeOptions { chunk_rows, ..MergeOptions::default() })).unwrap()
 }
 
 /// Moves the segment files from index `from` on out of `source` into `to`
@@ -92,6 +92,28 @@ fn the_writers_replace_by_version_and_a_rerun_commits_nothing() {
     let third = merge(&rt, &opsgenie::REGISTRY, &lake, 100);
     assert!(third.iter().all(|m| m.staging_rows == 0 && m.commits == 0), "{third:?}");
     assert_eq!(versions(&lake), before);
+}
+
+/// A merge asked to stop before its next chunk applies nothing more — here,
+/// asked before it starts, not even the model tables are created — and the
+/// next merge does all of it.
+#[test]
+fn a_stopped_merge_applies_nothing_more_and_the_next_one_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    let options = ProduceOptions { keys_per_entity: 20, segments: 2, bad_records: false, ..ProduceOptions::default() };
+    produce::write(&source, &produce::synthesize(&opsgenie::REGISTRY, &options), options.segments).unwrap();
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 50);
+    let tables_before = lake.list().unwrap();
+    let stop = manifold_runtime::stop::Stop::new();
+    stop.request();
+    let stopped = rt.block_on(merge::merge(&lake, &opsgenie::REGISTRY, &MergeOptions { chunk_rows: 100, stop }));
+    assert!(stopped.unwrap().is_empty());
+    assert_eq!(lake.list().unwrap(), tables_before, "no model table touched");
+    let merged = merge(&rt, &opsgenie::REGISTRY, &lake, 100);
+    assert!(merged.iter().all(|m| m.from == -1 && m.commits > 0), "{merged:?}");
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
 }
 
 /// Model tables created without the `deletionVectors` feature (e.g. by an

@@ -65,6 +65,7 @@ enum Command {
         max_record_bytes: usize,
     },
     /// Step 2 once: apply the staging tables' new rows to every model's table.
+    /// Ctrl-C or SIGTERM stops after the chunk in flight; a second one at once.
     Merge {
         #[arg(long)]
         lake: String,
@@ -225,8 +226,12 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             println!("{}", report::summary(&report));
         }
         Command::Merge { lake, chunk_rows } => {
-            let merges = merge_into(registry, &lake, chunk_rows).await?;
+            let stop = stop_on_signals();
+            let merges = merge_into(registry, &lake, chunk_rows, &stop).await?;
             print!("{}", report::merge_table(&merges));
+            if stop.requested() {
+                println!("stopped on request; the next merge goes on from there");
+            }
         }
         Command::Run { source, lake, once, interval } => {
             let interval = std::time::Duration::from_secs_f64(interval.max(0.01));
@@ -237,7 +242,7 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
                     println!("{}", report::summary(&report));
                     break;
                 }
-                let merges = merge_into(registry, &lake, MergeOptions::default().chunk_rows).await?;
+                let merges = merge_into(registry, &lake, MergeOptions::default().chunk_rows, &stop).await?;
                 let merged: usize = merges.iter().map(|m| m.staging_rows).sum();
                 tracing::info!(records = report.records, merged_rows = merged, "round done");
                 if once {
@@ -317,7 +322,7 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let lake_location = lake.to_string_lossy().into_owned();
             let report = ingest_into(registry, &lake_location, Options::new(&stream), &Stop::new()).await?;
             println!("{}\n", report::summary(&report));
-            let merges = merge_into(registry, &lake_location, MergeOptions::default().chunk_rows).await?;
+            let merges = merge_into(registry, &lake_location, MergeOptions::default().chunk_rows, &Stop::new()).await?;
             println!("{}", report::merge_table(&merges));
             let lake = open_lake(&lake_location)?;
             print!("{}", report::tables(&lake).await?);
@@ -353,9 +358,14 @@ fn produce_into(registry: &Registry, out: &Path, options: &ProduceOptions) -> an
     Ok(())
 }
 
-async fn merge_into(registry: &'static Registry, lake: &str, chunk_rows: usize) -> anyhow::Result<Vec<TableMerge>> {
+async fn merge_into(
+    registry: &'static Registry,
+    lake: &str,
+    chunk_rows: usize,
+    stop: &Stop,
+) -> anyhow::Result<Vec<TableMerge>> {
     let lake_handle = open_lake(lake)?;
-    let options = MergeOptions { chunk_rows: chunk_rows.max(1) };
+    let options = MergeOptions { chunk_rows: chunk_rows.max(1), stop: stop.clone() };
     let merges = merge::merge(&lake_handle, registry, &options)
         .await
         .with_context(|| format!("merging the staging tables of `{lake}` into the models' tables"))?;

@@ -34,6 +34,7 @@ pub use writers::Written;
 use crate::ingest::STAGING_SCHEMA;
 use crate::lake::{Lake, LakeError, Table, TableName};
 use crate::mapping::{ModelInfo, Registry, Writer};
+use crate::stop::Stop;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -50,11 +51,15 @@ pub struct MergeOptions {
     /// Staging rows per chunk (one commit per target table and chunk); a chunk
     /// always holds whole staging commits.
     pub chunk_rows: usize,
+    /// Once requested, the merge ends after the chunk in flight (every target
+    /// of an entity then holds the same staging versions; the next merge goes
+    /// on from there).
+    pub stop: Stop,
 }
 
 impl Default for MergeOptions {
     fn default() -> Self {
-        MergeOptions { chunk_rows: 250_000 }
+        MergeOptions { chunk_rows: 250_000, stop: Stop::new() }
     }
 }
 
@@ -94,6 +99,9 @@ pub async fn merge(
 ) -> Result<Vec<TableMerge>, MergeError> {
     let mut out = Vec::new();
     for entity in registry.entities {
+        if options.stop.requested() {
+            break;
+        }
         let staging_name = TableName::new(STAGING_SCHEMA, entity.name);
         let Some(staging) = lake.existing(&staging_name).await? else { continue };
         let upto = staging.version().unwrap_or(0);
@@ -125,7 +133,7 @@ pub async fn merge(
             targets.push(Target { model, table, done, report });
         }
         let mut at = targets.iter().map(|t| t.done).min().unwrap_or(upto);
-        while at < upto {
+        while at < upto && !options.stop.requested() {
             // Whole staging commits, up to about `chunk_rows` rows.
             let mut chunk: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
             let mut rows = 0;
