@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use manifold_e2e::jira;
 use manifold_e2e::kill::{duplicated_and_shuffled, kill_repeatedly, spawn};
+use manifold_e2e::{jira, write_stream};
 
 use crate::records;
 use manifold_e2e::lake::{Letter, dead_letters, deduplicated, letters, staging};
@@ -43,16 +43,6 @@ fn options(source: &Path, batch_records: usize) -> Options {
     o
 }
 
-/// A synthetic stream (with every kind of bad record) of `keys` keys per
-/// entity in `segments` segments, written to `dir/stream`.
-fn stream_in(dir: &Path, keys: usize, segments: usize) -> (std::path::PathBuf, Synthetic) {
-    let source = dir.join("stream");
-    let produce_options = ProduceOptions { keys_per_entity: keys, segments, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&jira::REGISTRY, &produce_options);
-    produce::write(&source, &synthetic, segments).unwrap();
-    (source, synthetic)
-}
-
 fn bad_counts(synthetic: &Synthetic) -> BTreeMap<String, usize> {
     synthetic.bad.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -60,7 +50,11 @@ fn bad_counts(synthetic: &Synthetic) -> BTreeMap<String, usize> {
 #[test]
 fn a_stream_converges_to_the_producers_truth_and_bad_records_are_dead_letters() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, synthetic) = stream_in(dir.path(), 40, 3);
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 40, segments: 3, ..ProduceOptions::default() },
+    );
     assert!(!synthetic.offloads.is_empty() && synthetic.records.len() > 500);
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     let report = ingest(&rt, &lake, options_for(&source));
@@ -198,7 +192,11 @@ fn killing_the_ingest_at_random_points_loses_nothing_and_writes_nothing_twice() 
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
     let keys = 30 + 2 * kills_wanted; // more kills, a longer stream
-    let (source, synthetic) = stream_in(dir.path(), keys, 5);
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: keys, segments: 5, ..ProduceOptions::default() },
+    );
     let batch = 20;
 
     // The reference: one uninterrupted run, in process.
@@ -323,18 +321,23 @@ fn following_picks_up_segments_written_later() {
 #[test]
 fn a_stop_request_ends_the_run_after_the_batch_in_flight_and_the_next_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _) = stream_in(dir.path(), 20, 2);
+    let (source, _) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 20, segments: 2, ..ProduceOptions::default() },
+    );
     let rt = rt();
     let clean = lake_at(&dir.path().join("clean"));
     let whole = ingest(&rt, &clean, options(&source, 50));
     assert!(whole.batches > 3 && !whole.stopped, "{whole:?}");
 
     let lake = lake_at(&dir.path().join("stopped"));
-    let stop = manifold_runtime::stop::Stop::new();
+    let stoppable = options(&source, 50);
+    let stop = stoppable.stop.clone();
     let first = rt.block_on(async {
-        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options(&source, 50)).await.unwrap();
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, stoppable).await.unwrap();
         ingest
-            .run_until(&stop, |r| {
+            .run(|r| {
                 if r.batches == 2 {
                     stop.request()
                 }
@@ -358,7 +361,11 @@ fn a_stop_request_ends_the_run_after_the_batch_in_flight_and_the_next_run_goes_o
 fn sigterm_or_ctrl_c_stops_a_following_ingest_with_its_summary() {
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let (source, synthetic) = stream_in(dir.path(), 10, 2);
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 10, segments: 2, ..ProduceOptions::default() },
+    );
     // Batches of 100 within each of the two segments (`produce::write` splits evenly).
     let per_segment = synthetic.records.len().div_ceil(2);
     let batches = per_segment.div_ceil(100) + (synthetic.records.len() - per_segment).div_ceil(100);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use manifold_e2e::kill::{duplicated_and_shuffled, kill_repeatedly, spawn};
 use manifold_e2e::lake::{deduplicated, staging};
 use manifold_e2e::models::{expected_models, files_with_deletion_vectors, model_tables, oracle, write_parquet};
-use manifold_e2e::{jira, opsgenie};
+use manifold_e2e::{jira, opsgenie, write_stream};
 use manifold_runtime::ingest::{Ingest, Options};
 use manifold_runtime::lake::Lake;
 use manifold_runtime::merge::{self, MergeOptions, TableMerge};
@@ -54,10 +54,11 @@ fn move_segments(source: &Path, to: &Path, from: usize) {
 #[test]
 fn the_writers_replace_by_version_and_a_rerun_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 40, segments: 4, bad_records: false, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&opsgenie::REGISTRY, &options);
-    produce::write(&source, &synthetic, options.segments).unwrap();
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &opsgenie::REGISTRY,
+        &ProduceOptions { keys_per_entity: 40, segments: 4, bad_records: false, ..ProduceOptions::default() },
+    );
     move_segments(&source, &dir.path().join("later"), 2);
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 50);
@@ -100,9 +101,11 @@ fn the_writers_replace_by_version_and_a_rerun_commits_nothing() {
 #[test]
 fn a_stopped_merge_applies_nothing_more_and_the_next_one_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 20, segments: 2, bad_records: false, ..ProduceOptions::default() };
-    produce::write(&source, &produce::synthesize(&opsgenie::REGISTRY, &options), options.segments).unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &opsgenie::REGISTRY,
+        &ProduceOptions { keys_per_entity: 20, segments: 2, bad_records: false, ..ProduceOptions::default() },
+    );
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 50);
     let tables_before = lake.list().unwrap();
@@ -121,9 +124,11 @@ fn a_stopped_merge_applies_nothing_more_and_the_next_one_goes_on() {
 #[test]
 fn tables_without_deletion_vectors_are_merged_copy_on_write() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() };
-    produce::write(&source, &produce::synthesize(&opsgenie::REGISTRY, &options), options.segments).unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &opsgenie::REGISTRY,
+        &ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() },
+    );
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     for e in opsgenie::REGISTRY.entities {
         for m in e.models {
@@ -191,9 +196,11 @@ fn python_deltalake_and_duckdb_read_the_merged_tables_back() {
     let py = root.join("tools/venv/bin/python");
     assert!(py.exists(), "tools/venv is not installed: run `scripts/setup-python.sh` (scripts/test.sh does)");
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() };
-    produce::write(&source, &produce::synthesize(&opsgenie::REGISTRY, &options), options.segments).unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &opsgenie::REGISTRY,
+        &ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() },
+    );
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 30);
     let merges = merge(&rt, &opsgenie::REGISTRY, &lake, 40);
@@ -237,10 +244,11 @@ fn killing_the_merge_at_random_points_loses_nothing_and_applies_nothing_twice() 
     let kills_wanted: usize = std::env::var("MANIFOLD_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 20 + kills_wanted, segments: 3, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&jira::REGISTRY, &options);
-    produce::write(&source, &synthetic, options.segments).unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 20 + kills_wanted, segments: 3, ..ProduceOptions::default() },
+    );
     let rt = rt();
     let clean = lake_at(&dir.path().join("clean"));
     ingest(&rt, &jira::REGISTRY, &clean, &source, 40);
@@ -330,10 +338,11 @@ fn most_files_in_a_partition(rt: &tokio::runtime::Runtime, lake: &Lake) -> usize
 #[test]
 fn optimize_and_vacuum_change_files_not_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 30, segments: 4, bad_records: false, ..ProduceOptions::default() };
-    let synthetic = produce::synthesize(&opsgenie::REGISTRY, &options);
-    produce::write(&source, &synthetic, options.segments).unwrap();
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &opsgenie::REGISTRY,
+        &ProduceOptions { keys_per_entity: 30, segments: 4, bad_records: false, ..ProduceOptions::default() },
+    );
     move_segments(&source, &dir.path().join("later"), 2);
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
@@ -365,9 +374,11 @@ fn optimize_and_vacuum_change_files_not_rows() {
 fn optimize_beside_a_running_merge_loses_nothing() {
     let bin = env!("CARGO_BIN_EXE_e2e-ingest-jira");
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("stream");
-    let options = ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() };
-    produce::write(&source, &produce::synthesize(&jira::REGISTRY, &options), options.segments).unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 30, segments: 3, bad_records: false, ..ProduceOptions::default() },
+    );
     let lake_dir = dir.path().join("lake");
     let (rt, lake) = (rt(), lake_at(&lake_dir));
     ingest(&rt, &jira::REGISTRY, &lake, &source, 15);

@@ -30,6 +30,20 @@ pub mod conformance {
 }
 pub mod kill;
 
+/// A synthetic stream of `registry`'s product made with `options`, written
+/// to `dir/stream` in `options.segments` segments; returns its directory and
+/// the stream (with its oracle).
+pub fn write_stream(
+    dir: &std::path::Path,
+    registry: &manifold_runtime::Registry,
+    options: &manifold_runtime::produce::ProduceOptions,
+) -> (std::path::PathBuf, manifold_runtime::produce::Synthetic) {
+    let source = dir.join("stream");
+    let synthetic = manifold_runtime::produce::synthesize(registry, options);
+    manifold_runtime::produce::write(&source, &synthetic, options.segments).unwrap();
+    (source, synthetic)
+}
+
 /// Runs a bench command (`args`) of the ingestion binary `bin` without
 /// Python, its scratch tables under `tmp`; checks that it succeeded and
 /// returns its stdout and stderr.

@@ -222,12 +222,13 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             options.follow = follow;
             options.batch_records = batch_records.max(1);
             options.max_record_bytes = max_record_bytes;
-            let report = ingest_into(registry, &lake, options, &stop_on_signals()).await?;
+            options.stop = stop_on_signals();
+            let report = ingest_into(registry, &lake, options).await?;
             println!("{}", report::summary(&report));
         }
         Command::Merge { lake, chunk_rows } => {
             let stop = stop_on_signals();
-            let merges = merge_into(registry, &lake, chunk_rows, &stop).await?;
+            let merges = merge_into(registry, &lake, MergeOptions { chunk_rows, stop: stop.clone() }).await?;
             print!("{}", report::merge_table(&merges));
             if stop.requested() {
                 println!("stopped on request; the next merge goes on from there");
@@ -237,12 +238,13 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let interval = std::time::Duration::from_secs_f64(interval.max(0.01));
             let stop = stop_on_signals();
             loop {
-                let report = ingest_into(registry, &lake, options(&source), &stop).await?;
+                let report = ingest_into(registry, &lake, Options { stop: stop.clone(), ..options(&source) }).await?;
                 if stop.requested() {
                     println!("{}", report::summary(&report));
                     break;
                 }
-                let merges = merge_into(registry, &lake, MergeOptions::default().chunk_rows, &stop).await?;
+                let merges =
+                    merge_into(registry, &lake, MergeOptions { stop: stop.clone(), ..MergeOptions::default() }).await?;
                 let merged: usize = merges.iter().map(|m| m.staging_rows).sum();
                 tracing::info!(records = report.records, merged_rows = merged, "round done");
                 if once {
@@ -320,9 +322,9 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let (stream, lake) = (dir.join("stream"), dir.join("lake"));
             produce_into(registry, &stream, &ProduceOptions::default())?;
             let lake_location = lake.to_string_lossy().into_owned();
-            let report = ingest_into(registry, &lake_location, Options::new(&stream), &Stop::new()).await?;
+            let report = ingest_into(registry, &lake_location, Options::new(&stream)).await?;
             println!("{}\n", report::summary(&report));
-            let merges = merge_into(registry, &lake_location, MergeOptions::default().chunk_rows, &Stop::new()).await?;
+            let merges = merge_into(registry, &lake_location, MergeOptions::default()).await?;
             println!("{}", report::merge_table(&merges));
             let lake = open_lake(&lake_location)?;
             print!("{}", report::tables(&lake).await?);
@@ -358,14 +360,9 @@ fn produce_into(registry: &Registry, out: &Path, options: &ProduceOptions) -> an
     Ok(())
 }
 
-async fn merge_into(
-    registry: &'static Registry,
-    lake: &str,
-    chunk_rows: usize,
-    stop: &Stop,
-) -> anyhow::Result<Vec<TableMerge>> {
+async fn merge_into(registry: &'static Registry, lake: &str, options: MergeOptions) -> anyhow::Result<Vec<TableMerge>> {
     let lake_handle = open_lake(lake)?;
-    let options = MergeOptions { chunk_rows: chunk_rows.max(1), stop: stop.clone() };
+    let options = MergeOptions { chunk_rows: options.chunk_rows.max(1), ..options };
     let merges = merge::merge(&lake_handle, registry, &options)
         .await
         .with_context(|| format!("merging the staging tables of `{lake}` into the models' tables"))?;
@@ -378,18 +375,13 @@ async fn merge_into(
     Ok(merges)
 }
 
-async fn ingest_into(
-    registry: &'static Registry,
-    lake: &str,
-    options: Options,
-    stop: &Stop,
-) -> anyhow::Result<ingest::Report> {
+async fn ingest_into(registry: &'static Registry, lake: &str, options: Options) -> anyhow::Result<ingest::Report> {
     let lake_handle = open_lake(lake)?;
     let context = || format!("ingesting `{}` into `{lake}`", options.source.display());
     let progress = report::Progress::new(&options.source);
     let mut ingest = Ingest::open(registry, &lake_handle, options.clone()).await.with_context(context)?;
     let report = ingest
-        .run_until(stop, |r| {
+        .run(|r| {
             progress.update(r);
             tracing::debug!(batches = r.batches, records = r.records, position = ?r.position, "committed a batch");
         })

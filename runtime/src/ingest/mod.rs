@@ -55,6 +55,9 @@ pub struct Options {
     /// `aws_region`, `aws_access_key_id`, …); by default from the environment
     /// (`offload::storage_options_from_env`).
     pub storage_options: Vec<(String, String)>,
+    /// Once requested, the run ends after the batch in flight
+    /// (`Report::stopped`); a following run waiting for data ends at once.
+    pub stop: Stop,
 }
 
 impl Options {
@@ -67,6 +70,7 @@ impl Options {
             max_record_bytes: 16 * 1024 * 1024,
             poll_interval: Duration::from_millis(200),
             storage_options: offload::storage_options_from_env(),
+            stop: Stop::new(),
         }
     }
 
@@ -177,14 +181,9 @@ impl Ingest {
 
     /// Runs until the source ends (or forever when following), calling
     /// `progress` after every committed batch.
-    pub async fn run(&mut self, progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
-        self.run_until(&Stop::new(), progress).await
-    }
-
-    /// [`Ingest::run`], ending early once `stop` is requested: after the
-    /// batch being committed then (`Report::stopped`). A following ingest
-    /// waiting for new records ends at once.
-    pub async fn run_until(&mut self, stop: &Stop, mut progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
+    /// Ends early once `Options::stop` is requested.
+    pub async fn run(&mut self, mut progress: impl FnMut(&Report)) -> Result<Report, IngestError> {
+        let stop = self.options.stop.clone();
         let source_id = self.options.source_id();
         let start = self.committed_position().await?;
         let mut source = SegmentDir::new(&self.options.source, start.clone(), self.options.follow);
