@@ -274,6 +274,9 @@ fn check(
     today: Option<String>,
     color: bool,
 ) -> ExitCode {
+    // The schemas first: when they cannot be read, that is the error to show, not
+    // the baseline lock that would sit inside them.
+    let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
     let baseline = match (against, baseline) {
         (Some(rev), _) => Baseline::from_git(rev, schemas, generated),
         (None, Some(path)) => Baseline::from_lock_file(path),
@@ -286,7 +289,6 @@ fn check(
             return ExitCode::from(2);
         }
     };
-    let Some(c) = compile_or_report(schemas) else { return ExitCode::from(2) };
     let today = today.unwrap_or_else(crate::evolve::today_utc);
     let config = match crate::evolve::Config::load(schemas) {
         Ok(c) => c,

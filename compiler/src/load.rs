@@ -16,6 +16,8 @@ pub const BASE_FILE: &str = "manifold.ts";
 pub enum LoadError {
     #[error("schema directory `{0}` does not exist")]
     Missing(PathBuf),
+    #[error("`{0}` is a file; the schemas are a directory (the one holding `manifold.ts`)")]
+    NotADirectory(PathBuf),
     #[error("cannot read `{path}`")]
     Io {
         path: PathBuf,
@@ -39,6 +41,9 @@ pub struct Loaded {
 /// everything downstream is deterministic. `display_root` prefixes the paths shown
 /// in diagnostics (e.g. `schemas`).
 pub fn load(root: &Path, display_root: &str) -> Result<Loaded, LoadError> {
+    if root.exists() && !root.is_dir() {
+        return Err(LoadError::NotADirectory(root.to_path_buf()));
+    }
     if !root.is_dir() {
         return Err(LoadError::Missing(root.to_path_buf()));
     }

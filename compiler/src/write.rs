@@ -59,6 +59,14 @@ pub struct TreeReport {
 /// that no artifact produces any more (then empty folders). `out` belongs to
 /// Manifold; nothing else should be kept there.
 pub fn write_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<TreeReport> {
+    // Said before anything is written: otherwise each artifact would fail on its
+    // own with the platform's "File exists" or "Not a directory".
+    if out.exists() && !out.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("`{}` is a file; the output location is a directory", out.display()),
+        ));
+    }
     // What was there before: listed first, as the writes below pass through
     // temporary files that a listing taken meanwhile would see.
     let existing = existing_files(out)?;

@@ -103,6 +103,18 @@ fn usage_and_io_errors_exit_2() {
     let o = manifold(&["build", "--schemas", "/definitely/not/here"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    // A file where a directory belongs is named as such, not "does not exist" or
+    // the platform's "File exists"; nothing is written beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, "").unwrap();
+    let o = manifold(&["build", "--schemas", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a file; the schemas are a directory"), "{}", stderr(&o));
+    let o = manifold(&["build", "--schemas", schemas().to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a file; the output location is a directory"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the file itself");
     assert_eq!(manifold(&["build", "--no-such-flag"]).status.code(), Some(2));
     assert_eq!(manifold(&["explain", "Z999"]).status.code(), Some(2));
     // A `--today` that is not a day of the calendar (it used to count as 1970).
