@@ -106,8 +106,12 @@ pub fn synthesize(registry: &Registry, options: &ProduceOptions) -> Synthetic {
     let mut events = Vec::new();
     for entity in registry.entities {
         for k in 0..options.keys_per_entity {
-            let workspace = format!("ws-{}", rng.random_range(0..options.workspaces.max(1)));
-            let key = format!("ari:cloud:{}:{workspace}:{}/{k}", registry.product, entity.name.to_lowercase());
+            let site = format!("ws-{}", rng.random_range(0..options.workspaces.max(1)));
+            let key = format!("ari:cloud:{}:{site}:{}/{k}", registry.product, entity.name.to_lowercase());
+            // A workspace id is an ARI, as in production: its `:` and `/` are
+            // escaped in the partition folders' names (`workspace_id=ari%3Acloud…`),
+            // so every test and the demo go through that escaping.
+            let workspace = format!("ari:cloud:platform::workspace/{site}");
             // The key's history: versions 1..n, maybe a tombstone, maybe a new generation.
             let versions = rng.random_range(1..=options.max_versions.max(1)) as i64;
             let mut history: Vec<(i64, i64, bool)> = (1..=versions).map(|v| (1, v, false)).collect();

@@ -443,11 +443,14 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                 if add.deletion_vector.is_some() {
                     return Err(table_error(table, format!("`{}` has a deletion vector", add.path)));
                 }
-                let path = percent_encoding::percent_decode_str(&add.path).decode_utf8_lossy().into_owned();
+                // `Add::path` comes out of the log already percent-decoded (as
+                // `LogicalFileView::path` does): decoding it again would turn a
+                // partition folder's own escapes (`ws%2B5` for `ws+5`) into
+                // characters, and name a file that does not exist.
                 let (batches, _) = read_parquet(
                     &reader,
                     &schema,
-                    Part { path: &path, size: add.size, partitions: &add.partition_values },
+                    Part { path: &add.path, size: add.size, partitions: &add.partition_values },
                     Select::All,
                 )
                 .await?;

@@ -32,7 +32,11 @@ fn rows(rows: &[(usize, i64, bool)]) -> RecordBatch {
         Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>()),
         Arc::new(rows.iter().map(|r| Some(r.2)).collect::<BooleanArray>()),
         Arc::new(Int64Array::from(vec![1; rows.len()])),
-        Arc::new(rows.iter().map(|r| Some(format!("ws-{}", r.0 % 2))).collect::<StringArray>()),
+        // Characters a partition folder's name escapes (`:`, `/`, `+`, `%`, space):
+        // the stored rows are found through those escaped paths.
+        Arc::new(
+            rows.iter().map(|r| Some(format!("ari:cloud:x::workspace/w+{} 1%", r.0 % 2))).collect::<StringArray>(),
+        ),
     ];
     RecordBatch::try_new(schema(), columns).unwrap()
 }
