@@ -223,6 +223,32 @@ fn check_against_a_git_ref_finds_the_breaking_change() {
     // A ref that does not exist: the check cannot run.
     let o = run(&["check", "--against", "no-such-ref"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no-such-ref"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`no-such-ref` is not a commit"), "{}", stderr(&o));
+
+    // From outside the repository, with absolute paths: git is asked in the
+    // schemas' repository, not the current directory's (there, `--against`
+    // failed and the default baseline fell back to the working-tree lock). A
+    // second removal, built but not committed: the default baseline is HEAD's
+    // lock, not the working tree's, which already reserves the field.
+    std::fs::write(&issue, std::fs::read_to_string(&issue).unwrap().replacen("  dueDate?: Date;\n", "", 1)).unwrap();
+    assert_eq!(run(&["build", "--out", "generated"]).status.code(), Some(0));
+    let (schemas, generated) = (repo.join("schemas"), repo.join("generated"));
+    let elsewhere = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_manifold"))
+            .args(["check", "--format", "json", "--schemas", schemas.to_str().unwrap()])
+            .args(["--generated", generated.to_str().unwrap()])
+            .args(extra)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap()
+    };
+    for extra in [&[][..], &["--against", "HEAD"]] {
+        let o = elsewhere(extra);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let elements: Vec<&str> =
+            json["findings"].as_array().unwrap().iter().map(|f| f["element"].as_str().unwrap()).collect();
+        assert_eq!(elements, ["JiraIssue.dueDate"], "{extra:?}");
+    }
     let _ = std::fs::remove_dir_all(&repo);
 }

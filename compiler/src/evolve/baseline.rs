@@ -1,11 +1,13 @@
 //! Where a check's baseline comes from: a lock file, or a git revision (its lock
 //! and its schemas, read with git itself — no checkout).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::Baseline;
+use super::git::Repo;
 
 impl Baseline {
     /// A lock file alone (no baseline Model: owner and team-model rules do not run).
@@ -21,65 +23,67 @@ impl Baseline {
     }
 
     /// The lock, the schemas and the released staging schemas (under `generated`)
-    /// at `rev`; paths are relative to the current directory, inside a git work tree.
+    /// at `rev` of the git work tree holding `schemas`, whatever the current
+    /// directory. Every file is read by one `git cat-file --batch`: a tree of
+    /// thousands of schemas costs one process, not one per file.
     pub fn from_git(rev: &str, schemas: &Path, generated: &Path) -> anyhow::Result<Baseline> {
-        let lock_path = schemas.join(crate::lock::LOCK_FILE);
-        let lock_text = git_show(rev, &lock_path)?;
-        let root = format!("./{}", schemas.display());
-        let out = std::process::Command::new("git")
-            .args(["ls-tree", "-r", "--name-only", rev, "--", &root])
-            .output()
-            .context("cannot run git")?;
-        if !out.status.success() {
-            anyhow::bail!("git ls-tree {rev} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-        }
-        let prefix = format!("{}/", schemas.display().to_string().trim_start_matches("./").trim_end_matches('/'));
-        let mut files = Vec::new();
-        for path in String::from_utf8(out.stdout)?.lines() {
-            let rel = path.strip_prefix(&prefix).unwrap_or(path).to_string();
-            if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(&rel) {
-                let text = git_show(rev, &schemas.join(&rel))?;
-                files.push((rel, text));
+        let repo = Repo::containing(schemas)?;
+        repo.verify(rev)?;
+        let root = repo.relative(schemas)?;
+        let in_root = |name: &str| if root.is_empty() { name.to_string() } else { format!("{root}/{name}") };
+        let lock_rel = in_root(crate::lock::LOCK_FILE);
+        let mut wanted: Vec<(String, String)> = Vec::new(); // (path in the schemas, path in the repo)
+        for path in repo.list(rev, &root)? {
+            let rel =
+                if root.is_empty() { path.as_str() } else { path.strip_prefix(&format!("{root}/")).unwrap_or(&path) };
+            if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(rel) {
+                wanted.push((rel.to_string(), path.clone()));
             }
         }
-        let display = format!("{rev}:{}", schemas.display());
+        let mut paths: Vec<&str> = vec![lock_rel.as_str()];
+        paths.extend(wanted.iter().map(|(_, p)| p.as_str()));
+        let mut texts = repo.read(rev, &paths)?.into_iter();
+        let lock_text = texts.next().flatten().with_context(|| format!("`{rev}` has no `{lock_rel}`"))?;
+        let mut files = Vec::new();
+        for ((rel, path), text) in wanted.into_iter().zip(texts) {
+            files.push((rel, text.with_context(|| format!("`{rev}:{path}` cannot be read"))?));
+        }
+        let display = format!("{rev}:{root}");
         let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
-        let compiled = crate::compile_loaded(loaded, lock_path.clone());
-        let released_columns = released_columns(rev, generated);
-        Ok(Baseline {
-            name: format!("{rev}:{}", lock_path.display()),
-            lock_text,
-            compiled: Some(compiled),
-            released_columns,
-        })
+        let compiled = crate::compile_loaded(loaded, schemas.join(crate::lock::LOCK_FILE));
+        let released_columns = released_columns(&repo, rev, generated);
+        Ok(Baseline { name: format!("{rev}:{lock_rel}"), lock_text, compiled: Some(compiled), released_columns })
     }
 
-    /// The default: the state committed at HEAD, or outside git the working-tree
-    /// lock (the only baseline there is).
+    /// The default: the state committed at HEAD; the working-tree lock (the only
+    /// baseline there is) outside git, before the first commit, or while the lock
+    /// was never committed. Only those fall back: any other failure to read HEAD
+    /// is an error, as a silent fallback would compare with a lock the change
+    /// itself has updated.
     pub fn default_for(schemas: &Path, generated: &Path) -> anyhow::Result<Baseline> {
+        let lock = schemas.join(crate::lock::LOCK_FILE);
+        // No git, no repository, no commit yet, or a lock never committed.
+        let Ok(repo) = Repo::containing(schemas) else { return Baseline::from_lock_file(&lock) };
+        if repo.verify("HEAD").is_err() || repo.read("HEAD", &[&repo.relative(&lock)?])?[0].is_none() {
+            return Baseline::from_lock_file(&lock);
+        }
         Baseline::from_git("HEAD", schemas, generated)
-            .or_else(|_| Baseline::from_lock_file(&schemas.join(crate::lock::LOCK_FILE)))
     }
 }
 
 /// Column names of every staging schema committed at `rev` (none if the ref has
-/// no generated tree: the naming rule then has nothing to compare with).
-fn released_columns(rev: &str, generated: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
-    let dir = generated.join("tables/manifold_entities");
-    let mut out = std::collections::BTreeMap::new();
-    let Ok(listing) = std::process::Command::new("git")
-        .args(["ls-tree", "--name-only", rev, "--"])
-        .arg(format!("./{}/", dir.display()))
-        .output()
-    else {
-        return out;
-    };
-    for path in String::from_utf8_lossy(&listing.stdout).lines() {
-        let Some(file) = path.rsplit('/').next().filter(|f| f.ends_with(".json")) else { continue };
-        let Ok(text) = git_show(rev, &dir.join(file)) else { continue };
-        if let Some(columns) = staging_columns(&text) {
-            out.insert(file.trim_end_matches(".json").to_string(), columns);
-        }
+/// no generated tree, or it lies outside the repository: the naming rule then
+/// has nothing to compare with).
+fn released_columns(repo: &Repo, rev: &str, generated: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Ok(dir) = repo.relative(&generated.join("tables/manifold_entities")) else { return out };
+    let Ok(listing) = repo.list(rev, &dir) else { return out };
+    let files: Vec<&str> = listing.iter().map(String::as_str).filter(|p| p.ends_with(".json")).collect();
+    let Ok(texts) = repo.read(rev, &files) else { return out };
+    for (path, text) in files.iter().zip(texts) {
+        let Some(columns) = text.as_deref().and_then(staging_columns) else { continue };
+        let name = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".json");
+        out.insert(name.to_string(), columns);
     }
     out
 }
@@ -89,16 +93,6 @@ pub fn staging_columns(json: &str) -> Option<Vec<String>> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     let fields = v.get("schema")?.get("fields")?.as_array()?;
     Some(fields.iter().filter_map(|f| f.get("name")?.as_str().map(str::to_string)).collect())
-}
-
-/// A file's content at a git revision (`git show REV:./path`, relative to the cwd).
-fn git_show(rev: &str, path: &Path) -> anyhow::Result<String> {
-    let spec = format!("{rev}:./{}", path.display());
-    let out = std::process::Command::new("git").args(["show", &spec]).output().context("cannot run git")?;
-    if !out.status.success() {
-        anyhow::bail!("git show {spec} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// Today's date in UTC, YYYY-MM-DD (civil-from-days, proleptic Gregorian).

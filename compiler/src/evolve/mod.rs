@@ -12,6 +12,7 @@ mod baseline;
 pub mod catalogue;
 mod config;
 mod edits;
+mod git;
 mod models;
 mod naming;
 mod overrides;

@@ -1,0 +1,129 @@
+//! A git work tree read at a revision, without a checkout: the baseline of
+//! `manifold check --against REF`. Paths are relative to the work tree's top and
+//! `/`-separated, so the check works from any directory, with relative or
+//! absolute `--schemas`.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+
+pub(super) struct Repo {
+    /// The work tree's top, canonical (as git prints it).
+    top: PathBuf,
+}
+
+impl Repo {
+    /// The work tree holding `path` (or its nearest existing ancestor).
+    pub fn containing(path: &Path) -> anyhow::Result<Repo> {
+        let dir = existing_ancestor(path)?;
+        let out = git(&dir, &["rev-parse", "--show-toplevel"])?;
+        let top = String::from_utf8(out).context("git printed a path that is not UTF-8")?;
+        Ok(Repo { top: PathBuf::from(top.trim_end_matches('\n')) })
+    }
+
+    /// Fails unless `rev` names a commit.
+    pub fn verify(&self, rev: &str) -> anyhow::Result<()> {
+        let status = Command::new("git")
+            .args(["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+            .current_dir(&self.top)
+            .stdout(Stdio::null())
+            .status()
+            .context("cannot run git")?;
+        if !status.success() {
+            bail!("`{rev}` is not a commit of the git repository `{}`", self.top.display());
+        }
+        Ok(())
+    }
+
+    /// `path` relative to the top ("" for the top itself).
+    pub fn relative(&self, path: &Path) -> anyhow::Result<String> {
+        let abs = canonical(path)?;
+        let rel = abs
+            .strip_prefix(&self.top)
+            .with_context(|| format!("`{}` is outside the git work tree `{}`", path.display(), self.top.display()))?;
+        let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        Ok(parts.join("/"))
+    }
+
+    /// Every file under `dir` (relative to the top) at `rev`, relative to the top.
+    pub fn list(&self, rev: &str, dir: &str) -> anyhow::Result<Vec<String>> {
+        let spec = if dir.is_empty() { "." } else { dir };
+        let out = git(&self.top, &["ls-tree", "-r", "--name-only", "-z", rev, "--", spec])?;
+        let names = String::from_utf8(out).context("git listed a path that is not UTF-8")?;
+        Ok(names.split('\0').filter(|n| !n.is_empty()).map(str::to_string).collect())
+    }
+
+    /// The text of each of `paths` at `rev`, `None` where the revision has no
+    /// such file; one `git cat-file --batch` for all of them.
+    pub fn read(&self, rev: &str, paths: &[&str]) -> anyhow::Result<Vec<Option<String>>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut child = Command::new("git")
+            .args(["cat-file", "--batch"])
+            .current_dir(&self.top)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run git")?;
+        let requests: String = paths.iter().map(|p| format!("{rev}:{p}\n")).collect();
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        // Written beside the reading: git answers as it goes, and a full pipe
+        // would otherwise block both sides.
+        let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let mut header = String::new();
+            stdout.read_line(&mut header).context("cannot read from git cat-file")?;
+            let header = header.trim_end_matches('\n');
+            if header.ends_with(" missing") || header.ends_with(" ambiguous") {
+                out.push(None);
+                continue;
+            }
+            // `<oid> <type> <size>`, then the content and a newline.
+            let size: usize = header
+                .rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .with_context(|| format!("git cat-file answered `{header}` for `{rev}:{path}`"))?;
+            let mut bytes = vec![0; size + 1];
+            stdout.read_exact(&mut bytes).with_context(|| format!("cannot read `{rev}:{path}` from git"))?;
+            bytes.pop();
+            out.push(Some(String::from_utf8(bytes).with_context(|| format!("`{rev}:{path}` is not UTF-8"))?));
+        }
+        writer.join().expect("the writer does not panic").context("cannot write to git cat-file")?;
+        let status = child.wait().context("cannot run git")?;
+        if !status.success() {
+            bail!("git cat-file failed ({status})");
+        }
+        Ok(out)
+    }
+}
+
+/// Runs git in `dir`; its stdout, or an error with its stderr.
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let out = Command::new("git").args(args).current_dir(dir).output().context("cannot run git")?;
+    if !out.status.success() {
+        bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(out.stdout)
+}
+
+fn existing_ancestor(path: &Path) -> anyhow::Result<PathBuf> {
+    let abs = std::path::absolute(path).with_context(|| format!("cannot resolve `{}`", path.display()))?;
+    Ok(abs.ancestors().find(|a| a.is_dir()).unwrap_or(Path::new("/")).to_path_buf())
+}
+
+/// `path` made absolute with its symbolic links resolved, as git reports the
+/// top; the part that does not exist (yet) is kept as written.
+fn canonical(path: &Path) -> anyhow::Result<PathBuf> {
+    let abs = std::path::absolute(path).with_context(|| format!("cannot resolve `{}`", path.display()))?;
+    let base = abs.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
+    let rest = abs.strip_prefix(base).expect("an ancestor is a prefix");
+    let base = base.canonicalize().with_context(|| format!("cannot resolve `{}`", base.display()))?;
+    Ok(base.join(rest))
+}
