@@ -96,12 +96,8 @@ impl Builder {
         };
         let c = compile(&schemas, &schemas.to_string_lossy())?;
         if self.emit_rerun_if_changed {
-            println!("cargo:rerun-if-changed={}", schemas.display());
-            for path in &c.inputs {
+            for path in watched(&schemas, &c.inputs) {
                 println!("cargo:rerun-if-changed={}", path.display());
-                if let Some(dir) = path.parent() {
-                    println!("cargo:rerun-if-changed={}", dir.display());
-                }
             }
         }
         let mut diagnostics = c.diagnostics.clone();
@@ -125,5 +121,39 @@ impl Builder {
         write::write_if_changed(&path, rust.as_bytes())
             .map_err(|source| BuildError::Write { path: path.clone(), source })?;
         Ok(path)
+    }
+}
+
+/// What a build script watches, each path once: the schema root, every file
+/// read (schemas, team models, the lock) and the folders holding them (a new
+/// file there changes the build too).
+fn watched(schemas: &Path, inputs: &[PathBuf]) -> std::collections::BTreeSet<PathBuf> {
+    let mut out = std::collections::BTreeSet::from([schemas.to_path_buf()]);
+    for path in inputs {
+        out.insert(path.clone());
+        out.extend(path.parent().map(Path::to_path_buf));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_script_watches_exactly_what_it_read_and_their_folders() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+        let c = compile(&root, "schemas").unwrap();
+        let watched = watched(&root, &c.inputs);
+        let rel: Vec<String> =
+            watched.iter().map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().into_owned()).collect();
+        for expected in ["", "manifold.ts", "manifold.lock", "jira", "jira/issue.ts", "jira/models"] {
+            assert!(rel.iter().any(|r| r == expected), "`{expected}` is not watched: {rel:?}");
+        }
+        assert!(rel.iter().any(|r| r.starts_with("jira/models/") && r.ends_with(".sql")), "{rel:?}");
+        // Only what was read: not the editor's tsconfig.json.
+        assert!(!rel.iter().any(|r| r.ends_with("tsconfig.json")), "{rel:?}");
+        let files = rel.iter().filter(|r| r.contains('.')).count();
+        assert_eq!(files, c.inputs.len(), "every input once");
     }
 }
