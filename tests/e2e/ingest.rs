@@ -94,13 +94,12 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
         use sha2::Digest as _;
         sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
     };
-    let pointer = |uri: &str, sha256: &str| {
-        Some(Payload::OffloadPointer(OffloadPointer {
-            uri: uri.into(),
-            size_bytes: stored.len() as i64,
-            sha256: sha256.into(),
-        }))
+    let sized = |uri: &str, size_bytes: i64, sha256: &str| {
+        Some(Payload::OffloadPointer(OffloadPointer { uri: uri.into(), size_bytes, sha256: sha256.into() }))
     };
+    let pointer = |uri: &str, sha256: &str| sized(uri, stored.len() as i64, sha256);
+    // An object over the record limit: neither its claim nor the object is read.
+    std::fs::write(source.join("offload/big.any"), vec![0u8; 10_000]).unwrap();
     let mut wrong_type = record("k-wrong-type", Some(Payload::Entity(any(issue.encode_to_vec()))));
     wrong_type.entity_type = issue_type + 1;
     let mut no_ws = record("k-no-ws", Some(Payload::Entity(any(issue.encode_to_vec()))));
@@ -121,6 +120,8 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
         ("payload_mismatch", record("k-garbage", Some(Payload::Entity(any(vec![0x0f, 0xff])))).encode_to_vec()),
         ("offload", record("k-missing", pointer("offload/none.any", &sha)).encode_to_vec()),
         ("offload", record("k-sum", pointer("offload/ok.any", &"0".repeat(64))).encode_to_vec()),
+        ("offload", record("k-size", sized("offload/ok.any", stored.len() as i64 + 1, &sha)).encode_to_vec()),
+        ("offload", record("k-huge", sized("offload/big.any", 10_000, &sha)).encode_to_vec()),
     ];
     let mut segment = Vec::new();
     write_delimited(&mut segment, &good("k-first"));
@@ -139,7 +140,7 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     let mut o = options(&source, 1000);
     o.max_record_bytes = 4096;
     let report = ingest(&rt, &lake, o);
-    assert_eq!(report.dead_letters, 11);
+    assert_eq!(report.dead_letters, 13);
     let got = letters(&lake, "jira", &rt);
     let mut want: Vec<(String, i64, Vec<u8>)> =
         bad.iter().zip(&offsets).map(|((code, bytes), offset)| (code.to_string(), *offset, bytes.clone())).collect();
@@ -156,6 +157,13 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     assert!(oversized.reason.contains("4096"), "{}", oversized.reason);
     let sum = got.iter().find(|l| l.reason_code == "offload" && l.reason.contains("SHA-256")).unwrap();
     assert!(sum.reason.contains("offload/ok.any"), "{}", sum.reason);
+    let reasons: Vec<&str> = got.iter().filter(|l| l.reason_code == "offload").map(|l| l.reason.as_str()).collect();
+    let size = format!("{} bytes, the pointer says {}", stored.len(), stored.len() + 1);
+    assert!(reasons.iter().any(|r| r.contains(&size)), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("the pointer says 10000 bytes, over the 4096-byte limit")),
+        "{reasons:?}"
+    );
     // The good records on both sides of the bad ones, and the offloaded one, landed.
     let tables = staging(&lake, &rt);
     let keys: Vec<&str> = tables["manifold_entities.JiraIssue"].iter().map(|r| r.key.as_str()).collect();

@@ -60,7 +60,7 @@ enum Command {
         /// Records per micro-batch (one Delta commit per table and batch).
         #[arg(long, default_value_t = 50_000)]
         batch_records: usize,
-        /// Records larger than this go to the dead-letter table.
+        /// Records, and offloaded payloads, larger than this go to the dead-letter table.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
         max_record_bytes: usize,
     },

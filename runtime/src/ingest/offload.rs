@@ -16,23 +16,36 @@ use crate::envelope::{DeadLetter, OffloadPointer};
 use crate::mapping::EntityInfo;
 
 /// The entity message bytes behind `pointer`, or why they cannot be used.
+/// `max_bytes` (the ingest's record limit) bounds the payload too, and nothing
+/// is read when the pointer claims more or the object's size differs from the
+/// claim: a wrong pointer costs a request, never the memory of a large object.
 pub async fn fetch(
     pointer: &OffloadPointer,
     entity: &EntityInfo,
     base: &Path,
     storage_options: &[(String, String)],
+    max_bytes: usize,
 ) -> Result<bytes::Bytes, DeadLetter> {
     let fail = |reason: String| DeadLetter::Offload { uri: pointer.uri.clone(), reason };
+    let claimed =
+        u64::try_from(pointer.size_bytes).map_err(|_| fail(format!("a negative size ({})", pointer.size_bytes)))?;
+    if claimed > max_bytes as u64 {
+        return Err(fail(format!("the pointer says {claimed} bytes, over the {max_bytes}-byte limit")));
+    }
     let url = resolve(&pointer.uri, base).map_err(fail)?;
     let options = storage_options.iter().map(|(k, v)| (k.as_str(), v.clone()));
     let (store, path) = object_store::parse_url_opts(&url, options).map_err(|e| fail(e.to_string()))?;
-    let bytes = match store.get(&path).await {
-        Ok(got) => got.bytes().await.map_err(|e| fail(e.to_string()))?,
+    let got = match store.get(&path).await {
+        Ok(got) => got,
         Err(object_store::Error::NotFound { .. }) => return Err(fail("the object does not exist".into())),
         Err(e) => return Err(fail(e.to_string())),
     };
-    if bytes.len() as i64 != pointer.size_bytes {
-        return Err(fail(format!("{} bytes, the pointer says {}", bytes.len(), pointer.size_bytes)));
+    if got.meta.size != claimed {
+        return Err(fail(format!("{} bytes, the pointer says {claimed}", got.meta.size)));
+    }
+    let bytes = got.bytes().await.map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 != claimed {
+        return Err(fail(format!("{} bytes read, the pointer says {claimed}", bytes.len())));
     }
     let digest = hex(&sha2::Sha256::digest(&bytes));
     if !digest.eq_ignore_ascii_case(&pointer.sha256) {

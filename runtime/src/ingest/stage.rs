@@ -156,13 +156,15 @@ async fn decode(cx: &Context<'_>, bytes: &Bytes) -> Result<(Decoded, Option<Byte
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
         Body::Inline(bytes) => Some(bytes),
         Body::None => None,
-        Body::Offloaded(pointer) => match offload::fetch(&pointer, decoded.entity, cx.base, cx.storage_options).await {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                decoded.body = Body::Offloaded(pointer);
-                return Err((e, Some(decoded)));
+        Body::Offloaded(pointer) => {
+            match offload::fetch(&pointer, decoded.entity, cx.base, cx.storage_options, cx.max_record_bytes).await {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    decoded.body = Body::Offloaded(pointer);
+                    return Err((e, Some(decoded)));
+                }
             }
-        },
+        }
     };
     Ok((decoded, payload))
 }
