@@ -97,8 +97,11 @@ fn location(reader: &Reader, dv: &DeletionVectorDescriptor) -> Result<Path> {
             let root = &reader.root;
             let relative = root.make_relative(&url).filter(|r| !r.starts_with("../"));
             let relative = relative.ok_or_else(|| bad("outside the table root (not supported)"))?;
+            // Decoded once, it is the file's name as stored (a partition folder
+            // keeps its own escapes, `ws%2B5`); `Path::from` would escape those
+            // `%`s again and name another file. As `read` does for data files.
             let decoded = percent_encoding::percent_decode_str(&relative).decode_utf8_lossy().into_owned();
-            Ok(Path::from(decoded))
+            Ok(Path::parse(&decoded).unwrap_or_else(|_| Path::from(decoded)))
         }
         StorageType::Inline => Err(bad("inline, not a file")),
     }
@@ -168,6 +171,36 @@ mod tests {
         assert!(decode(&bytes, o as usize, s as usize + 1).unwrap_err().contains("says"));
         bytes[o as usize + 9] ^= 1;
         assert_eq!(decode(&bytes, o as usize, s as usize).unwrap_err(), "checksum mismatch");
+    }
+
+    #[test]
+    fn an_absolute_dv_path_in_an_escaped_partition_folder_names_the_stored_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A partition folder named as delta-rs escapes `ari:x` (`:` → `%3A`).
+        let folder = dir.path().join("workspace_id=ari%3Ax");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("dv.bin"), b"dv").unwrap();
+        let root = url::Url::from_directory_path(dir.path()).unwrap();
+        let store: deltalake::logstore::ObjectStoreRef =
+            std::sync::Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+        let reader = Reader {
+            name: "t".into(),
+            store: store.clone(),
+            root: root.clone(),
+            schema: std::sync::Arc::new(arrow_schema::Schema::empty()),
+        };
+        // As a URL, the folder's `%` is escaped once more.
+        let dv = DeletionVectorDescriptor {
+            storage_type: StorageType::AbsolutePath,
+            path_or_inline_dv: format!("{root}workspace_id=ari%253Ax/dv.bin"),
+            offset: Some(1),
+            size_in_bytes: 1,
+            cardinality: 1,
+        };
+        let path = location(&reader, &dv).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let got = rt.block_on(store.get(&path)).unwrap();
+        assert_eq!(rt.block_on(got.bytes()).unwrap().as_ref(), b"dv");
     }
 
     #[test]
