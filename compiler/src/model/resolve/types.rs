@@ -43,10 +43,18 @@ impl Resolver<'_> {
             seen.insert(&p.name.text, p.name.span);
             if !is_field_name(&p.name.text) {
                 let fixed = camel_case(&p.name.text);
+                // A suggestion only when it is itself valid (not for `naïve` or `2fa`).
+                let help = if is_field_name(&fixed) {
+                    format!("write `{fixed}`; columns and proto fields get the snake_case form")
+                } else {
+                    "use ASCII letters and digits, starting with a lowercase letter: the name becomes a proto \
+                     field and a column in every engine"
+                        .to_string()
+                };
                 self.diags.push(
                     Diagnostic::error(codes::M027, format!("field name `{}` is not lowerCamelCase", p.name.text))
                         .primary(p.name.span, "expected lowerCamelCase ASCII letters and digits")
-                        .help(format!("write `{fixed}`; columns and proto fields get the snake_case form")),
+                        .help(help),
                 );
             }
             let Some(ty_expr) = &p.ty else {
