@@ -323,6 +323,38 @@ fn following_picks_up_segments_written_later() {
     task.abort();
 }
 
+/// Two ingests of one source into one lake: the one that commits a batch
+/// second loses the race on its `txn` (the same application id and version)
+/// and stops with an error that says so, writing nothing; the tables hold
+/// every record once.
+#[test]
+fn a_second_ingest_of_the_same_source_stops_on_the_first_ones_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let produce = ProduceOptions { keys_per_entity: 30, segments: 2, bad_records: false, ..ProduceOptions::default() };
+    let (source, _) = write_stream(dir.path(), &jira::REGISTRY, &produce);
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    let (first, second) = rt.block_on(async {
+        // Both open the tables before either commits, as two processes would.
+        let first = Ingest::open(&jira::REGISTRY, &lake, options(&source, 100)).await.unwrap();
+        let second = Ingest::open(&jira::REGISTRY, &lake, options(&source, 100)).await.unwrap();
+        (first, second)
+    });
+    let (mut first, mut second) = (first, second);
+    let done = rt.block_on(first.run(|_| {})).unwrap();
+    let err = rt.block_on(second.run(|_| {})).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("another process committed to `manifold_"), "{message}");
+    assert!(message.contains("run one ingest per source and lake"), "{message}");
+    // Nothing of the second one landed: a fresh run finds everything committed.
+    let again = ingest(&rt, &lake, options(&source, 100));
+    assert_eq!((again.records, again.batches), (0, 0));
+    let alone_dir = dir.path().join("alone");
+    let alone_lake = lake_at(&alone_dir);
+    ingest(&rt, &alone_lake, options(&source, 100));
+    assert_eq!(staging(&lake, &rt), staging(&alone_lake, &rt));
+    assert!(done.batches > 1);
+}
+
 /// A stop requested while a batch is in flight ends the run after that
 /// batch's commits; the next run goes on from there, and the tables end up
 /// as one uninterrupted run leaves them.

@@ -87,6 +87,30 @@ pub enum IngestError {
     Lake(#[from] LakeError),
     #[error("reading the source `{dir}`: {source}")]
     Source { dir: String, source: std::io::Error },
+    /// A commit lost to a concurrent one: another ingest of the same source
+    /// (its `txn` won) or a table created beside this run.
+    #[error(
+        "another process committed to `{table}` while this ingest of `{source_id}` did: run one ingest per \
+         source and lake. This one stopped before its batch; a rerun goes on from what is committed \
+         (nothing is lost or written twice)"
+    )]
+    Concurrent {
+        source_id: String,
+        table: String,
+        #[source]
+        source: LakeError,
+    },
+}
+
+impl IngestError {
+    /// `e` of an append to `table`, named for what it means when it is a lost race.
+    fn of_append(e: LakeError, source_id: &str, table: &str) -> IngestError {
+        if e.is_conflict() {
+            IngestError::Concurrent { source_id: source_id.to_string(), table: table.to_string(), source: e }
+        } else {
+            IngestError::Lake(e)
+        }
+    }
 }
 
 /// What a run did.
@@ -252,13 +276,18 @@ impl Ingest {
         };
         let staged = stage(&cx, segment, frames, &committed).await;
         let txn = || Some(Transaction::new(app, end as i64));
+        let source_id = self.options.source_id();
         for (entity, batch) in &staged.tables {
             let table = self.tables.get_mut(entity.staging_table).expect("every entity has a table");
-            table.append(std::slice::from_ref(batch), txn()).await?;
+            table
+                .append(std::slice::from_ref(batch), txn())
+                .await
+                .map_err(|e| IngestError::of_append(e, &source_id, entity.staging_table))?;
             *report.rows.entry(entity.staging_table.to_string()).or_default() += batch.num_rows() as u64;
         }
         let letters = dead_letters::batch(&staged.letters, cx.now_micros);
-        self.dead.append(&[letters], txn()).await?;
+        let dead_name = dead_letters::table_name(self.registry.product).to_string();
+        self.dead.append(&[letters], txn()).await.map_err(|e| IngestError::of_append(e, &source_id, &dead_name))?;
         report.batches += 1;
         report.records += staged.records as u64;
         report.dead_letters += staged.letters.len() as u64;

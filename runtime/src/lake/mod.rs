@@ -169,6 +169,27 @@ impl Lake {
             t.check_layout(schema, partition_by)?;
             return Ok(t);
         }
+        match self.create(name, schema, partition_by, properties).await {
+            // Another process (an ingest and a merge starting together) created
+            // it first: use theirs, if it is laid out as this one would be.
+            Err(e) if e.is_conflict() => match self.existing(name).await? {
+                Some(t) => {
+                    t.check_layout(schema, partition_by)?;
+                    Ok(t)
+                }
+                None => Err(e),
+            },
+            created => created,
+        }
+    }
+
+    async fn create(
+        &self,
+        name: &TableName,
+        schema: &SchemaRef,
+        partition_by: &[&str],
+        properties: &[(&str, &str)],
+    ) -> Result<Table> {
         let kernel: StructType = schema.as_ref().try_into_kernel().map_err(|e| LakeError::Table {
             table: name.to_string(),
             message: format!("the schema has no Delta equivalent: {e}"),
