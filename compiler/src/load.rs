@@ -88,7 +88,12 @@ pub fn from_memory(files: &[(String, String)], lock: Option<&str>) -> Loaded {
 
 /// [`from_memory`], showing paths under `display_root` (e.g. `main:schemas`).
 pub fn from_memory_in(files: &[(String, String)], lock: Option<&str>, display_root: &str) -> Loaded {
-    let display = |rel: &str| if display_root.is_empty() { rel.to_string() } else { format!("{display_root}/{rel}") };
+    // `HEAD:` (schemas at a repository's top) is followed directly by the path.
+    let display = |rel: &str| match display_root {
+        "" => rel.to_string(),
+        root if root.ends_with(':') => format!("{root}{rel}"),
+        root => format!("{root}/{rel}"),
+    };
     let mut sorted: Vec<&(String, String)> = files.iter().collect();
     sorted.sort();
     let mut db = SourceDb::new();

@@ -48,7 +48,7 @@ impl Baseline {
         for ((rel, path), text) in wanted.into_iter().zip(texts) {
             files.push((rel, text.with_context(|| format!("`{rev}:{path}` cannot be read"))?));
         }
-        let display = format!("{rev}:{root}");
+        let display = format!("{rev}:{root}"); // `main:schemas`, or `main:` at the top
         let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
         let compiled = crate::compile_loaded(loaded, schemas.join(crate::lock::LOCK_FILE));
         let released_columns = released_columns(&repo, rev, generated);

@@ -3,7 +3,7 @@
 //! `/`-separated, so the check works from any directory, with relative or
 //! absolute `--schemas`.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -66,7 +66,6 @@ impl Repo {
             .current_dir(&self.top)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .spawn()
             .context("cannot run git")?;
         let requests: String = paths.iter().map(|p| format!("{rev}:{p}\n")).collect();
@@ -75,33 +74,46 @@ impl Repo {
         // would otherwise block both sides.
         let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        let mut out = Vec::with_capacity(paths.len());
-        for path in paths {
-            let mut header = String::new();
-            stdout.read_line(&mut header).context("cannot read from git cat-file")?;
-            let header = header.trim_end_matches('\n');
-            if header.ends_with(" missing") || header.ends_with(" ambiguous") {
-                out.push(None);
-                continue;
-            }
-            // `<oid> <type> <size>`, then the content and a newline.
-            let size: usize = header
-                .rsplit(' ')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .with_context(|| format!("git cat-file answered `{header}` for `{rev}:{path}`"))?;
-            let mut bytes = vec![0; size + 1];
-            stdout.read_exact(&mut bytes).with_context(|| format!("cannot read `{rev}:{path}` from git"))?;
-            bytes.pop();
-            out.push(Some(String::from_utf8(bytes).with_context(|| format!("`{rev}:{path}` is not UTF-8"))?));
+        let answers = answers(&mut stdout, rev, paths);
+        if answers.is_err() {
+            // Unblocks the writer (its pipe breaks) and ends git.
+            let _ = child.kill();
         }
-        writer.join().expect("the writer does not panic").context("cannot write to git cat-file")?;
+        drop(stdout);
+        let written = writer.join().expect("the writer does not panic");
         let status = child.wait().context("cannot run git")?;
+        let out = answers?;
+        written.context("cannot write to git cat-file")?;
         if !status.success() {
             bail!("git cat-file failed ({status})");
         }
         Ok(out)
     }
+}
+
+/// Reads `git cat-file --batch`'s answer to each of `paths`: `<oid> <type>
+/// <size>`, the content and a newline; or `<object> missing`.
+fn answers(stdout: &mut impl BufRead, rev: &str, paths: &[&str]) -> anyhow::Result<Vec<Option<String>>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut header = String::new();
+        stdout.read_line(&mut header).context("cannot read from git cat-file")?;
+        let header = header.trim_end_matches('\n');
+        if header.ends_with(" missing") || header.ends_with(" ambiguous") {
+            out.push(None);
+            continue;
+        }
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("git cat-file answered `{header}` for `{rev}:{path}`"))?;
+        let mut bytes = vec![0; size + 1];
+        stdout.read_exact(&mut bytes).with_context(|| format!("cannot read `{rev}:{path}` from git"))?;
+        bytes.pop();
+        out.push(Some(String::from_utf8(bytes).with_context(|| format!("`{rev}:{path}` is not UTF-8"))?));
+    }
+    Ok(out)
 }
 
 /// Runs git in `dir`; its stdout, or an error with its stderr.
@@ -126,4 +138,44 @@ fn canonical(path: &Path) -> anyhow::Result<PathBuf> {
     let rest = abs.strip_prefix(base).expect("an ancestor is a prefix");
     let base = base.canonicalize().with_context(|| format!("cannot resolve `{}`", base.display()))?;
     Ok(base.join(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_at_a_revision_from_anywhere_in_the_work_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().canonicalize().unwrap();
+        let run = |args: &[&str]| {
+            let o = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+                .args(args)
+                .current_dir(&top)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        };
+        run(&["init", "-q"]);
+        std::fs::create_dir_all(top.join("a b")).unwrap();
+        std::fs::write(top.join("a b/one.ts"), "first\n").unwrap();
+        std::fs::write(top.join("two.ts"), "").unwrap();
+        run(&["add", "."]);
+        run(&["commit", "-qm", "one"]);
+        std::fs::write(top.join("a b/one.ts"), "changed, not committed\n").unwrap();
+
+        let repo = Repo::containing(&top.join("a b/not/there/yet")).unwrap();
+        assert_eq!(repo.relative(&top.join("a b/./x")).unwrap(), "a b/x");
+        assert_eq!(repo.relative(&top).unwrap(), "");
+        assert!(repo.relative(Path::new("/")).is_err());
+        assert_eq!(repo.list("HEAD", "").unwrap(), ["a b/one.ts", "two.ts"]);
+        assert_eq!(repo.list("HEAD", "a b").unwrap(), ["a b/one.ts"]);
+        let texts = repo.read("HEAD", &["a b/one.ts", "missing.ts", "two.ts"]).unwrap();
+        assert_eq!(texts, [Some("first\n".to_string()), None, Some(String::new())]);
+        repo.verify("HEAD").unwrap();
+        let e = repo.verify("no-such-ref").unwrap_err().to_string();
+        assert!(e.contains("`no-such-ref` is not a commit"), "{e}");
+        assert!(Repo::containing(Path::new("/")).is_err(), "the root is no work tree");
+    }
 }
