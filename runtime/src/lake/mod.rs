@@ -10,6 +10,7 @@
 mod conflict;
 mod create;
 mod dv;
+mod evolve;
 mod lookup;
 mod page_header;
 mod pages;
@@ -33,7 +34,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{Action, Add, Remove, StructType, Transaction};
+use deltalake::kernel::{Action, Add, Remove, StructField, StructType, Transaction};
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter as _, RecordBatchWriter};
@@ -152,7 +153,8 @@ impl Lake {
     }
 
     /// The table, created with `schema` and `partition_by` if it does not exist.
-    /// An existing table must have exactly that schema and partitioning.
+    /// An existing table must have that partitioning and a schema `schema`
+    /// evolves from: columns it lacks are added (see `evolve.rs`).
     pub async fn table(&self, name: &TableName, schema: &SchemaRef, partition_by: &[&str]) -> Result<Table> {
         self.table_with_properties(name, schema, partition_by, &[]).await
     }
@@ -165,22 +167,29 @@ impl Lake {
         partition_by: &[&str],
         properties: &[(&str, &str)],
     ) -> Result<Table> {
-        if let Some(t) = self.existing(name).await? {
-            t.check_layout(schema, partition_by)?;
-            return Ok(t);
-        }
-        match self.create(name, schema, partition_by, properties).await {
-            // Another process (an ingest and a merge starting together) created
-            // it first: use theirs, if it is laid out as this one would be.
-            Err(e) if e.is_conflict() => match self.existing(name).await? {
-                Some(t) => {
-                    t.check_layout(schema, partition_by)?;
-                    Ok(t)
+        // A lost race — another process (an ingest and a merge starting
+        // together, or two releases side by side) created or evolved the table
+        // first — is followed by a look at what the winner made.
+        for _ in 0..RACES {
+            if let Some(t) = self.existing(name).await? {
+                let added = t.check_layout(schema, partition_by)?;
+                if added.is_empty() {
+                    return Ok(t);
                 }
-                None => Err(e),
-            },
-            created => created,
+                match t.add_columns(added).await {
+                    Err(e) if e.is_conflict() => continue,
+                    evolved => return evolved,
+                }
+            }
+            match self.create(name, schema, partition_by, properties).await {
+                Err(e) if e.is_conflict() => continue,
+                created => return created,
+            }
         }
+        Err(LakeError::Table {
+            table: name.to_string(),
+            message: format!("other processes kept changing it while it was opened ({RACES} attempts)"),
+        })
     }
 
     async fn create(
@@ -295,7 +304,9 @@ impl Table {
         &self.inner
     }
 
-    fn check_layout(&self, schema: &SchemaRef, partition_by: &[&str]) -> Result<()> {
+    /// The columns `schema` adds to the table (none: the same schema), or why
+    /// the table cannot take its rows.
+    fn check_layout(&self, schema: &SchemaRef, partition_by: &[&str]) -> Result<Vec<StructField>> {
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
         let metadata = snapshot.metadata();
         let have: Vec<&str> = metadata.partition_columns().iter().map(String::as_str).collect();
@@ -309,15 +320,18 @@ impl Table {
             .as_ref()
             .try_into_kernel()
             .map_err(|e| LakeError::Table { table: self.name.to_string(), message: e.to_string() })?;
-        let existing = snapshot.schema();
-        let names = |s: &StructType| s.fields().map(|f| (f.name().clone(), f.data_type().clone())).collect::<Vec<_>>();
-        if names(existing.as_ref()) != names(&want) {
-            return Err(LakeError::Table {
-                table: self.name.to_string(),
-                message: "exists with another schema (evolving a table's schema is not supported yet)".into(),
-            });
-        }
-        Ok(())
+        evolve::added_columns(snapshot.schema().as_ref(), &want)
+            .map_err(|message| LakeError::Table { table: self.name.to_string(), message })
+    }
+
+    /// The table with `fields` added (nullable, after its columns): one
+    /// `ADD COLUMNS` commit.
+    async fn add_columns(self, fields: Vec<StructField>) -> Result<Table> {
+        let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+        tracing::info!(table = %self.name, columns = ?names, "adding the columns this build has to the table");
+        let Table { name, inner, writer } = self;
+        let inner = inner.add_columns().with_fields(fields).await.map_err(|e| delta(&name, e))?;
+        Ok(Table { name, inner, writer })
     }
 
     /// The version last recorded for `app_id`, if any.
@@ -430,6 +444,8 @@ impl Table {
     /// next commit (`append`, `replace`, `compact`) adds them. Lets a merge
     /// stream the rows it keeps from rewritten files instead of holding them.
     pub async fn stage(&self, batch: &RecordBatch) -> Result<()> {
+        let conformed = self.conform(batch)?;
+        let batch = &conformed;
         let taken = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let mut writer = match taken {
             Some(w) => w,
@@ -684,6 +700,13 @@ impl Table {
     /// The table's Arrow schema.
     pub fn schema(&self) -> Result<SchemaRef> {
         arrow_schema_of(self)
+    }
+
+    /// `batch`, built to this release's schema, in the table's column order
+    /// (by name), with NULL for a column the release no longer has; see `evolve.rs`.
+    pub fn conform(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        evolve::conform(batch, &arrow_schema_of(self)?)
+            .map_err(|message| LakeError::Table { table: self.name.to_string(), message })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array as _, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use deltalake::kernel::{Action, Transaction};
 use roaring::RoaringTreemap;
@@ -58,12 +58,73 @@ fn appends_commit_rows_with_their_txn_and_a_table_keeps_its_layout() {
         ids.sort();
         assert_eq!(ids, [("a".into(), 1), ("a".into(), 3), ("b".into(), 2)]);
         assert_eq!(lake.list().unwrap(), std::slice::from_ref(&name));
-        // The same name with another schema or partitioning is refused, not altered.
+        // The same name with a column retyped or another partitioning is refused, not altered.
         let err = lake.table(&name, &schema(DataType::Int64), &["ws"]).await.err().unwrap();
-        assert!(err.to_string().contains("another schema"), "{err}");
+        assert!(err.to_string().contains("column `value` is string in the table and long"), "{err}");
         let err = lake.table(&name, &schema(DataType::Utf8), &[]).await.err().unwrap();
         assert!(err.to_string().contains("partitioned by"), "{err}");
         assert!(lake.existing(&TableName::new("s", "missing")).await.unwrap().is_none());
+    });
+}
+
+/// Expand-contract reaches the tables: a build that adds a nullable column and
+/// drops another writes into the table as it is (the new column added after the
+/// old ones, the dropped one left NULL), and an older build still writes after.
+#[test]
+fn a_table_takes_added_and_dropped_nullable_columns() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+        let v1 = schema(DataType::Utf8);
+        let mut t = lake.table(&name, &v1, &["ws"]).await.unwrap();
+        t.append(&[rows(&v1, &["a"], &[1], &[Some("one")])], None).await.unwrap();
+
+        // v2: `note` added before `id`, `value` dropped.
+        let v2 = Arc::new(Schema::new(vec![
+            Field::new("ws", DataType::Utf8, false),
+            Field::new("note", DataType::Utf8, true),
+            Field::new("id", DataType::Int64, false),
+        ]));
+        let mut t = lake.table(&name, &v2, &["ws"]).await.unwrap();
+        let names: Vec<String> = t.schema().unwrap().fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(names, ["ws", "id", "value", "note"], "added after the existing columns");
+        let batch = RecordBatch::try_new(
+            v2.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["b"])),
+                Arc::new(StringArray::from(vec![Some("two")])),
+                Arc::new(Int64Array::from(vec![2])),
+            ],
+        )
+        .unwrap();
+        t.append(&[batch], None).await.unwrap();
+        // v1 again (a release not yet rolled out everywhere): its rows land too.
+        let mut t = lake.table(&name, &v1, &["ws"]).await.unwrap();
+        t.append(&[rows(&v1, &["a"], &[3], &[Some("three")])], None).await.unwrap();
+
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        let mut got: Vec<(i64, Option<String>, Option<String>)> = Vec::new();
+        for b in t.scan().await.unwrap() {
+            let col = |n: &str| b.column_by_name(n).unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+            let (id, value, note) = (b.column_by_name("id").unwrap(), col("value"), col("note"));
+            let id = id.as_any().downcast_ref::<Int64Array>().unwrap();
+            for i in 0..b.num_rows() {
+                let text = |a: &StringArray| a.is_valid(i).then(|| a.value(i).to_string());
+                got.push((id.value(i), text(&value), text(&note)));
+            }
+        }
+        got.sort();
+        assert_eq!(
+            got,
+            [(1, Some("one".into()), None), (2, None, Some("two".into())), (3, Some("three".into()), None)]
+        );
+        // A new column NOT NULL cannot be added to rows already written.
+        let strict = Arc::new(Schema::new(vec![
+            Field::new("ws", DataType::Utf8, false),
+            Field::new("id", DataType::Int64, false),
+            Field::new("must", DataType::Utf8, false),
+        ]));
+        let err = lake.table(&name, &strict, &["ws"]).await.err().unwrap();
+        assert!(err.to_string().contains("`must` is new and NOT NULL"), "{err}");
     });
 }
 

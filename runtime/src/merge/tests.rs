@@ -90,3 +90,49 @@ fn a_merge_through_the_page_index_replaces_exactly_the_older_stored_rows() {
         assert_eq!(stored, oracle);
     });
 }
+
+/// A merge into a table an earlier release created: the build's new nullable
+/// column is added, stored rows it replaces are found (their files lack the
+/// column), and the rows it leaves alone read it as NULL.
+#[test]
+fn a_merge_after_a_column_was_added_replaces_the_rows_written_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let name = TableName::new("m", "t");
+        let lookup = lookup_columns(&[ROW_ID]);
+        let properties = [ENABLE_DELETION_VECTORS, (LOOKUP_COLUMNS, lookup.as_str())];
+        let mut table = lake.table_with_properties(&name, &schema(), &["workspace_id"], &properties).await.unwrap();
+        let first: Vec<_> = (0..100).map(|k| (k, 1, false)).collect();
+        writers::merge(&mut table, &[rows(&first)], &[ROW_ID], Transaction::new("t", 1)).await.unwrap();
+
+        let mut fields: Vec<Field> = schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.insert(1, Field::new("note", DataType::Utf8, true));
+        let v2: SchemaRef = Arc::new(Schema::new(fields));
+        let mut table = lake.table_with_properties(&name, &v2, &["workspace_id"], &properties).await.unwrap();
+        let newer: Vec<_> = (0..100).step_by(10).map(|k| (k, 2, false)).collect();
+        let old = rows(&newer);
+        let mut columns = old.columns().to_vec();
+        columns.insert(1, Arc::new(newer.iter().map(|r| Some(format!("n{}", r.0))).collect::<StringArray>()));
+        let batch = RecordBatch::try_new(v2.clone(), columns).unwrap();
+        let written = writers::merge(&mut table, &[batch], &[ROW_ID], Transaction::new("t", 2)).await.unwrap();
+        assert_eq!((written.rows, written.replaced), (10, 10));
+
+        let table = lake.existing(&name).await.unwrap().unwrap();
+        let mut stored: BTreeMap<usize, (i64, Option<String>)> = BTreeMap::new();
+        for b in table.scan().await.unwrap() {
+            let keys = b.column_by_name(ROW_ID).unwrap().as_string::<i32>().clone();
+            let versions = b.column_by_name(VERSION).unwrap().as_primitive::<Int64Type>().clone();
+            let notes = b.column_by_name("note").unwrap().as_string::<i32>().clone();
+            for i in 0..b.num_rows() {
+                let k: usize = keys.value(i).rsplit('/').next().unwrap().parse().unwrap();
+                let note = arrow_array::Array::is_valid(&notes, i).then(|| notes.value(i).to_string());
+                assert!(stored.insert(k, (versions.value(i), note)).is_none(), "key {k} twice");
+            }
+        }
+        let want: BTreeMap<usize, (i64, Option<String>)> =
+            (0..100).map(|k| (k, if k % 10 == 0 { (2, Some(format!("n{k}"))) } else { (1, None) })).collect();
+        assert_eq!(stored, want);
+    });
+}

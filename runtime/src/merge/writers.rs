@@ -29,7 +29,10 @@ pub struct Written {
 
 fn concat(table: &Table, rows: &[RecordBatch]) -> Result<RecordBatch, MergeError> {
     let schema = table.schema()?;
-    arrow_select::concat::concat_batches(&schema, rows).map_err(|e| MergeError::Model(e.to_string()))
+    // In the table's column order: a table an earlier release created can hold
+    // its columns in another order than this release builds them.
+    let rows: Vec<RecordBatch> = rows.iter().map(|b| table.conform(b)).collect::<Result<_, _>>()?;
+    arrow_select::concat::concat_batches(&schema, &rows).map_err(|e| MergeError::Model(e.to_string()))
 }
 
 /// `append`: the rows as they are.
