@@ -41,6 +41,14 @@ fn rows(rows: &[(usize, i64, bool)]) -> RecordBatch {
     RecordBatch::try_new(schema(), columns).unwrap()
 }
 
+/// The table `name` as the merge step makes its targets: laid out for lookups
+/// by row id, with deletion vectors, partitioned by workspace.
+async fn lookup_table(lake: &Lake, name: &TableName, schema: &SchemaRef) -> crate::lake::Table {
+    let lookup = lookup_columns(&[ROW_ID]);
+    let properties = [ENABLE_DELETION_VECTORS, (LOOKUP_COLUMNS, lookup.as_str())];
+    lake.table_with_properties(name, schema, &["workspace_id"], &properties).await.unwrap()
+}
+
 #[test]
 fn a_merge_through_the_page_index_replaces_exactly_the_older_stored_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -48,9 +56,7 @@ fn a_merge_through_the_page_index_replaces_exactly_the_older_stored_rows() {
     rt.block_on(async {
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let name = TableName::new("m", "t");
-        let lookup = lookup_columns(&[ROW_ID]);
-        let properties = [ENABLE_DELETION_VECTORS, (LOOKUP_COLUMNS, lookup.as_str())];
-        let mut table = lake.table_with_properties(&name, &schema(), &["workspace_id"], &properties).await.unwrap();
+        let mut table = lookup_table(&lake, &name, &schema()).await;
         let total = 40_000;
         let mut oracle: BTreeMap<usize, (i64, bool)> = (0..total).map(|k| (k, (5, false))).collect();
         let first: Vec<_> = (0..total).rev().map(|k| (k, 5, false)).collect();
@@ -101,16 +107,14 @@ fn a_merge_after_a_column_was_added_replaces_the_rows_written_before() {
     rt.block_on(async {
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let name = TableName::new("m", "t");
-        let lookup = lookup_columns(&[ROW_ID]);
-        let properties = [ENABLE_DELETION_VECTORS, (LOOKUP_COLUMNS, lookup.as_str())];
-        let mut table = lake.table_with_properties(&name, &schema(), &["workspace_id"], &properties).await.unwrap();
+        let mut table = lookup_table(&lake, &name, &schema()).await;
         let first: Vec<_> = (0..100).map(|k| (k, 1, false)).collect();
         writers::merge(&mut table, &[rows(&first)], &[ROW_ID], Transaction::new("t", 1)).await.unwrap();
 
         let mut fields: Vec<Field> = schema().fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.insert(1, Field::new("note", DataType::Utf8, true));
         let v2: SchemaRef = Arc::new(Schema::new(fields));
-        let mut table = lake.table_with_properties(&name, &v2, &["workspace_id"], &properties).await.unwrap();
+        let mut table = lookup_table(&lake, &name, &v2).await;
         let newer: Vec<_> = (0..100).step_by(10).map(|k| (k, 2, false)).collect();
         let old = rows(&newer);
         let mut columns = old.columns().to_vec();
