@@ -74,9 +74,17 @@ impl Options {
         }
     }
 
+    /// The given id, or the name of the source directory as it resolves: `.`,
+    /// `stream/` and `../x/stream` name the same source `stream` (taken from
+    /// the path as written, `.` had no name and ingested a second time what
+    /// `stream` had committed).
     pub fn source_id(&self) -> String {
         self.source_id.clone().unwrap_or_else(|| {
-            self.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "source".into())
+            let resolved = std::fs::canonicalize(&self.source)
+                .or_else(|_| std::path::absolute(&self.source))
+                .unwrap_or_else(|_| self.source.clone());
+            let name = resolved.file_name().or_else(|| self.source.file_name());
+            name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "source".into())
         })
     }
 }
@@ -303,4 +311,22 @@ impl Ingest {
 
 fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    #[test]
+    fn a_source_is_named_by_its_directory_however_the_path_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let stream = dir.path().join("stream");
+        std::fs::create_dir_all(stream.join("sub")).unwrap();
+        for written in [stream.clone(), stream.join("sub/.."), stream.join("."), dir.path().join("stream/")] {
+            assert_eq!(Options::new(&written).source_id(), "stream", "{}", written.display());
+        }
+        let mut named = Options::new(&stream);
+        named.source_id = Some("bus-partition-7".into());
+        assert_eq!(named.source_id(), "bus-partition-7");
+    }
 }
