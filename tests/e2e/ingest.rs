@@ -170,6 +170,26 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     assert_eq!(keys, ["k-first", "k-last", "k-offloaded"]);
 }
 
+/// A corrupt frame runs to the end of its segment, which can be far larger
+/// than a record: the dead-letter row keeps its head, and says so.
+#[test]
+fn a_corrupt_frame_keeps_the_head_of_the_rest_of_its_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(&source).unwrap();
+    // A length prefix longer than 10 bytes, then 10,000 bytes nobody can frame.
+    let mut segment = vec![0xff; 11];
+    segment.extend(std::iter::repeat_n(7u8, 10_000));
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    let mut o = options(&source, 1000);
+    o.max_record_bytes = 4096;
+    assert_eq!(ingest(&rt, &lake, o).dead_letters, 1);
+    let got = letters(&lake, "jira", &rt);
+    assert_eq!(got[0].raw, segment[..4096]);
+    assert!(got[0].reason.contains("the first 4096 of its 10011 bytes kept"), "{}", got[0].reason);
+}
+
 /// The ingest's committed position in the lake at `dir` (`None` before the first batch).
 fn committed_position(rt: &tokio::runtime::Runtime, dir: &Path) -> Option<(String, u64)> {
     let lake = lake_at(dir);
