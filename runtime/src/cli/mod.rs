@@ -38,7 +38,7 @@ struct SourceArgs {
     /// The directory of segment files (read in the lexical order of their names).
     #[arg(long)]
     source: PathBuf,
-    /// Names the source in the tables' transaction ids; default: the name of the directory as it resolves (`.` is its real name).
+    /// Names the source in the tables' transaction ids; default: the directory's name, `.` and `..` resolved.
     #[arg(long)]
     source_id: Option<String>,
 }

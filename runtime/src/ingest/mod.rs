@@ -74,15 +74,24 @@ impl Options {
         }
     }
 
-    /// The given id, or the name of the source directory as it resolves: `.`,
-    /// `stream/` and `../x/stream` name the same source `stream` (taken from
-    /// the path as written, `.` had no name and ingested a second time what
-    /// `stream` had committed).
+    /// The given id, or the source directory's name once `.` and `..` are
+    /// resolved: `.`, `stream/` and `../x/stream` name the same source `stream`
+    /// (taken from the path as written, `.` had no name and ingested a second
+    /// time what `stream` had committed). Symbolic links are not followed: a
+    /// link keeps naming the source it always named.
     pub fn source_id(&self) -> String {
         self.source_id.clone().unwrap_or_else(|| {
-            let resolved = std::fs::canonicalize(&self.source)
-                .or_else(|_| std::path::absolute(&self.source))
-                .unwrap_or_else(|_| self.source.clone());
+            let absolute = std::path::absolute(&self.source).unwrap_or_else(|_| self.source.clone());
+            let mut resolved = PathBuf::new();
+            for part in absolute.components() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        resolved.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => resolved.push(other),
+                }
+            }
             let name = resolved.file_name().or_else(|| self.source.file_name());
             name.map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "source".into())
         })
@@ -324,6 +333,12 @@ mod tests {
         std::fs::create_dir_all(stream.join("sub")).unwrap();
         for written in [stream.clone(), stream.join("sub/.."), stream.join("."), dir.path().join("stream/")] {
             assert_eq!(Options::new(&written).source_id(), "stream", "{}", written.display());
+        }
+        // A link names the source by its own name, as it always did.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&stream, dir.path().join("current")).unwrap();
+            assert_eq!(Options::new(dir.path().join("current")).source_id(), "current");
         }
         let mut named = Options::new(&stream);
         named.source_id = Some("bus-partition-7".into());
