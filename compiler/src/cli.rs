@@ -94,7 +94,7 @@ pub enum Command {
         #[arg(long, default_value = "tools")]
         tools: PathBuf,
     },
-    /// Explain a diagnostic code, e.g. `manifold explain M010`; without a code, list them all.
+    /// Explain a diagnostic code or a `manifold check` rule, e.g. `manifold explain M010` or `EC002`; without a code, list them all.
     Explain { code: Option<String> },
 }
 
@@ -307,25 +307,30 @@ fn check(
     if report.is_breaking() { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
+/// The build's diagnostic codes and `manifold check`'s rules (the catalogue),
+/// both: a finding of either kind names a code to look up here.
 fn explain(code: Option<&str>) -> ExitCode {
-    match code {
-        None => {
-            for c in codes::ALL {
-                println!("{}  {:<26} {}", c.id, c.name, c.summary);
-            }
-            ExitCode::SUCCESS
+    use crate::evolve::catalogue;
+    let Some(id) = code else {
+        for c in codes::ALL {
+            println!("{}  {:<26} {}", c.id, c.name, c.summary);
         }
-        Some(id) => match codes::lookup(id) {
-            Some(c) => {
-                println!("{} ({}): {}", c.id, c.name, c.summary);
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!("error: unknown diagnostic code `{id}`; `manifold explain` lists them all");
-                ExitCode::from(2)
-            }
-        },
+        for r in catalogue::ALL {
+            println!("{:<5} {:<26} {}", r.id, format!("check, {}", r.severity.as_str()), r.catches);
+        }
+        return ExitCode::SUCCESS;
+    };
+    if let Some(c) = codes::lookup(id) {
+        println!("{} ({}): {}", c.id, c.name, c.summary);
+    } else if let Some(r) = catalogue::lookup(id) {
+        println!("{} (`manifold check`, {}): {}", r.id, r.severity.as_str(), r.catches);
+        println!("  safe path: {}", r.safe_path);
+        println!("  same as: {}", r.anchors);
+    } else {
+        eprintln!("error: unknown diagnostic code `{id}`; `manifold explain` lists them all");
+        return ExitCode::from(2);
     }
+    ExitCode::SUCCESS
 }
 
 /// `--today`: a day of the calendar as `YYYY-MM-DD`.

@@ -148,6 +148,14 @@ fn explain_prints_a_code() {
     let o = manifold(&["explain", "M010"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("unknown-type"));
+    // `manifold check`'s rules too, as its findings name them (any case).
+    let o = manifold(&["explain", "ec002"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("EC002 (`manifold check`, error): a field removed"), "{text}");
+    assert!(text.contains("safe path: release N: mark it") && text.contains("buf FIELD_NO_DELETE"), "{text}");
+    let all = String::from_utf8_lossy(&manifold(&["explain"]).stdout).into_owned();
+    assert!(all.contains("M010") && all.contains("LC001") && all.contains("EC023"), "{all}");
 }
 
 #[test]
