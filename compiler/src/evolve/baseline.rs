@@ -29,30 +29,8 @@ impl Baseline {
     pub fn from_git(rev: &str, schemas: &Path, generated: &Path) -> anyhow::Result<Baseline> {
         let repo = Repo::containing(schemas)?;
         repo.verify(rev)?;
-        let root = repo.relative(schemas)?;
-        let in_root = |name: &str| if root.is_empty() { name.to_string() } else { format!("{root}/{name}") };
-        let lock_rel = in_root(crate::lock::LOCK_FILE);
-        let mut wanted: Vec<(String, String)> = Vec::new(); // (path in the schemas, path in the repo)
-        for path in repo.list(rev, &root)? {
-            let rel =
-                if root.is_empty() { path.as_str() } else { path.strip_prefix(&format!("{root}/")).unwrap_or(&path) };
-            if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(rel) {
-                wanted.push((rel.to_string(), path.clone()));
-            }
-        }
-        let mut paths: Vec<&str> = vec![lock_rel.as_str()];
-        paths.extend(wanted.iter().map(|(_, p)| p.as_str()));
-        let mut texts = repo.read(rev, &paths)?.into_iter();
-        let lock_text = texts.next().flatten().with_context(|| format!("`{rev}` has no `{lock_rel}`"))?;
-        let mut files = Vec::new();
-        for ((rel, path), text) in wanted.into_iter().zip(texts) {
-            files.push((rel, text.with_context(|| format!("`{rev}:{path}` cannot be read"))?));
-        }
-        let display = format!("{rev}:{root}"); // `main:schemas`, or `main:` at the top
-        let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
-        let compiled = crate::compile_loaded(loaded, schemas.join(crate::lock::LOCK_FILE));
-        let released_columns = released_columns(&repo, rev, generated);
-        Ok(Baseline { name: format!("{rev}:{lock_rel}"), lock_text, compiled: Some(compiled), released_columns })
+        let lock_rel = repo.relative(&schemas.join(crate::lock::LOCK_FILE))?;
+        at_revision(&repo, rev, schemas, generated)?.with_context(|| format!("`{rev}` has no `{lock_rel}`"))
     }
 
     /// The default: the state committed at HEAD; the working-tree lock (the only
@@ -61,14 +39,45 @@ impl Baseline {
     /// is an error, as a silent fallback would compare with a lock the change
     /// itself has updated.
     pub fn default_for(schemas: &Path, generated: &Path) -> anyhow::Result<Baseline> {
-        let lock = schemas.join(crate::lock::LOCK_FILE);
+        let lock = || Baseline::from_lock_file(&schemas.join(crate::lock::LOCK_FILE));
         // No git, no repository, no commit yet, or a lock never committed.
-        let Ok(repo) = Repo::containing(schemas) else { return Baseline::from_lock_file(&lock) };
-        if repo.verify("HEAD").is_err() || repo.read("HEAD", &[&repo.relative(&lock)?])?[0].is_none() {
-            return Baseline::from_lock_file(&lock);
+        let Ok(repo) = Repo::containing(schemas) else { return lock() };
+        if repo.verify("HEAD").is_err() {
+            return lock();
         }
-        Baseline::from_git("HEAD", schemas, generated)
+        match at_revision(&repo, "HEAD", schemas, generated)? {
+            Some(baseline) => Ok(baseline),
+            None => lock(),
+        }
     }
+}
+
+/// The baseline at `rev` of `repo`, which holds `schemas`; `None` when the
+/// revision has no lock there. Every file is read by one `git cat-file --batch`.
+fn at_revision(repo: &Repo, rev: &str, schemas: &Path, generated: &Path) -> anyhow::Result<Option<Baseline>> {
+    let root = repo.relative(schemas)?;
+    let in_root = |name: &str| if root.is_empty() { name.to_string() } else { format!("{root}/{name}") };
+    let lock_rel = in_root(crate::lock::LOCK_FILE);
+    let mut wanted: Vec<(String, String)> = Vec::new(); // (path in the schemas, path in the repo)
+    for path in repo.list(rev, &root)? {
+        let rel = if root.is_empty() { path.as_str() } else { path.strip_prefix(&format!("{root}/")).unwrap_or(&path) };
+        if (rel.ends_with(".ts") && !rel.ends_with(".d.ts")) || crate::load::is_model_file(rel) {
+            wanted.push((rel.to_string(), path.clone()));
+        }
+    }
+    let mut paths: Vec<&str> = vec![lock_rel.as_str()];
+    paths.extend(wanted.iter().map(|(_, p)| p.as_str()));
+    let mut texts = repo.read(rev, &paths)?.into_iter();
+    let Some(lock_text) = texts.next().flatten() else { return Ok(None) };
+    let mut files = Vec::new();
+    for ((rel, path), text) in wanted.into_iter().zip(texts) {
+        files.push((rel, text.with_context(|| format!("`{rev}:{path}` cannot be read"))?));
+    }
+    let display = format!("{rev}:{root}"); // `main:schemas`, or `main:` at the top
+    let loaded = crate::load::from_memory_in(&files, Some(&lock_text), &display);
+    let compiled = crate::compile_loaded(loaded, schemas.join(crate::lock::LOCK_FILE));
+    let released_columns = released_columns(repo, rev, generated);
+    Ok(Some(Baseline { name: format!("{rev}:{lock_rel}"), lock_text, compiled: Some(compiled), released_columns }))
 }
 
 /// Column names of every staging schema committed at `rev` (none if the ref has

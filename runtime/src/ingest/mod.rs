@@ -258,7 +258,7 @@ impl Ingest {
                 let committed = |table: &str, offset: u64| {
                     *first_segment == segment && offsets.get(table).is_some_and(|&end| offset < end)
                 };
-                self.commit_batch(&segment, &app, group, committed, &mut report).await?;
+                self.commit_batch(&source_id, &segment, &app, group, committed, &mut report).await?;
                 progress(&report);
             }
         }
@@ -277,6 +277,7 @@ impl Ingest {
 
     async fn commit_batch(
         &mut self,
+        source_id: &str,
         segment: &str,
         app: &str,
         frames: &[Frame],
@@ -293,18 +294,17 @@ impl Ingest {
         };
         let staged = stage(&cx, segment, frames, &committed).await;
         let txn = || Some(Transaction::new(app, end as i64));
-        let source_id = self.options.source_id();
         for (entity, batch) in &staged.tables {
             let table = self.tables.get_mut(entity.staging_table).expect("every entity has a table");
             table
                 .append(std::slice::from_ref(batch), txn())
                 .await
-                .map_err(|e| IngestError::of_append(e, &source_id, entity.staging_table))?;
+                .map_err(|e| IngestError::of_append(e, source_id, entity.staging_table))?;
             *report.rows.entry(entity.staging_table.to_string()).or_default() += batch.num_rows() as u64;
         }
         let letters = dead_letters::batch(&staged.letters, cx.now_micros);
         let dead_name = dead_letters::table_name(self.registry.product).to_string();
-        self.dead.append(&[letters], txn()).await.map_err(|e| IngestError::of_append(e, &source_id, &dead_name))?;
+        self.dead.append(&[letters], txn()).await.map_err(|e| IngestError::of_append(e, source_id, &dead_name))?;
         report.batches += 1;
         report.records += staged.records as u64;
         report.dead_letters += staged.letters.len() as u64;
