@@ -23,12 +23,13 @@ pub struct Position {
 pub enum Frame {
     Record {
         position: Position,
-        /// The record, sharing its segment's buffer (no copy per frame).
+        /// The record, sharing its read window's buffer (no copy per frame).
         bytes: Bytes,
     },
     /// Unreadable from `position` to the end of its segment (a garbage length
-    /// prefix leaves no way to find the next frame): the raw bytes, and why.
-    Corrupt { position: Position, bytes: Bytes, reason: String },
+    /// prefix leaves no way to find the next frame): `len` bytes, of which
+    /// `head` holds the first ones read (at most a read window), and why.
+    Corrupt { position: Position, head: Bytes, len: u64, reason: String },
 }
 
 impl Frame {
@@ -43,7 +44,7 @@ impl Frame {
     pub fn end(&self) -> u64 {
         match self {
             Frame::Record { position, bytes } => position.offset + varint_len(bytes.len() as u64) + bytes.len() as u64,
-            Frame::Corrupt { position, bytes, .. } => position.offset + bytes.len() as u64,
+            Frame::Corrupt { position, len, .. } => position.offset + len,
         }
     }
 }
@@ -70,6 +71,11 @@ pub trait Source {
 /// The largest record the framing accepts (a length beyond it is corruption).
 pub const MAX_FRAME: u64 = 256 * 1024 * 1024;
 
+/// How much of a segment is read at once. Segments can be far larger than
+/// memory (a bus's log segments run to gigabytes), so a segment is read a
+/// window at a time; a record larger than the window gets a window of its own.
+const WINDOW: usize = 32 * 1024 * 1024;
+
 /// A directory of segment files.
 pub struct SegmentDir {
     dir: PathBuf,
@@ -77,42 +83,41 @@ pub struct SegmentDir {
     /// When the last segment ends inside a frame: wait for the writer (`true`) or
     /// report the torn tail as corrupt (`false`, run to the end and exit).
     follow: bool,
-    /// The bytes of the segment being read, so that a large segment is read
-    /// once rather than once per poll; re-read only when following its tail.
-    cached: Option<Cached>,
+    /// The bytes being read, kept across polls so that each byte of a segment
+    /// is read from disk once (the tail of a window is read again with the next).
+    window: Option<Window>,
+    window_size: usize,
 }
 
-/// A segment's bytes from `start` on. Frames are slices of `data`; when the
-/// segment grows, the next buffer holds only the unread tail and what is new
-/// (frames handed out keep the old buffer alive as long as they need it).
-struct Cached {
+/// Segment `name`'s bytes from offset `start` on. Frames are slices of `data`,
+/// and keep it alive as long as they need it after the next window is read.
+struct Window {
     name: String,
     start: u64,
     data: Bytes,
+    /// The segment's length when the window was read.
+    segment_len: u64,
 }
 
-impl Cached {
-    fn read(name: &str, path: &Path) -> std::io::Result<Cached> {
-        Ok(Cached { name: name.to_string(), start: 0, data: Bytes::from(std::fs::read(path)?) })
+impl Window {
+    /// Reads `size` bytes of `path` from `start` (fewer at its end).
+    fn read(name: &str, path: &Path, start: u64, size: usize) -> std::io::Result<Window> {
+        use std::io::{Read as _, Seek as _};
+        let mut f = std::fs::File::open(path)?;
+        let segment_len = f.metadata()?.len();
+        f.seek(std::io::SeekFrom::Start(start))?;
+        let mut data = Vec::with_capacity(size.min(segment_len.saturating_sub(start) as usize));
+        f.take(size as u64).read_to_end(&mut data)?;
+        let segment_len = segment_len.max(start + data.len() as u64);
+        Ok(Window { name: name.to_string(), start, data: Bytes::from(data), segment_len })
     }
 
-    /// Reads what `path` holds past the buffer's end, keeping the bytes from
-    /// `from` (a segment offset the buffer holds) on.
-    fn grow(&mut self, path: &Path, from: u64) -> std::io::Result<()> {
-        use std::io::{Read as _, Seek as _};
-        let end = self.start + self.data.len() as u64;
-        let mut f = std::fs::File::open(path)?;
-        f.seek(std::io::SeekFrom::Start(end))?;
-        let mut more = Vec::new();
-        f.read_to_end(&mut more)?;
-        if more.is_empty() {
-            return Ok(());
-        }
-        let from = from.clamp(self.start, end);
-        let mut data = self.data.slice((from - self.start) as usize..).to_vec();
-        data.extend_from_slice(&more);
-        (self.start, self.data) = (from, Bytes::from(data));
-        Ok(())
+    fn end(&self) -> u64 {
+        self.start + self.data.len() as u64
+    }
+
+    fn holds(&self, name: &str, offset: u64) -> bool {
+        self.name == name && (self.start..=self.end()).contains(&offset)
     }
 }
 
@@ -120,7 +125,14 @@ impl SegmentDir {
     /// Reads `dir` from `from` (or from the start).
     pub fn new(dir: impl AsRef<Path>, from: Option<Position>, follow: bool) -> Self {
         let at = from.unwrap_or(Position { segment: String::new(), offset: 0 });
-        SegmentDir { dir: dir.as_ref().to_path_buf(), at, follow, cached: None }
+        SegmentDir { dir: dir.as_ref().to_path_buf(), at, follow, window: None, window_size: WINDOW }
+    }
+
+    /// Reads segments `size` bytes at a time (tests use tiny windows to cross
+    /// every frame boundary).
+    pub fn with_window(mut self, size: usize) -> Self {
+        self.window_size = size.max(1);
+        self
     }
 
     /// Segment file names in lexical order (hidden files skipped).
@@ -140,6 +152,23 @@ impl SegmentDir {
         names.sort();
         Ok(names)
     }
+
+    /// Reads a window from `offset` that holds at least `need` bytes when the
+    /// segment has them. False when the segment has nothing past the current
+    /// window: it ends there (or, for the last one, has not grown yet).
+    fn refill(&mut self, path: &Path, offset: u64, need: usize, last: bool) -> std::io::Result<bool> {
+        let window = self.window.as_ref().expect("a window is read before it is refilled");
+        // Only the last segment still grows; the others end where they ended.
+        if window.end() >= window.segment_len && !last {
+            return Ok(false);
+        }
+        let next = Window::read(&window.name, path, offset, need.max(self.window_size))?;
+        let grew = next.end() > window.end();
+        if grew {
+            self.window = Some(next);
+        }
+        Ok(grew)
+    }
 }
 
 impl Source for SegmentDir {
@@ -158,56 +187,65 @@ impl Source for SegmentDir {
             }
             let last = i + 1 == segments.len();
             let path = self.dir.join(name);
-            match &mut self.cached {
-                // Segments only grow, and only the last one still grows: read what is new.
-                Some(cached) if cached.name == *name && cached.start <= self.at.offset => {
-                    if last {
-                        cached.grow(&path, self.at.offset)?;
-                    }
-                }
-                _ => self.cached = Some(Cached::read(name, &path)?),
+            if !self.window.as_ref().is_some_and(|w| w.holds(name, self.at.offset)) {
+                self.window = Some(Window::read(name, &path, self.at.offset, self.window_size)?);
             }
-            let cached = self.cached.as_ref().expect("just filled");
-            // Offsets below are into `data`, which starts at segment offset `base`.
-            let (data, base) = (&cached.data, cached.start as usize);
-            let mut offset = self.at.offset as usize - base;
-            while offset < data.len() && out.len() < max {
-                let position = Position { segment: name.clone(), offset: (base + offset) as u64 };
-                let corrupt =
-                    |reason: String| Frame::Corrupt { position: position.clone(), bytes: data.slice(offset..), reason };
-                match crate::wire::varint_prefix(&data[offset..]) {
+            let mut at = self.at.offset;
+            let mut ended = false;
+            while out.len() < max {
+                let window = self.window.as_ref().expect("just read");
+                let rest = window.data.slice((at - window.start) as usize..);
+                let segment_end = window.segment_len;
+                let position = Position { segment: name.clone(), offset: at };
+                let to_end = segment_end - at;
+                let corrupt = |reason: String| Frame::Corrupt {
+                    position: position.clone(),
+                    head: rest.clone(),
+                    len: to_end,
+                    reason,
+                };
+                match crate::wire::varint_prefix(&rest) {
                     Ok(Some((len, n))) if len <= MAX_FRAME => {
-                        let end = offset + n + len as usize;
-                        if end > data.len() {
-                            if last && self.follow {
-                                break; // the writer is still writing this frame
-                            }
-                            out.push(corrupt(format!("the record ends {} bytes early", end - data.len())));
-                            offset = data.len();
-                            break;
+                        let need = n + len as usize;
+                        if need <= rest.len() {
+                            out.push(Frame::Record { position, bytes: rest.slice(n..need) });
+                            at += need as u64;
+                        } else if self.refill(&path, at, need, last)? {
+                            continue;
+                        } else if last && self.follow {
+                            break; // the writer is still writing this frame
+                        } else {
+                            out.push(corrupt(format!("the record ends {} bytes early", need - rest.len())));
+                            (at, ended) = (segment_end, true);
                         }
-                        out.push(Frame::Record { position, bytes: data.slice(offset + n..end) });
-                        offset = end;
                     }
                     Ok(Some((len, _))) => {
                         out.push(corrupt(format!("a length prefix of {len} bytes (over the {MAX_FRAME}-byte limit)")));
-                        offset = data.len();
+                        (at, ended) = (segment_end, true);
+                    }
+                    Err(()) => {
+                        out.push(corrupt("a length prefix longer than 10 bytes".into()));
+                        (at, ended) = (segment_end, true);
+                    }
+                    Ok(None) if self.refill(&path, at, 10, last)? => continue,
+                    Ok(None) if rest.is_empty() => {
+                        ended = true;
+                        break;
                     }
                     Ok(None) if last && self.follow => break,
                     Ok(None) => {
                         out.push(corrupt("the segment ends inside a length prefix".into()));
-                        offset = data.len();
-                    }
-                    Err(()) => {
-                        out.push(corrupt("a length prefix longer than 10 bytes".into()));
-                        offset = data.len();
+                        (at, ended) = (segment_end, true);
                     }
                 }
+                if ended {
+                    break;
+                }
             }
-            self.at.offset = (base + offset) as u64;
+            self.at.offset = at;
             // One segment per poll: batches then start at the same offsets on
             // every run over the same data, whatever position a run resumed from.
-            if offset < data.len() || last || !out.is_empty() {
+            if !ended || last || !out.is_empty() {
                 break;
             }
             index = Some(i + 1).filter(|&j| j < segments.len());
@@ -296,12 +334,18 @@ mod tests {
 
     #[test]
     fn a_torn_tail_waits_when_following_and_is_corrupt_otherwise() {
+        for window in [WINDOW, 3] {
+            a_torn_tail_waits_when_following_and_is_corrupt_otherwise_through(window);
+        }
+    }
+
+    fn a_torn_tail_waits_when_following_and_is_corrupt_otherwise_through(window: usize) {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Vec::new();
         write_delimited(&mut a, b"whole");
         a.extend_from_slice(&[10, b'h', b'a']); // a frame of 10 bytes, 2 written
         std::fs::write(dir.path().join("s1"), &a).unwrap();
-        let mut follow = SegmentDir::new(dir.path(), None, true);
+        let mut follow = SegmentDir::new(dir.path(), None, true).with_window(window);
         let first = follow.poll(10).unwrap();
         assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
         assert_eq!(follow.position().offset, 6);
@@ -318,10 +362,79 @@ mod tests {
         assert_eq!(follow.position().offset, 23);
         assert!(follow.poll(10).unwrap().is_empty());
         assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
-        let mut once = SegmentDir::new(dir.path(), None, false);
+        let mut once = SegmentDir::new(dir.path(), None, false).with_window(window);
         std::fs::write(dir.path().join("s1"), &a).unwrap();
         let frames = once.poll(10).unwrap();
         assert!(matches!(&frames[1], Frame::Corrupt { position, .. } if position.offset == 6));
+    }
+
+    /// Every frame of `dir`, polling `max` at a time through `window`-byte reads.
+    fn read_all(dir: &Path, window: usize, max: usize) -> Vec<(String, u64, Vec<u8>)> {
+        let mut source = SegmentDir::new(dir, None, false).with_window(window);
+        let mut got = Vec::new();
+        loop {
+            let frames = source.poll(max).unwrap();
+            if frames.is_empty() && source.poll(max).unwrap().is_empty() {
+                return got;
+            }
+            got.extend(records(&frames));
+        }
+    }
+
+    proptest::proptest! {
+        /// Reading a window at a time (down to one byte) finds exactly the
+        /// frames, positions and corruption that reading whole segments finds.
+        #[test]
+        fn windows_of_any_size_read_the_same_frames(
+            segments in proptest::collection::vec(
+                (proptest::collection::vec(0usize..400, 0..12), proptest::option::of(0u8..3)), 1..4),
+            window in 1usize..64,
+            max in 1usize..5,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for (i, (lens, tail)) in segments.iter().enumerate() {
+                let mut bytes = Vec::new();
+                for (j, len) in lens.iter().enumerate() {
+                    write_delimited(&mut bytes, &vec![(i * 16 + j) as u8; *len]);
+                }
+                match tail {
+                    Some(0) => bytes.extend_from_slice(&[0xff; 11]),   // a garbage prefix
+                    Some(1) => bytes.extend_from_slice(&[50, 1, 2]),  // a torn frame
+                    Some(_) => bytes.push(0x80),                      // a torn prefix
+                    None => {}
+                }
+                std::fs::write(dir.path().join(format!("seg-{i}")), bytes).unwrap();
+            }
+            let whole = read_all(dir.path(), usize::MAX / 2, max);
+            proptest::prop_assert_eq!(read_all(dir.path(), window, max), whole.clone());
+            let expected: usize = segments.iter().map(|(lens, tail)| lens.len() + usize::from(tail.is_some())).sum();
+            proptest::prop_assert_eq!(whole.len(), expected);
+        }
+    }
+
+    #[test]
+    fn a_large_segment_is_read_a_window_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = Vec::new();
+        for i in 0..100u8 {
+            write_delimited(&mut bytes, &[i; 99]); // 100 bytes a frame
+        }
+        write_delimited(&mut bytes, &[7; 1000]); // larger than the window
+        bytes.extend_from_slice(&[0xff; 500]);
+        std::fs::write(dir.path().join("s1"), &bytes).unwrap();
+        let mut source = SegmentDir::new(dir.path(), None, false).with_window(256);
+        let frames = source.poll(1000).unwrap();
+        assert_eq!(frames.len(), 102);
+        for frame in &frames[..100] {
+            let Frame::Record { bytes, .. } = frame else { panic!("{frame:?}") };
+            assert!(bytes.len() == 99, "a frame's own bytes");
+        }
+        assert!(matches!(&frames[100], Frame::Record { bytes, .. } if bytes.len() == 1000));
+        // The corrupt tail names all its bytes, and holds at most a window of them.
+        let Frame::Corrupt { position, head, len, .. } = &frames[101] else { panic!("{:?}", frames[101]) };
+        assert_eq!((position.offset, *len), (10_000 + 1002, 500));
+        assert!(head.len() <= 256 && head.iter().all(|b| *b == 0xff));
+        assert_eq!(frames[101].end(), bytes.len() as u64);
     }
 
     #[test]

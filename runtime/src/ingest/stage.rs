@@ -57,16 +57,16 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
         let offset = frame.position().offset;
         let (raw, result) = match frame {
             Frame::Record { bytes, .. } => (&bytes[..], decode(cx, bytes).await),
-            Frame::Corrupt { bytes, reason, .. } => {
+            Frame::Corrupt { head, len, reason, .. } => {
                 // The rest of the segment, which can be far larger than any
                 // record: its head is kept (a row of the dead-letter table must
                 // stay readable); the segment itself still holds all of it.
-                if bytes.len() > cx.max_record_bytes {
-                    let kept = cx.max_record_bytes;
-                    let reason = format!("{reason} (the first {kept} of its {} bytes kept)", bytes.len());
-                    (&bytes[..kept], Err((DeadLetter::Corrupt(reason), None)))
+                let kept = head.len().min(cx.max_record_bytes);
+                if (kept as u64) < *len {
+                    let reason = format!("{reason} (the first {kept} of its {len} bytes kept)");
+                    (&head[..kept], Err((DeadLetter::Corrupt(reason), None)))
                 } else {
-                    (&bytes[..], Err((DeadLetter::Corrupt(reason.clone()), None)))
+                    (&head[..], Err((DeadLetter::Corrupt(reason.clone()), None)))
                 }
             }
         };
