@@ -275,15 +275,16 @@ enum Change<'s> {
     Rearrange,
 }
 
-/// How many times a scoped merge commit is made again on top of commits that
-/// won the race without touching its partitions.
+/// How many times an append or a scoped merge commit is made again on top of
+/// commits that won the race without touching what it read.
 const RACES: usize = 20;
 
 /// One Delta table.
 pub struct Table {
     name: TableName,
     inner: DeltaTable,
-    /// Reused across commits (it is reset by every flush); holds the rows
+    /// Reused across commits (it is reset by every flush) while the table's
+    /// schema stays what it was made with; holds the rows
     /// `stage` wrote until the next commit. In a `Mutex` to make `Table` `Sync`
     /// (the writer holds upload futures that are not) and to let `stage` take
     /// `&self`; the lock is never held across an await.
@@ -603,19 +604,36 @@ impl Table {
                 }
                 Err(e) => delta(&self.name, e),
             };
-            let Change::Merge(Some(scope)) = change else { return Err(error) };
+            // What this commit read: nothing (a blind append), or a merge's partitions.
+            let read_scope = match change {
+                Change::Append => None,
+                Change::Merge(Some(scope)) => Some(scope),
+                _ => return Err(error),
+            };
             if !error.is_conflict() || races == RACES {
                 return Err(error);
             }
             races += 1;
+            let before = {
+                let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+                conflict::Layout {
+                    schema: snapshot.schema().as_ref().clone(),
+                    partition_columns: snapshot.metadata().partition_columns().to_vec(),
+                }
+            };
             self.inner.update_state().await.map_err(|e| delta(&self.name, e))?;
             let latest = self.version().unwrap_or(read as i64);
             let winners = read::actions_between(self, read as i64, latest).await?;
-            let columns = self.partition_columns()?;
-            if let Some(why) = conflict::conflict(scope, &columns, &actions, app_id.as_deref(), &winners) {
+            if let Some(why) = conflict::conflict(read_scope, &before, &actions, app_id.as_deref(), &winners) {
                 return Err(LakeError::Conflict { table: self.name.to_string(), message: why });
             }
-            tracing::debug!(table = %self.name, races, "commit raced commits outside its partitions; committing on top");
+            // The winners may have added columns (another release's ingest):
+            // the files written stay valid (a column a file lacks reads as
+            // NULL), but the next rows are written with the table's new schema.
+            if self.inner.snapshot().map_err(|e| delta(&self.name, e))?.schema().as_ref() != &before.schema {
+                *self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+            }
+            tracing::debug!(table = %self.name, races, "commit raced commits that do not touch what it read; committing on top");
         }
     }
 

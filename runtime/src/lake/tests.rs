@@ -128,6 +128,67 @@ fn a_table_takes_added_and_dropped_nullable_columns() {
     });
 }
 
+/// A rolling deploy: an older release's ingest holds the table open while a
+/// newer release adds a column. The older one's next commits land (on top of
+/// the evolution, their files without the column read as NULL) rather than
+/// failing on the metadata change; its own progress from another process
+/// still conflicts.
+#[test]
+fn an_append_lands_on_top_of_another_release_adding_a_column() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+        let v1 = schema(DataType::Utf8);
+        let mut old = lake.table(&name, &v1, &["ws"]).await.unwrap();
+        old.append(&[rows(&v1, &["a"], &[1], &[Some("one")])], Some(Transaction::new("src/a", 1))).await.unwrap();
+
+        let v2 = Arc::new(Schema::new(vec![
+            Field::new("ws", DataType::Utf8, false),
+            Field::new("id", DataType::Int64, false),
+            Field::new("value", DataType::Utf8, true),
+            Field::new("note", DataType::Utf8, true),
+        ]));
+        let mut new = lake.table(&name, &v2, &["ws"]).await.unwrap();
+        let with_note = |id: i64| {
+            RecordBatch::try_new(
+                v2.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec!["b"])),
+                    Arc::new(Int64Array::from(vec![id])),
+                    Arc::new(StringArray::from(vec![None::<&str>])),
+                    Arc::new(StringArray::from(vec![Some("n")])),
+                ],
+            )
+            .unwrap()
+        };
+        new.append(&[with_note(2)], Some(Transaction::new("src/b", 1))).await.unwrap();
+
+        // The older handle read the table before `note` existed.
+        old.append(&[rows(&v1, &["a"], &[3], &[Some("three")])], Some(Transaction::new("src/a", 2))).await.unwrap();
+        // Its next write goes through a writer for the table as it is now.
+        old.append(&[rows(&v1, &["a"], &[4], &[Some("four")])], Some(Transaction::new("src/a", 3))).await.unwrap();
+        new.append(&[with_note(5)], Some(Transaction::new("src/b", 2))).await.unwrap();
+
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(t.txn_version("src/a").await.unwrap(), Some(3));
+        let mut got: Vec<(i64, Option<String>)> = Vec::new();
+        for b in t.scan().await.unwrap() {
+            let id = b.column_by_name("id").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
+            let note = b.column_by_name("note").unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+            got.extend((0..b.num_rows()).map(|i| (id.value(i), note.is_valid(i).then(|| note.value(i).to_string()))));
+        }
+        got.sort();
+        assert_eq!(got, [(1, None), (2, Some("n".into())), (3, None), (4, None), (5, Some("n".into()))]);
+
+        // Progress under the older handle's own app id, committed by another
+        // process in between, is still a conflict (a second ingest of a source).
+        let mut other = lake.existing(&name).await.unwrap().unwrap();
+        other.append(&[], Some(Transaction::new("src/a", 4))).await.unwrap();
+        let err =
+            old.append(&[rows(&v1, &["a"], &[6], &[None])], Some(Transaction::new("src/a", 4))).await.unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+    });
+}
+
 /// What makes maintenance safe beside merges: a commit that removes a file
 /// a concurrent commit already removed is refused as a conflict (and the
 /// caller redoes it), never applied over the other.
