@@ -480,16 +480,28 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     let summary = run(&["ingest", "--source", "stream", "--lake", "lake"]);
     assert!(summary.contains("10 dead letters"), "{summary}");
     let after = run(&["status", "--source", "stream", "--lake", "lake"]);
-    for line in after.lines().skip(2) {
+    let (step1, step2) = after.split_once("\nstep 2").unwrap_or_else(|| panic!("two parts: {after}"));
+    for line in step1.lines().skip(2) {
         assert!(line.trim_end().ends_with(" 0"), "no lag after a full ingest: {line}");
     }
+    // Nothing merged yet: every model table is behind its staging table.
+    let models: usize = jira::REGISTRY.entities.iter().map(|e| e.models.len()).sum();
+    let unmerged: Vec<&str> = step2.lines().skip(3).collect();
+    assert_eq!(unmerged.len(), models, "{step2}");
+    // Cells: table, writer, version, rows, merged, behind, oldest unmerged.
+    let behind = |line: &str| line.split_whitespace().nth(5).unwrap().parse::<i64>().unwrap();
+    assert!(unmerged.iter().all(|l| behind(l) > 0 && l.ends_with(" ago")), "{step2}");
     let tables = run(&["tables", "--lake", "lake"]);
     assert_eq!(tables.lines().count(), 2 + jira::REGISTRY.entities.len() + 1, "{tables}");
     assert!(tables.contains("manifold_dead_letters.jira"), "{tables}");
     // Step 2: every ingestion model's table, then nothing new on a second run.
     let merged = run(&["merge", "--lake", "lake"]);
-    let models: usize = jira::REGISTRY.entities.iter().map(|e| e.models.len()).sum();
     assert_eq!(merged.lines().count(), 2 + models, "{merged}");
+    let status = run(&["status", "--source", "stream", "--lake", "lake"]);
+    let step2 = status.split_once("\nstep 2").unwrap().1;
+    for line in step2.lines().skip(3) {
+        assert!(behind(line) == 0 && line.ends_with(" -"), "merged up to date: {line}");
+    }
     assert!(merged.contains("jira.jira_issue__labels") && merged.contains("merge_exploded"), "{merged}");
     let again = run(&["merge", "--lake", "lake"]);
     assert_eq!(again.matches("up to date").count(), models, "{again}");

@@ -107,7 +107,9 @@ enum Command {
         #[arg(long)]
         orphans: bool,
     },
-    /// Per table: Delta version, rows, the last committed source position, and the lag in bytes.
+    /// Step 1 per staging table: Delta version, rows, the last committed source
+    /// position and the lag in bytes; step 2 per model table: the staging
+    /// version merged, commits behind and the age of the oldest not merged.
     Status {
         #[command(flatten)]
         source: SourceArgs,
@@ -284,6 +286,11 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
                 .await
                 .with_context(|| format!("reading the status of `{}`", lake.root()))?;
             print!("{}", report::status_table(&status));
+            let merges = crate::merge::status(&lake, registry)
+                .await
+                .with_context(|| format!("reading the merge status of `{}`", lake.root()))?;
+            let now = chrono::Utc::now().timestamp_millis();
+            print!("\nstep 2, staging → model tables:\n{}", report::merge_status_table(&merges, now));
         }
         Command::Tables { lake } => {
             let lake = open_lake(&lake)?;

@@ -11,7 +11,7 @@ use crate::ingest::{Report, TableStatus, dead_letters};
 use crate::lake::Lake;
 use crate::maintain::Optimized;
 use crate::mapping::Writer;
-use crate::merge::TableMerge;
+use crate::merge::{MergeStatus, TableMerge};
 use crate::source::{bytes_before, segment_sizes};
 
 pub fn summary(r: &Report) -> String {
@@ -62,6 +62,52 @@ pub fn status_table(status: &[TableStatus]) -> String {
     grid(&rows)
 }
 
+/// Step 2's progress per model table: the staging version merged and how far
+/// behind (commits, and the age of the oldest one not merged, against `now_ms`).
+pub fn merge_status_table(status: &[MergeStatus], now_ms: i64) -> String {
+    let mut rows = vec![
+        ["model table", "writer", "version", "rows", "merged", "behind (commits)", "oldest unmerged"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    let dash = || "-".to_string();
+    for s in status {
+        let oldest = match s.waiting_since {
+            Some(at) => format!("{} ago", age((now_ms - at).max(0))),
+            None if s.behind > 0 => "no longer in the log".into(),
+            None => dash(),
+        };
+        rows.push(vec![
+            s.table.to_string(),
+            writer_name(s.writer).into(),
+            s.version.map_or_else(dash, |v| v.to_string()),
+            s.rows.to_string(),
+            s.merged.map_or_else(dash, |v| v.to_string()),
+            s.behind.to_string(),
+            oldest,
+        ]);
+    }
+    grid(&rows)
+}
+
+/// `ms` as a person reads a lag: `850 ms`, `42 s`, `7 min`, `3 h`.
+fn age(ms: i64) -> String {
+    match ms {
+        ..1_000 => format!("{ms} ms"),
+        1_000..120_000 => format!("{} s", ms / 1_000),
+        120_000..7_200_000 => format!("{} min", ms / 60_000),
+        _ => format!("{} h", ms / 3_600_000),
+    }
+}
+
+fn writer_name(writer: Writer) -> &'static str {
+    match writer {
+        Writer::Append => "append",
+        Writer::Merge => "merge",
+        Writer::MergeExploded => "merge_exploded",
+    }
+}
+
 /// What the merge step did, per target table.
 pub fn merge_table(merges: &[TableMerge]) -> String {
     let mut rows = vec![
@@ -79,11 +125,7 @@ pub fn merge_table(merges: &[TableMerge]) -> String {
         .to_vec(),
     ];
     for m in merges {
-        let writer = match m.writer {
-            Writer::Append => "append",
-            Writer::Merge => "merge",
-            Writer::MergeExploded => "merge_exploded",
-        };
+        let writer = writer_name(m.writer);
         let versions = if m.to > m.from { format!("{}..={}", m.from + 1, m.to) } else { "up to date".into() };
         rows.push(vec![
             m.table.to_string(),
@@ -176,5 +218,31 @@ impl Progress {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::TableName;
+
+    #[test]
+    fn merge_status_says_how_far_behind_and_since_when() {
+        let row = |behind, waiting_since| MergeStatus {
+            table: TableName::new("p", "t"),
+            writer: Writer::Merge,
+            version: Some(4),
+            rows: 10,
+            merged: Some(7),
+            behind,
+            waiting_since,
+        };
+        let now = 10_000_000;
+        let out = merge_status_table(&[row(0, None), row(3, Some(now - 42_500)), row(2, None)], now);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[2].ends_with(" 0                 -"), "{out}");
+        assert!(lines[3].ends_with(" 3                 42 s ago"), "{out}");
+        assert!(lines[4].ends_with("no longer in the log"), "{out}");
+        assert_eq!([age(850), age(7 * 60_000), age(3 * 3_600_000 + 5)], ["850 ms", "7 min", "3 h"]);
     }
 }

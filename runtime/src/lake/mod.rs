@@ -657,6 +657,12 @@ impl Table {
         Ok(files.iter().map(|f| (f.num_records().unwrap_or(0) as u64).saturating_sub(deleted(f))).sum())
     }
 
+    /// When commit `version` was made, in milliseconds since the epoch
+    /// (`None` once log retention removed it).
+    pub async fn committed_at(&self, version: i64) -> Result<Option<i64>> {
+        read::committed_at(self, version).await
+    }
+
     /// Every row, as batches with the table's full schema (partition columns
     /// re-attached: Delta data files do not hold them).
     pub async fn scan(&self) -> Result<Vec<RecordBatch>> {

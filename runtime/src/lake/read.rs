@@ -403,6 +403,21 @@ async fn read_parquet_each(
     Ok(ranges)
 }
 
+/// When commit `version` was made (its `commitInfo` timestamp, milliseconds
+/// since the epoch); `None` if the log no longer holds it or it has none.
+pub(super) async fn committed_at(table: &Table, version: i64) -> Result<Option<i64>> {
+    let Ok(version) = u64::try_from(version) else { return Ok(None) };
+    let Some(bytes) = table.inner.log_store().read_commit_entry(version).await.map_err(|e| delta_error(table, e))?
+    else {
+        return Ok(None);
+    };
+    let actions = deltalake::logstore::get_actions(version, &bytes).map_err(|e| delta_error(table, e))?;
+    Ok(actions.into_iter().find_map(|a| match a {
+        Action::CommitInfo(info) => info.in_commit_timestamp.or(info.timestamp),
+        _ => None,
+    }))
+}
+
 /// The actions of the commits `after + 1 ..= upto`.
 pub(super) async fn actions_between(table: &Table, after: i64, upto: i64) -> Result<Vec<Action>> {
     let log = table.inner.log_store();

@@ -21,6 +21,7 @@
 
 mod files;
 mod rows;
+mod status;
 #[cfg(test)]
 mod tests;
 pub(crate) mod writers;
@@ -29,6 +30,7 @@ use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
 
 pub use rows::{GENERATION, ROW_ID, TOMBSTONE, VERSION, encode_columns, lookup_columns};
+pub use status::{MergeStatus, status};
 pub use writers::Written;
 
 use crate::ingest::STAGING_SCHEMA;
