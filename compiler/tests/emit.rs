@@ -226,3 +226,59 @@ fn rust_snapshot_of_one_entity() {
     // Deterministic to the byte.
     assert_eq!(rust, emit::rust::product_rust(&c.model, &c.lock, "avocado", fds, &dbt.models).unwrap());
 }
+
+/// A field may be named after any SQL keyword: its column is that column in
+/// every model, however SQL would read the word written plainly (`from`,
+/// `null`, `current_date`: quoted; `type`, `order`: as is). An entity and an
+/// exploded struct with a field per keyword sqlparser knows build without a
+/// finding, and the derived tables hold exactly those columns. A keyword a
+/// newer sqlparser reads differently fails here by name.
+#[test]
+fn fields_named_after_any_sql_keyword_are_columns() {
+    let words: Vec<String> = sqlparser::keywords::ALL_KEYWORDS
+        .iter()
+        .map(|k| k.to_ascii_lowercase())
+        .filter(|k| k.split('_').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase())))
+        // `id` is the key; a child table has its own `position`.
+        .filter(|k| k != "id" && k != "position")
+        .collect();
+    // One of each pair protobuf cannot tell apart (`auto_increment`, `autoincrement`).
+    let mut folded = std::collections::HashSet::new();
+    let words: Vec<String> = words.into_iter().filter(|w| folded.insert(w.replace('_', ""))).collect();
+    let camel = |word: &str| {
+        let mut parts = word.split('_');
+        let first = parts.next().unwrap_or_default().to_string();
+        first + &parts.map(|p| p[..1].to_ascii_uppercase() + &p[1..]).collect::<String>()
+    };
+    let fields: String = words.iter().map(|w| format!("  {}?: String;\n", camel(w))).collect();
+    let schema = format!(
+        "import {{ Entity, Manifest, EntityState, Team }} from \"../manifold\";\n\
+         /** Every keyword. */\nexport interface KwPart {{\n{fields}}}\n\
+         export interface KwThingManifest extends Manifest {{\n  owner: Team.JIRA_AGILE;\n  status: EntityState.ACTIVE;\n}}\n\
+         /** Every keyword, and every keyword in an array. */\nexport interface KwThing extends Entity {{\n  id: String;\n{fields}  parts: KwPart[];\n}}\n"
+    );
+    let files = vec![
+        ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
+        ("kw/thing.ts".to_string(), schema),
+    ];
+    let c =
+        manifold_compiler::compile_loaded(manifold_compiler::load::from_memory(&files, None), "manifold.lock".into());
+    let out = manifold_compiler::emit(&c);
+    let mut all = c.diagnostics.clone();
+    all.extend(out.diagnostics.clone());
+    assert!(all.is_empty(), "{}", diag::render_text(&c.db, &all, false));
+    let columns = |path: &str| -> Vec<String> {
+        let table: serde_json::Value = serde_json::from_str(text(&out.artifacts, path)).unwrap();
+        table["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+    };
+    for path in ["tables/kw/kw_thing.json", "tables/kw/kw_thing__parts.json"] {
+        let got = columns(path);
+        let missing: Vec<&String> = words.iter().filter(|w| !got.contains(w)).collect();
+        assert!(missing.is_empty(), "{path} lacks {missing:?}");
+    }
+    let sql = text(&out.artifacts, "dbt/models/kw/kw_thing.sql");
+    assert!(
+        sql.contains("CAST(`from` AS STRING) AS `from`,") && sql.contains("CAST(type AS STRING) AS type,"),
+        "{sql}"
+    );
+}

@@ -100,6 +100,19 @@ fn samples() -> Vec<ConformanceSample> {
             at: ats[i % ats.len()],
             day: days[i % days.len()].map(str::to_string),
             tags: tags[i % tags.len()].iter().map(|t| t.to_string()).collect(),
+            from: texts[(i + 1) % texts.len()].map(str::to_string),
+            all: texts[(i + 2) % texts.len()].map(str::to_string),
+            distinct: texts[(i + 3) % texts.len()].map(str::to_string),
+            null: texts[(i + 4) % texts.len()].map(str::to_string),
+            r#true: flags[(i + 1) % flags.len()],
+            not: flags[(i + 2) % flags.len()],
+            current_date: days[(i + 1) % days.len()].map(str::to_string),
+            current_path: texts[(i + 5) % texts.len()].map(str::to_string),
+            interval: bigs[(i + 1) % bigs.len()],
+            r#struct: texts[(i + 6) % texts.len()].map(str::to_string),
+            trim: texts[(i + 7) % texts.len()].map(str::to_string),
+            r#type: texts[(i + 8) % texts.len()].map(str::to_string),
+            order: smalls[(i + 1) % smalls.len()],
         })
         .collect()
 }

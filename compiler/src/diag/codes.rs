@@ -50,7 +50,7 @@ codes! {
     M022 = "M022", "composed-by-non-entity", "`ComposedBy<T>` needs an entity as `T`.";
     M023 = "M023", "relation-cycle", "`ComposedBy` relations form a cycle; ownership must be a tree.";
     M024 = "M024", "recursive-struct", "A struct contains itself; it cannot be flattened into columns.";
-    M025 = "M025", "column-collision", "Two fields map to the same generated column or table name.";
+    M025 = "M025", "column-collision", "Two fields map to the same generated column or table name, or to names protobuf cannot tell apart.";
     M026 = "M026", "reserved-name", "A name the generated artifacts reserve for themselves.";
     M027 = "M027", "invalid-name", "A name that breaks the naming rules of the generated artifacts.";
     M028 = "M028", "invalid-enum", "Enums are non-empty string enums whose values equal their member names.";

@@ -11,8 +11,48 @@
 //! Target tables: the entity's main table (every non-array field, Timestamps as
 //! one TIMESTAMP), and one child table per array field: the parent's key column,
 //! `position` in the array, and the element's columns (`value` for a scalar).
+//!
+//! In the models' SQL a column whose name SQL reads as something else (`from`,
+//! `null`, `current_date`, …) is quoted: see [`sql_ident`].
+
+use std::borrow::Cow;
 
 use crate::model::{Entity, Field, Model, Scalar, Type, naming};
+
+/// Column names that SQL, written plainly, reads as something other than the
+/// column: a literal (`null`, `true`), a function called without parentheses
+/// (`current_date`), an operator (`not`) or part of a clause (`from`,
+/// `distinct`). Sorted. Found by writing every keyword sqlparser knows as a
+/// column through sqlparser's Databricks dialect (which checks every model)
+/// and through Spark 4.2, non-ANSI (the semantics the runtime implements):
+/// `all`, `distinct` and `current_path` only Spark misreads. The test
+/// `every_other_keyword_reads_as_a_column` keeps the list complete for the
+/// sqlparser this build uses.
+const MISREAD_AS_SQL: [&str; 16] = [
+    "all",
+    "current_date",
+    "current_path",
+    "current_time",
+    "current_timestamp",
+    "distinct",
+    "false",
+    "from",
+    "interval",
+    "localtime",
+    "localtimestamp",
+    "not",
+    "null",
+    "struct",
+    "trim",
+    "true",
+];
+
+/// `name` as the models' SQL writes a column: as is, or in backticks when SQL
+/// would read it as something else. (Field names are lowerCamelCase ASCII, so
+/// columns are `[a-z][a-z0-9_]*`; nothing else needs quoting.)
+pub fn sql_ident(name: &str) -> Cow<'_, str> {
+    if MISREAD_AS_SQL.binary_search(&name).is_ok() { Cow::Owned(format!("`{name}`")) } else { Cow::Borrowed(name) }
+}
 
 /// A Spark SQL / Delta primitive type, spelled as the models `CAST` to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -200,13 +240,15 @@ pub fn main_table(model: &Model, entity: &Entity) -> Vec<TargetColumn> {
 /// `"element."` inside an exploded struct).
 fn flatten_target(model: &Model, name: &str, ty: &Type, source: &str, out: &mut Vec<TargetColumn>) {
     let mut push = |name: String, ty: SqlType, expr: String| out.push(TargetColumn { name, ty, expr });
+    let column = |column: &str| format!("{source}{}", sql_ident(column));
     match ty {
-        Type::Scalar(Scalar::Timestamp) => {
-            push(name.to_string(), SqlType::Timestamp, timestamp_expr(&format!("{source}{name}_")))
+        Type::Scalar(Scalar::Timestamp) => push(name.to_string(), SqlType::Timestamp, timestamp_expr(source, name)),
+        Type::Scalar(Scalar::Ari) => {
+            let value = format!("{name}_value");
+            push(value.clone(), SqlType::String, column(&value))
         }
-        Type::Scalar(Scalar::Ari) => push(format!("{name}_value"), SqlType::String, format!("{source}{name}_value")),
-        Type::Scalar(s) => push(name.to_string(), scalar_type(*s), format!("{source}{name}")),
-        Type::Enum(_) => push(name.to_string(), SqlType::String, format!("{source}{name}")),
+        Type::Scalar(s) => push(name.to_string(), scalar_type(*s), column(name)),
+        Type::Enum(_) => push(name.to_string(), SqlType::String, column(name)),
         Type::Relation(parent) => {
             let parent = model.entity(*parent);
             if let Some(key) = parent.fields.get(parent.key) {
@@ -222,9 +264,14 @@ fn flatten_target(model: &Model, name: &str, ty: &Type, source: &str, out: &mut 
     }
 }
 
-/// `CAST(<p>seconds + CAST(<p>nanos / 1e9 AS DOUBLE) AS TIMESTAMP)` without the outer cast.
-fn timestamp_expr(prefix: &str) -> String {
-    format!("{prefix}seconds + CAST({prefix}nanos / 1e9 AS DOUBLE)")
+/// `CAST(<source><name>_seconds + CAST(<source><name>_nanos / 1e9 AS DOUBLE) AS
+/// TIMESTAMP)` without the outer cast; `<name>` empty for a Timestamp element.
+fn timestamp_expr(source: &str, name: &str) -> String {
+    let part = |unit: &str| {
+        let column = if name.is_empty() { unit.to_string() } else { format!("{name}_{unit}") };
+        format!("{source}{}", sql_ident(&column))
+    };
+    format!("{} + CAST({} / 1e9 AS DOUBLE)", part("seconds"), part("nanos"))
 }
 
 /// The columns of the child table of `field` (an array): the parent's key
@@ -246,7 +293,7 @@ pub fn child_table(model: &Model, entity: &Entity, field: &Field) -> Vec<TargetC
         Type::Scalar(Scalar::Timestamp) => out.push(TargetColumn {
             name: "value".into(),
             ty: SqlType::Timestamp,
-            expr: timestamp_expr("exploded.element."),
+            expr: timestamp_expr("exploded.element.", ""),
         }),
         Type::Scalar(s) => {
             out.push(TargetColumn { name: "value".into(), ty: scalar_type(*s), expr: "exploded.element".into() })

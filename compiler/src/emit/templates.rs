@@ -39,11 +39,25 @@ fn env() -> &'static Environment<'static> {
         // No HTML/JSON auto-escaping by file extension: free text is quoted explicitly
         // with `tojson` where a format needs it.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.add_filter("yaml_name", yaml_name);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
         env
     })
+}
+
+/// A name as a YAML scalar: plain, or quoted when YAML 1.1 (PyYAML, which dbt
+/// reads its files with) would take the plain word for a null or a boolean —
+/// a column `on` or `null`, an entity `Yes`. Names are ASCII identifiers, so
+/// nothing else is ambiguous.
+fn yaml_name(name: &str) -> String {
+    const NOT_STRINGS: [&str; 11] = ["~", "false", "n", "no", "null", "off", "on", "true", "y", "yes", ""];
+    if NOT_STRINGS.contains(&name.to_ascii_lowercase().as_str()) {
+        serde_json::to_string(name).expect("a string serializes")
+    } else {
+        name.to_string()
+    }
 }
 
 /// Renders `name` with `ctx`. Templates and contexts are both ours, so a failure is
@@ -58,4 +72,14 @@ pub fn render(name: &str, ctx: impl serde::Serialize) -> String {
 /// A template's text, unrendered.
 pub fn raw(name: &str) -> &'static str {
     TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap_or_else(|| panic!("no template {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_names_that_would_read_as_other_values_are_quoted() {
+        let rendered: Vec<String> =
+            ["id_value", "on", "Null", "TRUE", "no", "y", "yes_or_no"].map(super::yaml_name).into();
+        assert_eq!(rendered, ["id_value", "\"on\"", "\"Null\"", "\"TRUE\"", "\"no\"", "\"y\"", "yes_or_no"]);
+    }
 }

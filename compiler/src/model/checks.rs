@@ -15,6 +15,7 @@ pub fn check(model: &Model) -> Diagnostics {
     keys(model, &mut diags);
     let struct_cycle = struct_cycles(model, &mut diags);
     relation_cycles(model, &mut diags);
+    proto_names(model, &mut diags);
     // Flattening a recursive struct would never end; names are checked once it is fixed.
     if !struct_cycle {
         columns(model, &mut diags);
@@ -247,6 +248,59 @@ fn child_columns(model: &Model, diags: &mut Diagnostics) {
                     );
                 } else {
                     taken.push(c);
+                }
+            }
+        }
+    }
+}
+
+/// Names protobuf tells apart only by more than case and underscores: two
+/// fields of one message whose JSON names differ only in case (`autoIncrement`
+/// and `autoincrement` are `autoIncrement` and `autoincrement`), or two values
+/// of one enum that differ only in underscores (`FOO_BAR`, `FOOBAR`). protoc
+/// and protox refuse such a message or enum, so the emitted protos would not
+/// compile; the schema is told here instead, at both fields.
+fn proto_names(model: &Model, diags: &mut Diagnostics) {
+    let folded = |name: &str| name.replace('_', "").to_ascii_lowercase();
+    let mut clash =
+        |what: &str, owner: &str, (first, first_span): (&str, Span), (second, second_span): (&str, Span)| {
+            diags.push(
+                Diagnostic::error(
+                    codes::M025,
+                    format!("{what} `{first}` and `{second}` of `{owner}` differ only in case or underscores"),
+                )
+                .primary(second_span, "protobuf cannot tell this name…")
+                .secondary(first_span, "…from this one")
+                .note("protobuf compares names with case and underscores ignored (JSON names, enum value names)")
+                .help("rename one of them"),
+            );
+        };
+    let messages = model
+        .entities()
+        .map(|e| (e.name.as_str(), &e.fields))
+        .chain(model.products.iter().flat_map(|p| p.structs.iter().map(|s| (s.name.as_str(), &s.fields))));
+    for (owner, fields) in messages {
+        let mut seen: HashMap<String, &Field> = HashMap::new();
+        for f in fields {
+            match seen.get(&folded(&f.name)) {
+                Some(prev) if prev.name != f.name => clash("fields", owner, (&prev.name, prev.span), (&f.name, f.span)),
+                Some(_) => {}
+                None => {
+                    seen.insert(folded(&f.name), f);
+                }
+            }
+        }
+    }
+    for en in model.products.iter().flat_map(|p| p.enums.iter()) {
+        let mut seen: HashMap<String, &EnumValue> = HashMap::new();
+        for v in &en.values {
+            match seen.get(&folded(&v.name)) {
+                Some(prev) if prev.name != v.name => {
+                    clash("values", &en.name, (&prev.name, prev.span), (&v.name, v.span))
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(folded(&v.name), v);
                 }
             }
         }

@@ -293,9 +293,13 @@ fn generated(
             entity: &e.name,
             columns: cols
                 .iter()
-                .map(|c| TemplateColumn { name: c.name.clone(), ty: c.ty.cast_name(), expr: c.expr.clone() })
+                .map(|c| TemplateColumn {
+                    name: columns::sql_ident(&c.name).into_owned(),
+                    ty: c.ty.cast_name(),
+                    expr: c.expr.clone(),
+                })
                 .collect(),
-            explode: field.map(|f| naming::snake_case(&f.name)),
+            explode: field.map(|f| columns::sql_ident(&naming::snake_case(&f.name)).into_owned()),
         },
     );
     DbtModel {

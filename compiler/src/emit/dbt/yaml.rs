@@ -32,6 +32,9 @@ struct YamlColumn {
     data_type: String,
     description: String,
     not_null: bool,
+    /// dbt quotes the name in the DDL it builds for the contract (`quote:
+    /// true`): for the names the models' SQL quotes too.
+    quote: bool,
 }
 
 pub(super) fn sources_yml(model: &Model, lock: &Lock, p: &Product) -> String {
@@ -47,6 +50,7 @@ pub(super) fn sources_yml(model: &Model, lock: &Lock, p: &Product) -> String {
                 .into_iter()
                 .map(|c| YamlColumn {
                     data_type: source_type_name(&c.ty),
+                    quote: columns::sql_ident(&c.name) != c.name,
                     name: c.name,
                     description: String::new(),
                     not_null: !c.nullable,
@@ -98,6 +102,7 @@ pub(super) fn schema_yml(model: &Model, p: &Product, generated: &[DbtModel]) -> 
             let mut cols: Vec<YamlColumn> = Vec::new();
             let mut push = |name: &str, ty: SqlType, not_null: bool, description: String| {
                 cols.push(YamlColumn {
+                    quote: columns::sql_ident(name) != name,
                     name: name.to_string(),
                     data_type: ty.dbt_name().to_string(),
                     description,
