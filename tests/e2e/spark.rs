@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use manifold_e2e::conformance::proto::manifold::conformance::v1::ConformanceSample;
+use manifold_e2e::conformance::proto::manifold::conformance::v1::{
+    ConformanceSample, Option as Choice, Vec as VecMessage,
+};
 use manifold_e2e::models::write_parquet;
 use manifold_e2e::{avocado, confluence, conformance, jira, opsgenie};
 use manifold_runtime::arrow_array::RecordBatch;
@@ -113,6 +115,11 @@ fn samples() -> Vec<ConformanceSample> {
             trim: texts[(i + 7) % texts.len()].map(str::to_string),
             r#type: texts[(i + 8) % texts.len()].map(str::to_string),
             order: smalls[(i + 1) % smalls.len()],
+            vec: (i % 3 != 2).then(|| VecMessage {
+                ok: texts[(i + 9) % texts.len()].map(str::to_string),
+                some: [Some(Choice::Some as i32), Some(Choice::None as i32), None][i % 3],
+            }),
+            vecs: (0..i % 3).map(|j| VecMessage { ok: Some(format!("v{j}")), some: Some(j as i32) }).collect(),
         })
         .collect()
 }

@@ -66,7 +66,8 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
             use ::manifold_runtime::columns::{EnvelopeColumns, ListOffsets, RequiredColumns, envelope_fields, list_item, required_fields};
             use ::manifold_runtime::prost::Message as _;
             use ::manifold_runtime::{EntityInfo, Explode, ModelInfo, Registry, RowMeta, StagingTable, Writer};
-            use super::proto::#package::*;
+            // The prost types by path: their names are the schema's.
+            use super::proto::#package as pb;
 
             #(#enum_fns)*
             #views
@@ -119,9 +120,9 @@ pub(super) fn field_ident(f: &Field) -> Ident {
     ident(&naming::proto_field_name(f).to_snake_case())
 }
 
-/// The prost type name of a message.
+/// The prost type name of a message (`Self` is `Self_`, as prost-build spells it).
 pub(super) fn type_ident(name: &str) -> Ident {
-    format_ident!("{}", name.to_upper_camel_case())
+    ident(&name.to_upper_camel_case())
 }
 
 /// Leaves of a (non-array) field reached through `base`, an `Option<&Msg>`.
@@ -349,7 +350,7 @@ fn exploded(
             }
 
             /// Appends one row per element of the message's array (none without a message).
-            pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&#msg>) {
+            pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&pb::#msg>) {
                 #body
             }
 
@@ -531,7 +532,7 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
 
             /// Appends one row: the envelope values and the message (`None` for a
             /// tombstone without payload).
-            pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&#msg>) {
+            pub fn append_message(&mut self, meta: &RowMeta<'_>, m: Option<&pb::#msg>) {
                 #append_message
             }
 
@@ -549,7 +550,7 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
             }
 
             fn append_with_prost(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), ::manifold_runtime::prost::DecodeError> {
-                let m = payload.map(#msg::decode).transpose()?;
+                let m = payload.map(pb::#msg::decode).transpose()?;
                 self.append_message(meta, m.as_ref());
                 Ok(())
             }
@@ -628,5 +629,15 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
             child_tables: &[#(#children),*],
             models: &[#(#models),*],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn type_names_are_spelled_as_prost_build_spells_them() {
+        assert_eq!(super::type_ident("JiraIssue").to_string(), "JiraIssue");
+        assert_eq!(super::type_ident("Self").to_string(), "Self_");
+        assert_eq!(super::ident("type").to_string(), "r#type");
     }
 }

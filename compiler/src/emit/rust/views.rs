@@ -30,8 +30,8 @@ fn kind(model: &Model, ty: &Type) -> Kind {
         Type::Scalar(Scalar::Int) | Type::Enum(_) => Kind::Int32,
         Type::Scalar(Scalar::Long) => Kind::Int64,
         Type::Scalar(Scalar::Double) => Kind::Double,
-        Type::Scalar(Scalar::Timestamp) => Kind::Message(quote! { ::manifold_runtime::wire::TimestampView<'a> }),
-        Type::Scalar(Scalar::Ari) => Kind::Message(quote! { ::manifold_runtime::wire::AriView<'a> }),
+        Type::Scalar(Scalar::Timestamp) => Kind::Message(quote! { rt::TimestampView<'a> }),
+        Type::Scalar(Scalar::Ari) => Kind::Message(quote! { rt::AriView<'a> }),
         Type::Struct(id) => {
             let name = type_ident(&model.strukt(*id).name);
             Kind::Message(quote! { #name<'a> })
@@ -57,28 +57,36 @@ fn field(model: &Model, f: &Field, number: u32) -> (TokenStream, TokenStream) {
     let scalar = |ty: TokenStream, read: TokenStream, element: TokenStream| {
         if repeated {
             (
-                quote! { pub #fi: Vec<#ty> },
-                quote! { #number => r.repeated(wire, WireType::#element, &mut self.#fi, Reader::#read)?, },
+                quote! { pub #fi: ::std::vec::Vec<#ty> },
+                quote! { #number => r.repeated(wire, rt::WireType::#element, &mut self.#fi, rt::Reader::#read)?, },
             )
         } else {
-            (quote! { pub #fi: Option<#ty> }, quote! { #number => self.#fi = Some(r.#read(wire)?), })
+            (
+                quote! { pub #fi: ::core::option::Option<#ty> },
+                quote! { #number => self.#fi = ::core::option::Option::Some(r.#read(wire)?), },
+            )
         }
     };
     match kind(model, ty) {
-        Kind::Str if repeated => {
-            (quote! { pub #fi: Vec<WireStr<'a>> }, quote! { #number => r.repeated_string(wire, &mut self.#fi)?, })
-        }
-        Kind::Str => (quote! { pub #fi: Option<WireStr<'a>> }, quote! { #number => self.#fi = Some(r.string(wire)?), }),
+        Kind::Str if repeated => (
+            quote! { pub #fi: ::std::vec::Vec<rt::WireStr<'a>> },
+            quote! { #number => r.repeated_string(wire, &mut self.#fi)?, },
+        ),
+        Kind::Str => (
+            quote! { pub #fi: ::core::option::Option<rt::WireStr<'a>> },
+            quote! { #number => self.#fi = ::core::option::Option::Some(r.string(wire)?), },
+        ),
         Kind::Bool => scalar(quote! { bool }, quote! { bool }, quote! { Varint }),
         Kind::Int32 => scalar(quote! { i32 }, quote! { int32 }, quote! { Varint }),
         Kind::Int64 => scalar(quote! { i64 }, quote! { int64 }, quote! { Varint }),
         Kind::Double => scalar(quote! { f64 }, quote! { double }, quote! { Fixed64 }),
-        Kind::Message(view) if repeated => {
-            (quote! { pub #fi: Vec<#view> }, quote! { #number => r.repeated_message(wire, &mut self.#fi)?, })
-        }
+        Kind::Message(view) if repeated => (
+            quote! { pub #fi: ::std::vec::Vec<#view> },
+            quote! { #number => r.repeated_message(wire, &mut self.#fi)?, },
+        ),
         Kind::Message(view) => (
-            quote! { pub #fi: Option<#view> },
-            quote! { #number => r.message(wire, self.#fi.get_or_insert_with(Default::default))?, },
+            quote! { pub #fi: ::core::option::Option<#view> },
+            quote! { #number => r.message(wire, self.#fi.get_or_insert_with(::core::default::Default::default))?, },
         ),
     }
 }
@@ -97,16 +105,16 @@ fn view<'l>(
         #[derive(Default)]
         pub struct #name<'a> {
             #(#decls,)*
-            _buf: PhantomData<&'a ()>,
+            _buf: ::core::marker::PhantomData<&'a ()>,
         }
 
-        impl<'a> View<'a> for #name<'a> {
-            fn field(&mut self, tag: u32, wire: WireType, r: &mut Reader<'a>) -> wire::Result<()> {
+        impl<'a> rt::View<'a> for #name<'a> {
+            fn field(&mut self, tag: u32, wire: rt::WireType, r: &mut rt::Reader<'a>) -> rt::Result<()> {
                 match tag {
                     #(#arms)*
                     _ => r.skip(wire, tag)?,
                 }
-                Ok(())
+                ::core::result::Result::Ok(())
             }
         }
     }
@@ -127,8 +135,9 @@ pub fn module(model: &Model, lock: &Lock, p: &Product, product: crate::model::Pr
         /// Views of the product's messages read straight from the wire (see
         /// `manifold_runtime::wire`): field names as in the prost structs.
         pub mod views {
-            use std::marker::PhantomData;
-            use ::manifold_runtime::wire::{self, Reader, View, WireStr, WireType};
+            // Every other name is a path: the views are named after the
+            // schema's types, which may be `Vec`, `Option` or `Result`.
+            use ::manifold_runtime::wire as rt;
 
             #(#entities)*
             #(#structs)*
