@@ -282,3 +282,57 @@ fn fields_named_after_any_sql_keyword_are_columns() {
         "{sql}"
     );
 }
+
+/// Every item the generated Rust of a product defines has a name of its own,
+/// also where names built from an entity and a field could meet: `FooBar`'s
+/// array `baz` and `Foo`'s array `barBaz` explode into two structs.
+#[test]
+fn generated_rust_items_never_share_a_name() {
+    let entity = |name: &str, array: &str| {
+        format!(
+            "export interface {name}Manifest extends Manifest {{\n  owner: Team.JIRA_AGILE;\n  status: EntityState.ACTIVE;\n}}\n\
+             /** An entity. */\nexport interface {name} extends Entity {{\n  id: String;\n  {array}: String[];\n}}\n"
+        )
+    };
+    let schema = format!(
+        "import {{ Entity, Manifest, EntityState, Team }} from \"../manifold\";\n{}{}",
+        entity("FooBar", "baz"),
+        entity("Foo", "barBaz")
+    );
+    let files = vec![
+        ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
+        ("p/foo.ts".to_string(), schema),
+    ];
+    let c =
+        manifold_compiler::compile_loaded(manifold_compiler::load::from_memory(&files, None), "manifold.lock".into());
+    let out = manifold_compiler::emit(&c);
+    assert!(!c.diagnostics.has_errors() && !out.diagnostics.has_errors());
+    let fds = &out.artifacts.iter().find(|a| a.path == emit::proto::DESCRIPTOR_SET).unwrap().bytes;
+    let dbt = emit::dbt::emit(&c.model, &c.lock);
+    let rust = emit::rust::product_rust(&c.model, &c.lock, "p", fds, &dbt.models).unwrap();
+    let file: syn::File = syn::parse_str(&rust).unwrap();
+    // Every struct, enum, fn and static, with the modules it sits in.
+    fn names(items: &[syn::Item], path: &str, out: &mut Vec<String>) {
+        for item in items {
+            let name = match item {
+                syn::Item::Struct(s) => s.ident.to_string(),
+                syn::Item::Enum(e) => e.ident.to_string(),
+                syn::Item::Fn(f) => f.sig.ident.to_string(),
+                syn::Item::Static(s) => s.ident.to_string(),
+                syn::Item::Mod(m) => {
+                    names(m.content.as_ref().map_or(&[][..], |(_, items)| items), &format!("{path}::{}", m.ident), out);
+                    continue;
+                }
+                _ => continue,
+            };
+            out.push(format!("{path}::{name}"));
+        }
+    }
+    let mut all = Vec::new();
+    names(&file.items, "", &mut all);
+    let count = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), count, "two items share a name: {all:?}");
+    assert!(all.iter().filter(|n| n.ends_with("Exploded")).count() == 2, "{all:?}");
+}

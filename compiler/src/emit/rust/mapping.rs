@@ -277,7 +277,9 @@ fn exploded(
 ) -> (Ident, Ident, String, TokenStream) {
     let msg = type_ident(&e.name);
     let child = naming::child_table(e, field);
-    let name = format_ident!("{}{}Exploded", e.name.to_upper_camel_case(), field.name.to_upper_camel_case());
+    // `__` as in the child table's name: type names hold no `_`, so two
+    // (entity, field) pairs never meet (`FooBar`+`baz`, `Foo`+`barBaz`).
+    let name = format_ident!("{}__{}Exploded", e.name.to_upper_camel_case(), field.name.to_upper_camel_case());
     let slot = format_ident!("exploded_{}", naming::snake_case(&field.name));
     let fi = field_ident(field);
     let mut key = Vec::new();
@@ -331,6 +333,7 @@ fn exploded(
     let tokens = quote! {
         #[doc = #doc]
         #[derive(Default)]
+        #[allow(non_camel_case_types)]
         pub struct #name {
             rows: usize,
             envelope: EnvelopeColumns,
