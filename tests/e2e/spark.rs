@@ -88,7 +88,18 @@ fn samples() -> Vec<ConformanceSample> {
         Some(-0.0),
     ];
     let flags = [Some(true), Some(false), None];
-    let ats = [ts(1_700_000_000, 123_456_789), ts(-1, 500_000_000), None, ts(0, 0), ts(951_782_400, 999_999_999)];
+    let ats = [
+        ts(1_700_000_000, 123_456_789),
+        ts(-1, 500_000_000),
+        None,
+        ts(0, 0),
+        ts(951_782_400, 999_999_999),
+        ts(i64::MAX, 999_999_999),
+        ts(i64::MIN, 0),
+        ts(253_402_300_800, 0),
+        ts(-62_135_596_801, 0),
+        ts(5, -1),
+    ];
     let days = [Some("2024-02-29"), Some("2023-02-29"), Some("1999-12-31"), None, Some("2024-1-5"), Some("garbage")];
     let tags: [&[&str]; 3] = [&["a", "b"], &[], &["x"]];
     (0..texts.len() + 1)

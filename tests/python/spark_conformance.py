@@ -14,9 +14,33 @@ import time
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql.types import DateType, TimestampType  # noqa: E402
 from rows import rows  # noqa: E402
+
+
+def as_micros(table):
+    """`table` with its timestamps as microseconds and its dates as days since the epoch."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            micros = table.column(i).cast(pa.timestamp("us", tz=field.type.tz)).cast(pa.int64())
+            table = table.set_column(i, field.name, micros)
+        elif pa.types.is_date32(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int32()))
+    return table
+
+
+def since_epoch(field):
+    """A column of Spark's result, a timestamp or date as a number since the epoch."""
+    column = F.col(f"`{field.name}`")
+    if isinstance(field.dataType, TimestampType):
+        return F.unix_micros(column).alias(field.name)
+    if isinstance(field.dataType, DateType):
+        return F.unix_date(column).alias(field.name)
+    return column
 
 
 def main():
@@ -41,13 +65,16 @@ def main():
         if source not in created:
             spark.sql(f"CREATE TABLE {source} USING parquet LOCATION '{case['staging']}'")
             created.add(source)
-        ours_table = pq.read_table(case["ours"])
+        ours_table = as_micros(pq.read_table(case["ours"]))
         columns = ours_table.column_names
         ours = rows(ours_table.to_pylist(), columns)
         result = spark.sql(case["sql"])
         if result.columns != columns:
             failures.append(f"{case['model']}: Spark's columns {result.columns} vs ours {columns}")
             continue
+        # Timestamps and dates compared as numbers since the epoch: Python's
+        # datetime stops at year 9999, Spark's do not.
+        result = result.select([since_epoch(f) for f in result.schema.fields])
         theirs = rows([r.asDict() for r in result.collect()], columns)
         compared += len(theirs)
         if ours != theirs:

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
-use chrono::Datelike as _;
 
 use super::ops::{prim, strings};
 use super::text;
@@ -85,21 +84,23 @@ pub fn date_format(a: &ArrayRef, pattern: &str) -> Result<ArrayRef> {
     Ok(Arc::new(ts.iter().map(|t| t.and_then(|t| text::format_pattern(t, pattern))).collect::<StringArray>()))
 }
 
-fn date_part(a: &ArrayRef, part: impl Fn(chrono::NaiveDate) -> i32) -> Result<ArrayRef> {
+fn date_part(a: &ArrayRef, part: impl Fn(text::Civil) -> i32) -> Result<ArrayRef> {
     let dates = prim::<Date32Type>(a)?;
-    Ok(Arc::new(dates.iter().map(|d| d.and_then(text::date_of_days).map(&part)).collect::<Int32Array>()))
+    let civil = |days: i32| text::civil_of_days(i64::from(days));
+    Ok(Arc::new(dates.iter().map(|d| d.map(civil).map(&part)).collect::<Int32Array>()))
 }
 
 pub fn year(a: &ArrayRef) -> Result<ArrayRef> {
-    date_part(a, |d| d.year())
+    // A DATE's year fits: Spark's dates span ±5.8 million years.
+    date_part(a, |d| d.year as i32)
 }
 
 pub fn month(a: &ArrayRef) -> Result<ArrayRef> {
-    date_part(a, |d| d.month() as i32)
+    date_part(a, |d| d.month as i32)
 }
 
 pub fn day(a: &ArrayRef) -> Result<ArrayRef> {
-    date_part(a, |d| d.day() as i32)
+    date_part(a, |d| d.day as i32)
 }
 
 /// Integers wrap (`abs` of the minimum is the minimum), as in Spark.

@@ -1,21 +1,56 @@
 //! Spark's text forms of numbers, dates and timestamps (UTC), both ways.
 
-use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, Timelike as _};
+use chrono::{Datelike as _, NaiveDate, NaiveTime, Timelike as _};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Days from 0001-01-01 (CE day 1) to 1970-01-01.
 const EPOCH_CE_DAYS: i32 = 719_163;
 
-pub(super) fn date_of_days(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days.checked_add(EPOCH_CE_DAYS)?)
+/// A day of the proleptic Gregorian calendar in astronomical years (year 0 is
+/// 1 BC), as Spark counts them, over the whole range of its dates and
+/// timestamps: a TIMESTAMP reaches years ±290,000, past chrono's ±262,143.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Civil {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+}
+
+/// The calendar day `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`: 400-year eras of 146,097 days, years starting in March).
+pub(super) fn civil_of_days(days: i64) -> Civil {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    Civil { year: yoe + era * 400 + i64::from(month <= 2), month, day }
+}
+
+/// A timestamp in UTC: its day and the microseconds into it.
+fn civil_of_micros(micros: i64) -> (Civil, i64) {
+    (civil_of_days(micros.div_euclid(MICROS_PER_DAY)), micros.rem_euclid(MICROS_PER_DAY))
 }
 
 pub(super) fn days_of_date(d: NaiveDate) -> i32 {
     d.num_days_from_ce() - EPOCH_CE_DAYS
 }
 
-pub(super) fn datetime_of_micros(micros: i64) -> Option<NaiveDateTime> {
-    DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
+/// A year as Java's `DateTimeFormatter` prints the proleptic year with `n`
+/// pattern letters (Spark's `y`): two letters print its last two digits; four
+/// or more pad to `n` digits and sign a year with more digits (`+10000`), one
+/// or three sign only negative years. Negative years always carry `-`.
+fn year_text(year: i64, n: usize) -> String {
+    let digits = format!("{:0n$}", year.unsigned_abs());
+    match n {
+        2 => format!("{:02}", year.unsigned_abs() % 100),
+        _ if year < 0 => format!("-{digits}"),
+        4.. if digits.len() > n => format!("+{digits}"),
+        _ => digits,
+    }
 }
 
 /// The day a timestamp falls on, in UTC.
@@ -63,14 +98,24 @@ pub(super) fn java_double(d: f64) -> String {
 
 /// `yyyy-MM-dd`.
 pub(super) fn format_date(days: i32) -> Option<String> {
-    date_of_days(days).map(|d| d.format("%Y-%m-%d").to_string())
+    let d = civil_of_days(i64::from(days));
+    Some(format!("{}-{:02}-{:02}", year_text(d.year, 4), d.month, d.day))
 }
 
 /// `yyyy-MM-dd HH:mm:ss[.fraction]`, the fraction without trailing zeros.
 pub(super) fn format_timestamp(micros: i64) -> Option<String> {
-    let t = datetime_of_micros(micros)?;
-    let mut s = t.format("%Y-%m-%d %H:%M:%S").to_string();
-    let frac = t.and_utc().timestamp_subsec_micros();
+    let (d, of_day) = civil_of_micros(micros);
+    let seconds = of_day / 1_000_000;
+    let mut s = format!(
+        "{}-{:02}-{:02} {:02}:{:02}:{:02}",
+        year_text(d.year, 4),
+        d.month,
+        d.day,
+        seconds / 3_600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    let frac = of_day % 1_000_000;
     if frac != 0 {
         let f = format!("{frac:06}");
         s.push('.');
@@ -168,8 +213,9 @@ const MONTHS: [&str; 12] = [
 /// `DATE_FORMAT(ts, pattern)` for the letters the compiler admits (y M d H m s S),
 /// quoted text and punctuation, as Java's `DateTimeFormatter` prints them.
 pub(super) fn format_pattern(micros: i64, pattern: &str) -> Option<String> {
-    let t = datetime_of_micros(micros)?;
-    let frac = format!("{:06}", t.and_utc().timestamp_subsec_micros());
+    let (d, of_day) = civil_of_micros(micros);
+    let seconds = (of_day / 1_000_000) as u32;
+    let frac = format!("{:06}", of_day % 1_000_000);
     let mut out = String::new();
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
@@ -193,19 +239,60 @@ pub(super) fn format_pattern(micros: i64, pattern: &str) -> Option<String> {
                 i = close + 1;
                 continue;
             }
-            'y' if n == 2 => out.push_str(&pad(t.year().rem_euclid(100) as u32, 2)),
-            'y' => out.push_str(&format!("{:0n$}", t.year())),
-            'M' if n >= 4 => out.push_str(MONTHS[t.month0() as usize]),
-            'M' if n == 3 => out.push_str(&MONTHS[t.month0() as usize][..3]),
-            'M' => out.push_str(&pad(t.month(), n)),
-            'd' => out.push_str(&pad(t.day(), n)),
-            'H' => out.push_str(&pad(t.hour(), n)),
-            'm' => out.push_str(&pad(t.minute(), n)),
-            's' => out.push_str(&pad(t.second(), n)),
+            'y' => out.push_str(&year_text(d.year, n)),
+            'M' if n >= 4 => out.push_str(MONTHS[d.month as usize - 1]),
+            'M' if n == 3 => out.push_str(&MONTHS[d.month as usize - 1][..3]),
+            'M' => out.push_str(&pad(d.month, n)),
+            'd' => out.push_str(&pad(d.day, n)),
+            'H' => out.push_str(&pad(seconds / 3_600, n)),
+            'm' => out.push_str(&pad(seconds / 60 % 60, n)),
+            's' => out.push_str(&pad(seconds % 60, n)),
             'S' => out.push_str(&format!("{frac:0<n$}")[..n]),
             other => out.extend(std::iter::repeat_n(other, n)),
         }
         i += n;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_days_agree_with_chrono_where_chrono_reaches() {
+        let chrono_days = |days: i64| NaiveDate::from_num_days_from_ce_opt(days as i32 + EPOCH_CE_DAYS).unwrap();
+        let mut days = -95_000_000_i64; // about 260,000 years before 1970
+        while days < 95_000_000 {
+            let (ours, theirs) = (civil_of_days(days), chrono_days(days));
+            assert_eq!(
+                (ours.year, ours.month, ours.day),
+                (theirs.year() as i64, theirs.month(), theirs.day()),
+                "{days}"
+            );
+            days += 9_973; // a prime step: every month and leap rule is met
+        }
+        for days in [-719_528, -719_162, -1, 0, 59, 60, 11_016, 2_932_896] {
+            let (ours, theirs) = (civil_of_days(days), chrono_days(days));
+            assert_eq!(
+                (ours.year, ours.month, ours.day),
+                (theirs.year() as i64, theirs.month(), theirs.day()),
+                "{days}"
+            );
+        }
+    }
+
+    /// Spark 4.2's text for timestamps beyond year 9999 and at the ends of
+    /// its range (read off the conformance test's Spark).
+    #[test]
+    fn timestamps_print_as_spark_prints_them_over_its_whole_range() {
+        assert_eq!(format_timestamp(i64::MAX).unwrap(), "+294247-01-10 04:00:54.775807");
+        assert_eq!(format_timestamp(i64::MIN).unwrap(), "-290308-12-21 19:59:05.224192");
+        assert_eq!(format_timestamp(253_402_300_800_000_000).unwrap(), "+10000-01-01 00:00:00");
+        assert_eq!(format_timestamp(-62_135_596_801_000_000).unwrap(), "0000-12-31 23:59:59");
+        assert_eq!(format_pattern(i64::MAX, "MMM yyyy").unwrap(), "Jan +294247");
+        assert_eq!(format_pattern(253_402_300_800_000_000, "yy/M/d y").unwrap(), "00/1/1 10000");
+        assert_eq!(format_date(-719_529).unwrap(), "-0001-12-31");
+        assert_eq!(format_pattern(-62_198_755_200_000_000, "yy y yyy yyyy").unwrap(), "01 -1 -001 -0001");
+    }
 }
