@@ -39,7 +39,7 @@ export interface OpsgenieAlert extends Entity {
   tinyId: String;
   /** The deduplication alias. */
   alias: String;
-  /** The alert message. */
+  /** The alert message; integrations template it, e.g. `{{ host }} is down`. */
   message: String;
   /** The longer description of the alert. */
   description?: String;

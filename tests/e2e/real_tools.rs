@@ -97,6 +97,9 @@ fn dbt_core_compiles_the_emitted_project_to_the_same_sql() {
     let ours = ours["nodes"].as_object().unwrap();
     let theirs_models = theirs["nodes"].as_object().unwrap().keys().filter(|k| k.starts_with("model.")).count();
     assert_eq!(ours.len(), theirs_models, "dbt found a different set of models");
+    // dbt renders descriptions with Jinja: a doc that shows a template keeps it.
+    let message = &theirs["nodes"]["model.manifold.opsgenie_alert"]["columns"]["message"]["description"];
+    assert_eq!(message, "The alert message; integrations template it, e.g. `{{ host }} is down`.");
     let mut differ = Vec::new();
     for (id, node) in ours {
         let their_sql =

@@ -40,6 +40,7 @@ fn env() -> &'static Environment<'static> {
         // with `tojson` where a format needs it.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("yaml_name", yaml_name);
+        env.add_filter("dbt_text", dbt_text);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
         }
@@ -60,6 +61,19 @@ fn yaml_name(name: &str) -> String {
     }
 }
 
+/// Free text (a JSDoc description) as dbt reads it back unchanged: dbt renders
+/// every description with Jinja, so text holding `{{`, `{%` or `{#` (a doc
+/// showing a template) would lose its placeholders or fail the whole
+/// project's parse. Such text goes in a `{% raw %}` block; a `{%` inside, which
+/// could end the block, is written as the expression `{{ '{%' }}` between two
+/// blocks.
+fn dbt_text(text: &str) -> String {
+    if !["{{", "{%", "{#"].iter().any(|open| text.contains(open)) {
+        return text.to_string();
+    }
+    format!("{{% raw %}}{}{{% endraw %}}", text.replace("{%", "{% endraw %}{{ '{%' }}{% raw %}"))
+}
+
 /// Renders `name` with `ctx`. Templates and contexts are both ours, so a failure is
 /// a bug in Manifold, not in the user's schemas.
 pub fn render(name: &str, ctx: impl serde::Serialize) -> String {
@@ -76,6 +90,16 @@ pub fn raw(name: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_with_jinja_delimiters_is_kept_from_dbt_s_jinja() {
+        assert_eq!(super::dbt_text("plain {text}"), "plain {text}");
+        assert_eq!(super::dbt_text("as {{ x }}"), "{% raw %}as {{ x }}{% endraw %}");
+        assert_eq!(
+            super::dbt_text("a {% endraw %}"),
+            "{% raw %}a {% endraw %}{{ '{%' }}{% raw %} endraw %}{% endraw %}"
+        );
+    }
+
     #[test]
     fn yaml_names_that_would_read_as_other_values_are_quoted() {
         let rendered: Vec<String> =
