@@ -51,7 +51,35 @@ pub struct Letter {
     pub raw: Vec<u8>,
 }
 
-pub fn batch(letters: &[Letter], now_micros: i64) -> RecordBatch {
+/// Raw bytes per batch of rows. Arrow's `Binary` counts a column's bytes with
+/// 32-bit offsets: a batch holding 2 GiB of dead letters (a burst of records
+/// just under the size limit, each kept whole) could not be built at all, and
+/// the ingest would fail on that batch on every run.
+const RAW_BYTES_PER_BATCH: usize = 256 * 1024 * 1024;
+
+/// The rows of `letters`, in batches of at most [`RAW_BYTES_PER_BATCH`] raw
+/// bytes (a letter's raw bytes are at most a frame, 256 MiB).
+pub fn batches(letters: &[Letter], now_micros: i64) -> Vec<RecordBatch> {
+    batches_of(letters, now_micros, RAW_BYTES_PER_BATCH)
+}
+
+fn batches_of(letters: &[Letter], now_micros: i64, budget: usize) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, l) in letters.iter().enumerate() {
+        if i > start && bytes + l.raw.len() > budget {
+            out.push(batch(&letters[start..i], now_micros));
+            (start, bytes) = (i, 0);
+        }
+        bytes += l.raw.len();
+    }
+    if start < letters.len() || out.is_empty() {
+        out.push(batch(&letters[start..], now_micros));
+    }
+    out
+}
+
+fn batch(letters: &[Letter], now_micros: i64) -> RecordBatch {
     let mut segment = StringBuilder::new();
     let mut offset = Int64Builder::new();
     let mut code = StringBuilder::new();
@@ -81,4 +109,28 @@ pub fn batch(letters: &[Letter], now_micros: i64) -> RecordBatch {
         Arc::new(at.finish()),
     ];
     RecordBatch::try_new(schema(), columns).expect("the columns match the schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::DeadLetter;
+
+    #[test]
+    fn rows_go_out_in_batches_of_bounded_raw_bytes() {
+        let letter = |n: usize| Letter {
+            segment: "s".into(),
+            offset: n as u64,
+            reason: DeadLetter::Corrupt("x".into()),
+            entity_type: None,
+            resource_ari: None,
+            raw: vec![7; n],
+        };
+        let letters: Vec<Letter> = [40, 50, 20, 100, 1, 0].into_iter().map(letter).collect();
+        let out = batches_of(&letters, 0, 100);
+        let rows: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(rows, [2, 1, 1, 2], "40+50 | 20 | 100 | 1+0");
+        assert_eq!(batches_of(&[], 0, 100).len(), 1, "an empty batch still carries the txn");
+        assert_eq!(batches_of(&letters[3..4], 0, 10)[0].num_rows(), 1, "a letter over the budget goes alone");
+    }
 }

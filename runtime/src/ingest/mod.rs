@@ -302,9 +302,9 @@ impl Ingest {
                 .map_err(|e| IngestError::of_append(e, source_id, entity.staging_table))?;
             *report.rows.entry(entity.staging_table.to_string()).or_default() += batch.num_rows() as u64;
         }
-        let letters = dead_letters::batch(&staged.letters, cx.now_micros);
+        let letters = dead_letters::batches(&staged.letters, cx.now_micros);
         let dead_name = dead_letters::table_name(self.registry.product).to_string();
-        self.dead.append(&[letters], txn()).await.map_err(|e| IngestError::of_append(e, source_id, &dead_name))?;
+        self.dead.append(&letters, txn()).await.map_err(|e| IngestError::of_append(e, source_id, &dead_name))?;
         report.batches += 1;
         report.records += staged.records as u64;
         report.dead_letters += staged.letters.len() as u64;

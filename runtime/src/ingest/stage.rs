@@ -56,7 +56,9 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
     for frame in frames {
         let offset = frame.position().offset;
         let (raw, result) = match frame {
-            Frame::Record { bytes, .. } => (&bytes[..], decode(cx, bytes).await),
+            // A record over the size limit is a dead letter that keeps only
+            // the limit's worth of its bytes (its reason says how many it has).
+            Frame::Record { bytes, .. } => (&bytes[..bytes.len().min(cx.max_record_bytes)], decode(cx, bytes).await),
             Frame::Corrupt { head, len, reason, .. } => {
                 // The rest of the segment, which can be far larger than any
                 // record: its head is kept (a row of the dead-letter table must
