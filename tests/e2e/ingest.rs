@@ -68,6 +68,13 @@ fn a_stream_converges_to_the_producers_truth_and_bad_records_are_dead_letters() 
     let again = ingest(&rt, &lake, options_for(&source));
     assert_eq!((again.records, again.batches), (0, 0));
     assert_eq!(staging(&lake, &rt), tables);
+    // Rows split into Arrow batches of one payload each stage the same rows.
+    let split = lake_at(&dir.path().join("split"));
+    let mut o = options_for(&source);
+    o.payload_bytes_per_chunk = 1;
+    let report_split = ingest(&rt, &split, o);
+    assert_eq!((report_split.batches, report_split.superseded), (report.batches, report.superseded));
+    assert_eq!(staging(&split, &rt), tables);
 }
 
 fn options_for(source: &Path) -> Options {
@@ -266,7 +273,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
     /// Any permutation and duplication of the same records, in any batch size
-    /// and segmentation, deduplicates by LWW to the producer's truth.
+    /// and segmentation, and however a batch's rows are split into Arrow
+    /// batches by payload bytes, deduplicates by LWW to the producer's truth.
     #[test]
     fn any_order_and_duplication_converges(
         seed in 0u64..1_000,
@@ -274,6 +282,7 @@ proptest! {
         copies in prop::collection::vec(0usize..3, 1..400),
         batch in 16usize..120,
         segments in 1usize..5,
+        chunk in prop::option::of(1usize..3_000),
     ) {
         let produce_options = ProduceOptions {
             seed,
@@ -289,7 +298,11 @@ proptest! {
         let source = dir.path().join("stream");
         produce::write(&source, &synthetic, segments).unwrap();
         let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
-        ingest(&rt, &lake, options(&source, batch));
+        let mut o = options(&source, batch);
+        if let Some(chunk) = chunk {
+            o.payload_bytes_per_chunk = chunk;
+        }
+        ingest(&rt, &lake, o);
         prop_assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);
     }
 }

@@ -49,6 +49,10 @@ pub struct Options {
     pub batch_records: usize,
     /// Records over this size are dead letters.
     pub max_record_bytes: usize,
+    /// Payload bytes per Arrow batch of a staging table: a micro-batch's rows
+    /// of one entity are split there (an Arrow column holds at most 2 GiB of
+    /// text). Tests lower it to split small batches.
+    pub payload_bytes_per_chunk: usize,
     /// How long to wait for new data when following.
     pub poll_interval: Duration,
     /// Object-store settings for offloaded payloads (`aws_endpoint`,
@@ -68,6 +72,7 @@ impl Options {
             follow: false,
             batch_records: 50_000,
             max_record_bytes: 16 * 1024 * 1024,
+            payload_bytes_per_chunk: stage::PAYLOAD_BYTES_PER_CHUNK,
             poll_interval: Duration::from_millis(200),
             storage_options: offload::storage_options_from_env(),
             stop: Stop::new(),
@@ -288,19 +293,21 @@ impl Ingest {
         let cx = Context {
             registry: self.registry,
             max_record_bytes: self.options.max_record_bytes,
+            payload_bytes_per_chunk: self.options.payload_bytes_per_chunk,
             base: &self.options.source,
             now_micros: now_micros(),
             storage_options: &self.options.storage_options,
         };
         let staged = stage(&cx, segment, frames, &committed).await;
         let txn = || Some(Transaction::new(app, end as i64));
-        for (entity, batch) in &staged.tables {
+        for (entity, batches) in &staged.tables {
             let table = self.tables.get_mut(entity.staging_table).expect("every entity has a table");
             table
-                .append(std::slice::from_ref(batch), txn())
+                .append(batches, txn())
                 .await
                 .map_err(|e| IngestError::of_append(e, source_id, entity.staging_table))?;
-            *report.rows.entry(entity.staging_table.to_string()).or_default() += batch.num_rows() as u64;
+            let rows: usize = batches.iter().map(arrow_array::RecordBatch::num_rows).sum();
+            *report.rows.entry(entity.staging_table.to_string()).or_default() += rows as u64;
         }
         let letters = dead_letters::batches(&staged.letters, cx.now_micros);
         let dead_name = dead_letters::table_name(self.registry.product).to_string();

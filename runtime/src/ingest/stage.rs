@@ -19,8 +19,9 @@ use crate::source::Frame;
 
 /// What a micro-batch stages.
 pub struct Staged {
-    /// Per entity with rows, in registry order: the LWW winners of the batch.
-    pub tables: Vec<(&'static EntityInfo, RecordBatch)>,
+    /// Per entity with rows, in registry order: the LWW winners of the batch,
+    /// in Arrow batches of at most `payload_bytes_per_chunk` payload bytes.
+    pub tables: Vec<(&'static EntityInfo, Vec<RecordBatch>)>,
     pub letters: Vec<Letter>,
     /// Records read (good and bad).
     pub records: usize,
@@ -28,10 +29,15 @@ pub struct Staged {
     pub superseded: usize,
 }
 
+/// Payload bytes per Arrow batch of a staging table by default (see `stage`).
+pub const PAYLOAD_BYTES_PER_CHUNK: usize = 512 * 1024 * 1024;
+
 /// The inputs that stay the same across batches.
 pub struct Context<'a> {
     pub registry: &'a Registry,
     pub max_record_bytes: usize,
+    /// See [`PAYLOAD_BYTES_PER_CHUNK`].
+    pub payload_bytes_per_chunk: usize,
     /// Where relative offload URIs start.
     pub base: &'a Path,
     /// Microseconds since the epoch: the batch's `row_refreshed_at`.
@@ -90,15 +96,32 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
     let mut superseded = 0;
     for entity in cx.registry.entities {
         let Some(goods) = by_entity.remove(entity.name) else { continue };
+        // Rows go into chunks of bounded payload bytes: a column of one Arrow
+        // batch holds at most 2 GiB of text (32-bit offsets), and a burst of
+        // large records — offloaded ones are up to the record limit each —
+        // would otherwise fail the batch on every run.
+        let mut chunks: Vec<RecordBatch> = Vec::new();
         let mut staging = (entity.new_staging)(Explode::No);
-        let mut staged: Vec<&Good<'_>> = Vec::with_capacity(goods.len());
+        let mut chunk_bytes = 0;
+        // Each staged good, and where its row is: (chunk, row in the chunk).
+        let mut staged: Vec<(&Good<'_>, usize, usize)> = Vec::with_capacity(goods.len());
+        let mut rows_in_chunk = 0;
         let order: Vec<&Good<'_>> = by_workspace(&goods).collect();
         for (at, g) in order.iter().copied().enumerate() {
             prefetch_ahead(&order, at);
             let d = &g.decoded;
+            let size = g.payload.as_ref().map_or(0, |p| p.len());
+            if rows_in_chunk > 0 && chunk_bytes + size > cx.payload_bytes_per_chunk {
+                chunks.push(std::mem::replace(&mut staging, (entity.new_staging)(Explode::No)).finish());
+                (chunk_bytes, rows_in_chunk) = (0, 0);
+            }
             let meta = d.row_meta(cx.now_micros, segment);
             match staging.append(&meta, g.payload.as_deref()) {
-                Ok(()) => staged.push(g),
+                Ok(()) => {
+                    staged.push((g, chunks.len(), rows_in_chunk));
+                    rows_in_chunk += 1;
+                    chunk_bytes += size;
+                }
                 Err(e) => letters.push(Letter {
                     segment: segment.to_string(),
                     offset: g.offset,
@@ -109,18 +132,18 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
                 }),
             }
         }
-        let batch = staging.finish();
+        chunks.push(staging.finish());
         // Rows an interrupted run already committed are decoded again (so that
         // their dead letters, which were not committed, are found again) but
         // neither staged nor counted in LWW.
         let fresh: Vec<usize> =
-            (0..staged.len()).filter(|&i| !committed(entity.staging_table, staged[i].offset)).collect();
+            (0..staged.len()).filter(|&i| !committed(entity.staging_table, staged[i].0.offset)).collect();
         if fresh.is_empty() {
             continue;
         }
         let candidates: Vec<Candidate<'_>> = fresh
             .iter()
-            .map(|&i| &staged[i])
+            .map(|&i| staged[i].0)
             .map(|g| Candidate {
                 key: g.decoded.resource_ari.as_bytes(),
                 generation: g.decoded.generation,
@@ -131,16 +154,22 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
             .collect();
         let winners = lww::winners(&candidates);
         superseded += fresh.len() - winners.len();
-        let batch = if winners.len() == staged.len() {
-            batch
+        let batches = if winners.len() == staged.len() {
+            chunks
         } else {
-            let mut keep = vec![false; staged.len()];
+            let mut keep: Vec<Vec<bool>> = chunks.iter().map(|c| vec![false; c.num_rows()]).collect();
             for w in winners {
-                keep[fresh[w]] = true;
+                let (_, chunk, row) = staged[fresh[w]];
+                keep[chunk][row] = true;
             }
-            filter_record_batch(&batch, &BooleanArray::from(keep)).expect("the mask has one value per row")
+            chunks
+                .iter()
+                .zip(keep)
+                .map(|(c, keep)| filter_record_batch(c, &BooleanArray::from(keep)).expect("one value per row"))
+                .collect()
         };
-        tables.push((entity, batch));
+        let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        tables.push((entity, batches));
     }
     letters.sort_by_key(|l| l.offset);
     Staged { tables, letters, records: frames.len(), superseded }
