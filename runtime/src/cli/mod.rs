@@ -230,7 +230,9 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
         }
         Command::Merge { lake, chunk_rows } => {
             let stop = stop_on_signals();
-            let merges = merge_into(registry, &lake, MergeOptions { chunk_rows, stop: stop.clone() }).await?;
+            let merges =
+                merge_into(registry, &lake, MergeOptions { chunk_rows, stop: stop.clone(), ..MergeOptions::default() })
+                    .await?;
             print!("{}", report::merge_table(&merges));
             if stop.requested() {
                 println!("stopped on request; the next merge goes on from there");

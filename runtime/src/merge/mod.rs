@@ -53,6 +53,11 @@ pub struct MergeOptions {
     /// Staging rows per chunk (one commit per target table and chunk); a chunk
     /// always holds whole staging commits.
     pub chunk_rows: usize,
+    /// Arrow bytes of staging rows per chunk, which also ends a chunk: the
+    /// writers hold a chunk's rows as one Arrow batch, whose text columns hold
+    /// at most 2 GiB (32-bit offsets), and large rows reach that long before
+    /// `chunk_rows`.
+    pub chunk_bytes: usize,
     /// Once requested, the merge ends after the chunk in flight (every target
     /// of an entity then holds the same staging versions; the next merge goes
     /// on from there).
@@ -61,7 +66,7 @@ pub struct MergeOptions {
 
 impl Default for MergeOptions {
     fn default() -> Self {
-        MergeOptions { chunk_rows: 250_000, stop: Stop::new() }
+        MergeOptions { chunk_rows: 250_000, chunk_bytes: 1 << 30, stop: Stop::new() }
     }
 }
 
@@ -138,12 +143,13 @@ pub async fn merge(
         while at < upto && !options.stop.requested() {
             // Whole staging commits, up to about `chunk_rows` rows.
             let mut chunk: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
-            let mut rows = 0;
+            let (mut rows, mut bytes) = (0, 0);
             let mut end = at;
-            while end < upto && rows < options.chunk_rows {
+            while end < upto && rows < options.chunk_rows && bytes < options.chunk_bytes {
                 end += 1;
                 let batches = staging.changes(end - 1, end).await?;
                 rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+                bytes += batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
                 chunk.push((end, batches));
             }
             for i in 0..targets.len() {
