@@ -20,6 +20,18 @@ fn artifacts() -> Vec<Artifact> {
     out.artifacts
 }
 
+/// Compiles and emits the schema file `path` (beside the base declarations) from memory.
+fn compile_in_memory(path: &str, schema: String) -> (manifold_compiler::Compilation, emit::Emitted) {
+    let files = vec![
+        ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
+        (path.to_string(), schema),
+    ];
+    let c =
+        manifold_compiler::compile_loaded(manifold_compiler::load::from_memory(&files, None), "manifold.lock".into());
+    let out = manifold_compiler::emit(&c);
+    (c, out)
+}
+
 fn text<'a>(artifacts: &'a [Artifact], path: &str) -> &'a str {
     let a = artifacts.iter().find(|a| a.path == path).unwrap_or_else(|| panic!("no artifact {path}"));
     std::str::from_utf8(&a.bytes).unwrap()
@@ -257,13 +269,7 @@ fn fields_named_after_any_sql_keyword_are_columns() {
          export interface KwThingManifest extends Manifest {{\n  owner: Team.JIRA_AGILE;\n  status: EntityState.ACTIVE;\n}}\n\
          /** Every keyword, and every keyword in an array. */\nexport interface KwThing extends Entity {{\n  id: String;\n{fields}  parts: KwPart[];\n}}\n"
     );
-    let files = vec![
-        ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
-        ("kw/thing.ts".to_string(), schema),
-    ];
-    let c =
-        manifold_compiler::compile_loaded(manifold_compiler::load::from_memory(&files, None), "manifold.lock".into());
-    let out = manifold_compiler::emit(&c);
+    let (c, out) = compile_in_memory("kw/thing.ts", schema);
     let mut all = c.diagnostics.clone();
     all.extend(out.diagnostics.clone());
     assert!(all.is_empty(), "{}", diag::render_text(&c.db, &all, false));
@@ -299,13 +305,7 @@ fn generated_rust_items_never_share_a_name() {
         entity("FooBar", "baz"),
         entity("Foo", "barBaz")
     );
-    let files = vec![
-        ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
-        ("p/foo.ts".to_string(), schema),
-    ];
-    let c =
-        manifold_compiler::compile_loaded(manifold_compiler::load::from_memory(&files, None), "manifold.lock".into());
-    let out = manifold_compiler::emit(&c);
+    let (c, out) = compile_in_memory("p/foo.ts", schema);
     assert!(!c.diagnostics.has_errors() && !out.diagnostics.has_errors());
     let fds = &out.artifacts.iter().find(|a| a.path == emit::proto::DESCRIPTOR_SET).unwrap().bytes;
     let dbt = emit::dbt::emit(&c.model, &c.lock);
