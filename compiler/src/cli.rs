@@ -179,6 +179,12 @@ fn print_diagnostics(c: &Compilation, format: Format, color: bool) {
 }
 
 fn build(schemas: &std::path::Path, out: &std::path::Path, check: bool, format: Format, color: bool) -> ExitCode {
+    // Before anything is read or written (the lock included): a wrong `--out`
+    // must not cost the schemas or the files already there.
+    if let Err(e) = write::check_apart(out, schemas).and_then(|()| write::check_output_folder(out)) {
+        report_error(&anyhow::Error::new(e));
+        return ExitCode::from(2);
+    }
     let Some(mut c) = compile_or_report(schemas) else { return ExitCode::from(2) };
     let layout = match crate::emit::crates::Layout::between(out, schemas) {
         Ok(l) => l,

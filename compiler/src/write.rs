@@ -59,14 +59,7 @@ pub struct TreeReport {
 /// that no artifact produces any more (then empty folders). `out` belongs to
 /// Manifold; nothing else should be kept there.
 pub fn write_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<TreeReport> {
-    // Said before anything is written: otherwise each artifact would fail on its
-    // own with the platform's "File exists" or "Not a directory".
-    if out.exists() && !out.is_dir() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            format!("`{}` is a file; the output location is a directory", out.display()),
-        ));
-    }
+    check_output_folder(out)?;
     // What was there before: listed first, as the writes below pass through
     // temporary files that a listing taken meanwhile would see.
     let existing = existing_files(out)?;
@@ -90,6 +83,74 @@ pub fn write_tree(out: &Path, artifacts: &[Artifact]) -> std::io::Result<TreeRep
     }
     remove_empty_dirs(out)?;
     Ok(report)
+}
+
+/// Whether `out` can take a tree: absent, empty, or written by `manifold build`
+/// before (its `README.md` is the generated one). `write_tree` removes every
+/// file there it does not produce, so pointed at a folder of other files —
+/// the schemas, the repository's root — it would delete them all. Said before
+/// anything is written: otherwise each artifact would also fail on its own
+/// with the platform's "File exists" or "Not a directory".
+pub fn check_output_folder(out: &Path) -> std::io::Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("`{}` is a file; the output location is a directory", out.display()),
+        ));
+    }
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap_or_default();
+    let ours = readme.starts_with("# generated\n") && readme.contains("`manifold build`");
+    if ours || !out.is_dir() || std::fs::read_dir(out)?.next().is_none() {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::DirectoryNotEmpty,
+        format!(
+            "`{}` holds files `manifold build` did not write (it has no generated README.md), and building \
+             there would delete them: give a new or empty folder, or the one `manifold build` wrote before",
+            out.display()
+        ),
+    ))
+}
+
+/// Why `out` cannot hold the build of the schema tree at `schemas`: the two
+/// must not overlap, or the build would write its artifacts among the schemas
+/// (and read them back as schemas next time) or delete the schemas as files
+/// it does not produce. Symbolic links are resolved.
+pub fn check_apart(out: &Path, schemas: &Path) -> std::io::Result<()> {
+    let (o, s) = (resolved(out)?, resolved(schemas)?);
+    if o.starts_with(&s) || s.starts_with(&o) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the output folder `{}` and the schemas `{}` overlap; give an output folder beside the schemas \
+                 (`generated/` by default)",
+                out.display(),
+                schemas.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `path` made absolute with its existing part's symbolic links resolved (the
+/// rest may not exist yet).
+fn resolved(path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(base) => return Ok(rest.iter().rev().fold(base, |p, c| p.join(c))),
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent;
+                }
+                _ => return Ok(absolute),
+            },
+        }
+    }
 }
 
 /// How `out` differs from `artifacts`, one line per file, with the first differing
@@ -208,10 +269,11 @@ mod tests {
     fn trees_are_synced_and_diffed() {
         let dir = tempfile::tempdir().unwrap();
         let a = |p: &str, t: &str| Artifact::text(p, t);
-        let v1 = [a("x/one.txt", "1\n2\n"), a("x/old/gone.txt", "bye")];
-        assert_eq!(write_tree(dir.path(), &v1).unwrap().written.len(), 2);
+        let readme = || a("README.md", crate::emit::templates::raw("generated_README.md"));
+        let v1 = [readme(), a("x/one.txt", "1\n2\n"), a("x/old/gone.txt", "bye")];
+        assert_eq!(write_tree(dir.path(), &v1).unwrap().written.len(), 3);
         assert!(diff_tree(dir.path(), &v1).unwrap().is_empty());
-        let v2 = [a("x/one.txt", "1\n3\n"), a("two.txt", "2")];
+        let v2 = [readme(), a("x/one.txt", "1\n3\n"), a("two.txt", "2")];
         let diffs = diff_tree(dir.path(), &v2).unwrap();
         assert_eq!(diffs.len(), 3, "{diffs:?}");
         assert!(diffs[0].starts_with("changed: x/one.txt") && diffs[0].contains("- 2") && diffs[0].contains("+ 3"));
@@ -221,5 +283,22 @@ mod tests {
         assert_eq!(report.removed, ["x/old/gone.txt"]);
         assert!(!dir.path().join("x/old").exists(), "empty folders go too");
         assert!(diff_tree(dir.path(), &v2).unwrap().is_empty());
+    }
+
+    /// A folder of other files is refused before anything is written or
+    /// removed; the generated README marks a folder as the build's own.
+    #[test]
+    fn only_its_own_folders_lose_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let err = write_tree(dir.path(), &[Artifact::text("a.txt", "a")]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::DirectoryNotEmpty);
+        assert!(!dir.path().join("a.txt").exists());
+        std::fs::write(dir.path().join("README.md"), crate::emit::templates::raw("generated_README.md")).unwrap();
+        write_tree(dir.path(), &[Artifact::text("a.txt", "a")]).unwrap();
+        assert!(!dir.path().join("notes.txt").exists(), "its own folder is synced");
+        assert!(check_apart(&dir.path().join("out"), &dir.path().join("schemas")).is_ok());
+        assert!(check_apart(dir.path(), &dir.path().join("schemas")).is_err());
+        assert!(check_apart(&dir.path().join("schemas/x/../out"), &dir.path().join("schemas")).is_err());
     }
 }

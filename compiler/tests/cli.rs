@@ -33,11 +33,13 @@ fn build_check_passes_on_the_committed_schemas() {
 
 #[test]
 fn build_writes_the_lock_once_and_then_leaves_it_alone() {
-    let dir = copy_schemas();
-    let lock = dir.path().join("manifold.lock");
+    let dir = tempfile::tempdir().unwrap();
+    let schemas = dir.path().join("schemas");
+    common::copy_tree(&self::schemas(), &schemas, &[]);
+    let lock = schemas.join("manifold.lock");
     let committed = std::fs::read_to_string(&lock).unwrap();
     std::fs::remove_file(&lock).unwrap();
-    let root = dir.path().to_str().unwrap();
+    let root = schemas.to_str().unwrap();
     let out = dir.path().join("out");
     let out = out.to_str().unwrap();
     assert_eq!(
@@ -121,6 +123,62 @@ fn usage_and_io_errors_exit_2() {
     let o = manifold(&["check", "--schemas", schemas().to_str().unwrap(), "--today", "2026-02-30"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("`2026-02-30` is not a date as YYYY-MM-DD"), "{}", stderr(&o));
+}
+
+/// `build` removes the files of its output folder that it does not produce:
+/// pointed at the schemas, at a folder holding them, or at a folder of other
+/// files, it refuses before writing anything — the lock included — and every
+/// file stays. Into a new, an empty or its own earlier folder it builds.
+#[test]
+fn build_never_deletes_files_it_did_not_write() {
+    let root = tempfile::tempdir().unwrap();
+    let schemas = root.path().join("schemas");
+    common::copy_tree(&self::schemas(), &schemas, &["manifold.lock"]);
+    std::fs::write(root.path().join("README.md"), "# my project\n").unwrap();
+    std::fs::create_dir_all(root.path().join("docs")).unwrap();
+    std::fs::write(root.path().join("docs/notes.txt"), "mine").unwrap();
+    let before = walk(root.path());
+    let build = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_manifold"))
+            .args(["build", "--schemas", "schemas", "--out", out.to_str().unwrap()])
+            .current_dir(root.path())
+            .output()
+            .unwrap()
+    };
+    for (out, says) in [
+        (PathBuf::from("schemas"), "overlap"),
+        (PathBuf::from("."), "overlap"),
+        (root.path().to_path_buf(), "overlap"),
+        (PathBuf::from("schemas/jira/gen"), "overlap"),
+        (PathBuf::from("docs"), "holds files `manifold build` did not write"),
+    ] {
+        let o = build(&out);
+        assert_eq!(o.status.code(), Some(2), "{out:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{out:?}: {}", stderr(&o));
+        assert_eq!(walk(root.path()), before, "{out:?} changed files");
+    }
+    for out in ["generated", "generated", "docs/empty"] {
+        std::fs::create_dir_all(root.path().join("docs/empty")).unwrap();
+        let o = build(Path::new(out));
+        assert!(o.status.success(), "{out}: {}", stderr(&o));
+    }
+    assert_eq!(std::fs::read_to_string(root.path().join("docs/notes.txt")).unwrap(), "mine");
+}
+
+/// Every file under `dir`, relative, with its bytes.
+fn walk(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = PathBuf::from(path.file_name().unwrap());
+        if path.is_dir() {
+            out.extend(walk(&path).into_iter().map(|(p, b)| (name.join(p), b)));
+        } else {
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub mod dbt;
 pub mod proto;
 pub mod rust;
 pub mod table;
-mod templates;
+pub(crate) mod templates;
 
 use rayon::slice::ParallelSliceMut;
 
