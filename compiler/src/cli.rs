@@ -222,13 +222,17 @@ fn build(schemas: &std::path::Path, out: &std::path::Path, check: bool, format: 
         eprintln!("manifold: {entities} entities; {} and {} are up to date", c.lock_path.display(), out.display());
         return ExitCode::SUCCESS;
     }
-    let lock_changed = match write::write_durably_if_changed(&c.lock_path, c.lock_text.as_bytes()) {
-        Ok(changed) => changed,
-        Err(e) => {
-            report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", c.lock_path.display())));
-            return ExitCode::from(2);
-        }
-    };
+    // Stale by its text, not its bytes: a CRLF checkout of an up-to-date lock
+    // is left as it is.
+    let lock_changed =
+        match c.lock_is_stale().then(|| write::write_durably_if_changed(&c.lock_path, c.lock_text.as_bytes())) {
+            None => false,
+            Some(Ok(changed)) => changed,
+            Some(Err(e)) => {
+                report_error(&anyhow::Error::new(e).context(format!("cannot write `{}`", c.lock_path.display())));
+                return ExitCode::from(2);
+            }
+        };
     match write::write_tree(out, &emitted.artifacts) {
         Ok(report) => {
             eprintln!(

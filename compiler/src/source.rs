@@ -39,8 +39,15 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A file's text with Windows line endings made `\n`: a checkout with
+    /// `core.autocrlf` holds the same schemas, and must give the same Model,
+    /// lock and artifacts to the byte (a team model's SQL is copied into
+    /// `generated/`; a CRLF lock read as stale would be rewritten).
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
-        let text = text.into();
+        let mut text = text.into();
+        if text.contains("\r\n") {
+            text = text.replace("\r\n", "\n");
+        }
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1)).collect();
         SourceFile { path: path.into(), text, line_starts }
     }

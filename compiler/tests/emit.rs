@@ -336,3 +336,38 @@ fn generated_rust_items_never_share_a_name() {
     assert_eq!(all.len(), count, "two items share a name: {all:?}");
     assert!(all.iter().filter(|n| n.ends_with("Exploded")).count() == 2, "{all:?}");
 }
+
+/// A checkout with Windows line endings (`core.autocrlf`) holds the same
+/// schemas: it gives the same lock and artifacts to the byte, and its CRLF
+/// lock is not stale.
+#[test]
+fn crlf_schemas_build_the_same_bytes() {
+    let mut lf = Vec::new();
+    let mut stack = vec![root().join("schemas")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let rel = manifold_compiler::source::display_path(&root().join("schemas"), &path);
+            match path.extension().and_then(|x| x.to_str()) {
+                _ if path.is_dir() => stack.push(path),
+                Some("ts" | "sql") => lf.push((rel, std::fs::read_to_string(&path).unwrap())),
+                _ => {}
+            }
+        }
+    }
+    assert!(lf.len() > 20 && lf.iter().any(|(p, _)| p.ends_with(".sql")), "{lf:?}");
+    let lock = std::fs::read_to_string(root().join("schemas/manifold.lock")).unwrap();
+    let crlf: Vec<(String, String)> = lf.iter().map(|(p, t)| (p.clone(), t.replace('\n', "\r\n"))).collect();
+    let build = |files: &[(String, String)], lock: &str| {
+        let c = manifold_compiler::compile_loaded(
+            manifold_compiler::load::from_memory(files, Some(lock)),
+            "manifold.lock".into(),
+        );
+        assert!(!c.diagnostics.has_errors(), "{}", diag::render_text(&c.db, &c.diagnostics, false));
+        (c.lock_is_stale(), manifold_compiler::emit(&c).artifacts)
+    };
+    let (lf_stale, lf_artifacts) = build(&lf, &lock);
+    let (crlf_stale, crlf_artifacts) = build(&crlf, &lock.replace('\n', "\r\n"));
+    assert!(!lf_stale && !crlf_stale);
+    assert!(lf_artifacts == crlf_artifacts, "CRLF schemas emit other bytes");
+}
