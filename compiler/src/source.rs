@@ -39,12 +39,17 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// A file's text with Windows line endings made `\n`: a checkout with
-    /// `core.autocrlf` holds the same schemas, and must give the same Model,
-    /// lock and artifacts to the byte (a team model's SQL is copied into
-    /// `generated/`; a CRLF lock read as stale would be rewritten).
+    /// A file's text with Windows line endings made `\n` and without a leading
+    /// byte-order mark: a checkout with `core.autocrlf`, or a file saved by an
+    /// editor that marks UTF-8, holds the same schemas, and must give the same
+    /// Model, lock and artifacts to the byte (a team model's SQL is copied
+    /// into `generated/`, and sqlparser took the mark for a statement; a CRLF
+    /// lock read as stale would be rewritten).
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
         let mut text = text.into();
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         if text.contains("\r\n") {
             text = text.replace("\r\n", "\n");
         }

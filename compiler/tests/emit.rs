@@ -337,11 +337,11 @@ fn generated_rust_items_never_share_a_name() {
     assert!(all.iter().filter(|n| n.ends_with("Exploded")).count() == 2, "{all:?}");
 }
 
-/// A checkout with Windows line endings (`core.autocrlf`) holds the same
-/// schemas: it gives the same lock and artifacts to the byte, and its CRLF
-/// lock is not stale.
+/// A checkout with Windows line endings (`core.autocrlf`), files saved with a
+/// UTF-8 byte-order mark: the same schemas give the same lock and artifacts
+/// to the byte, and a CRLF lock is not stale.
 #[test]
-fn crlf_schemas_build_the_same_bytes() {
+fn crlf_and_bom_schemas_build_the_same_bytes() {
     let mut lf = Vec::new();
     let mut stack = vec![root().join("schemas")];
     while let Some(dir) = stack.pop() {
@@ -357,7 +357,9 @@ fn crlf_schemas_build_the_same_bytes() {
     }
     assert!(lf.len() > 20 && lf.iter().any(|(p, _)| p.ends_with(".sql")), "{lf:?}");
     let lock = std::fs::read_to_string(root().join("schemas/manifold.lock")).unwrap();
-    let crlf: Vec<(String, String)> = lf.iter().map(|(p, t)| (p.clone(), t.replace('\n', "\r\n"))).collect();
+    // With a byte-order mark, as some editors save UTF-8, too.
+    let crlf: Vec<(String, String)> =
+        lf.iter().map(|(p, t)| (p.clone(), format!("\u{feff}{}", t.replace('\n', "\r\n")))).collect();
     let build = |files: &[(String, String)], lock: &str| {
         let c = manifold_compiler::compile_loaded(
             manifold_compiler::load::from_memory(files, Some(lock)),
