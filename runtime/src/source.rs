@@ -61,9 +61,10 @@ fn varint_len(mut value: u64) -> u64 {
 /// A stream of frames from some position on.
 pub trait Source {
     /// Up to `max` frames after the current position, all from one segment
-    /// (or source partition); empty when there is nothing (yet). Advances the
-    /// position past what it returns.
-    fn poll(&mut self, max: usize) -> std::io::Result<Vec<Frame>>;
+    /// (or source partition), and no more once they hold `max_bytes` (at
+    /// least one frame: a larger one comes alone); empty when there is
+    /// nothing (yet). Advances the position past what it returns.
+    fn poll(&mut self, max: usize, max_bytes: usize) -> std::io::Result<Vec<Frame>>;
     /// The position the next `poll` reads from.
     fn position(&self) -> Position;
 }
@@ -172,13 +173,14 @@ impl SegmentDir {
 }
 
 impl Source for SegmentDir {
-    fn poll(&mut self, max: usize) -> std::io::Result<Vec<Frame>> {
+    fn poll(&mut self, max: usize, max_bytes: usize) -> std::io::Result<Vec<Frame>> {
         let mut out = Vec::new();
+        let mut bytes = 0;
         let segments = self.segments()?;
         // The segment we are in, or the first one after our position.
         let mut index = segments.iter().position(|s| *s >= self.at.segment);
         while let Some(i) = index {
-            if out.len() >= max {
+            if out.len() >= max || bytes >= max_bytes {
                 break;
             }
             let name = &segments[i];
@@ -192,7 +194,7 @@ impl Source for SegmentDir {
             }
             let mut at = self.at.offset;
             let mut ended = false;
-            while out.len() < max {
+            while out.len() < max && bytes < max_bytes {
                 let window = self.window.as_ref().expect("just read");
                 let rest = window.data.slice((at - window.start) as usize..);
                 let segment_end = window.segment_len;
@@ -210,6 +212,7 @@ impl Source for SegmentDir {
                         if need <= rest.len() {
                             out.push(Frame::Record { position, bytes: rest.slice(n..need) });
                             at += need as u64;
+                            bytes += need;
                         } else if self.refill(&path, at, need, last)? {
                             continue;
                         } else if last && self.follow {
@@ -320,16 +323,16 @@ mod tests {
         write_delimited(&mut b, b"zero");
         std::fs::write(dir.path().join("a-segment"), &b).unwrap();
         let mut s = SegmentDir::new(dir.path(), None, false);
-        let got = records(&s.poll(2).unwrap());
+        let got = records(&s.poll(2, usize::MAX).unwrap());
         assert_eq!(got, [("a-segment".into(), 0, b"zero".to_vec())], "one segment per poll");
-        assert_eq!(records(&s.poll(1).unwrap()), [("b-segment".into(), 0, b"one".to_vec())]);
+        assert_eq!(records(&s.poll(1, usize::MAX).unwrap()), [("b-segment".into(), 0, b"one".to_vec())]);
         assert_eq!(s.position(), Position { segment: "b-segment".into(), offset: 4 });
-        let got = records(&s.poll(10).unwrap());
+        let got = records(&s.poll(10, usize::MAX).unwrap());
         assert_eq!(got, [("b-segment".into(), 4, vec![7u8; 300])]);
-        assert!(s.poll(10).unwrap().is_empty());
+        assert!(s.poll(10, usize::MAX).unwrap().is_empty());
         // A new source from a saved position reads nothing twice.
         let mut resumed = SegmentDir::new(dir.path(), Some(Position { segment: "b-segment".into(), offset: 4 }), false);
-        assert_eq!(resumed.poll(10).unwrap().len(), 1);
+        assert_eq!(resumed.poll(10, usize::MAX).unwrap().len(), 1);
     }
 
     #[test]
@@ -346,50 +349,57 @@ mod tests {
         a.extend_from_slice(&[10, b'h', b'a']); // a frame of 10 bytes, 2 written
         std::fs::write(dir.path().join("s1"), &a).unwrap();
         let mut follow = SegmentDir::new(dir.path(), None, true).with_window(window);
-        let first = follow.poll(10).unwrap();
+        let first = follow.poll(10, usize::MAX).unwrap();
         assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
         assert_eq!(follow.position().offset, 6);
         // The writer finishes the frame: following picks it up.
         let mut rest = a.clone();
         rest.extend_from_slice(b"lf-done!");
         std::fs::write(dir.path().join("s1"), &rest).unwrap();
-        assert_eq!(records(&follow.poll(10).unwrap()), [("s1".into(), 6, b"half-done!".to_vec())]);
+        assert_eq!(records(&follow.poll(10, usize::MAX).unwrap()), [("s1".into(), 6, b"half-done!".to_vec())]);
         // And a frame after it, from the buffer that now starts mid-segment;
         // frames handed out before the segment grew still hold their bytes.
         write_delimited(&mut rest, b"third");
         std::fs::write(dir.path().join("s1"), &rest).unwrap();
-        assert_eq!(records(&follow.poll(10).unwrap()), [("s1".into(), 17, b"third".to_vec())]);
+        assert_eq!(records(&follow.poll(10, usize::MAX).unwrap()), [("s1".into(), 17, b"third".to_vec())]);
         assert_eq!(follow.position().offset, 23);
-        assert!(follow.poll(10).unwrap().is_empty());
+        assert!(follow.poll(10, usize::MAX).unwrap().is_empty());
         assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
         let mut once = SegmentDir::new(dir.path(), None, false).with_window(window);
         std::fs::write(dir.path().join("s1"), &a).unwrap();
-        let frames = once.poll(10).unwrap();
+        let frames = once.poll(10, usize::MAX).unwrap();
         assert!(matches!(&frames[1], Frame::Corrupt { position, .. } if position.offset == 6));
     }
 
-    /// Every frame of `dir`, polling `max` at a time through `window`-byte reads.
-    fn read_all(dir: &Path, window: usize, max: usize) -> Vec<(String, u64, Vec<u8>)> {
+    /// Every frame of `dir`, polling `max` frames or `max_bytes` at a time
+    /// through `window`-byte reads.
+    fn read_all(dir: &Path, window: usize, max: usize, max_bytes: usize) -> Vec<(String, u64, Vec<u8>)> {
         let mut source = SegmentDir::new(dir, None, false).with_window(window);
         let mut got = Vec::new();
         loop {
-            let frames = source.poll(max).unwrap();
-            if frames.is_empty() && source.poll(max).unwrap().is_empty() {
+            let frames = source.poll(max, max_bytes).unwrap();
+            if frames.is_empty() && source.poll(max, max_bytes).unwrap().is_empty() {
                 return got;
             }
+            // Over the budget only by the frame that reached it.
+            let framed = |f: &Frame| (f.end() - f.position().offset) as usize;
+            let before_last: usize = frames[..frames.len() - 1].iter().map(framed).sum();
+            assert!(before_last < max_bytes, "{before_last} bytes before the last frame, budget {max_bytes}");
             got.extend(records(&frames));
         }
     }
 
     proptest::proptest! {
-        /// Reading a window at a time (down to one byte) finds exactly the
-        /// frames, positions and corruption that reading whole segments finds.
+        /// Reading a window at a time (down to one byte), in polls of any
+        /// byte budget, finds exactly the frames, positions and corruption
+        /// that reading whole segments finds.
         #[test]
         fn windows_of_any_size_read_the_same_frames(
             segments in proptest::collection::vec(
                 (proptest::collection::vec(0usize..400, 0..12), proptest::option::of(0u8..3)), 1..4),
             window in 1usize..64,
             max in 1usize..5,
+            max_bytes in 1usize..2_000,
         ) {
             let dir = tempfile::tempdir().unwrap();
             for (i, (lens, tail)) in segments.iter().enumerate() {
@@ -405,8 +415,8 @@ mod tests {
                 }
                 std::fs::write(dir.path().join(format!("seg-{i}")), bytes).unwrap();
             }
-            let whole = read_all(dir.path(), usize::MAX / 2, max);
-            proptest::prop_assert_eq!(read_all(dir.path(), window, max), whole.clone());
+            let whole = read_all(dir.path(), usize::MAX / 2, max, usize::MAX);
+            proptest::prop_assert_eq!(read_all(dir.path(), window, max, max_bytes), whole.clone());
             let expected: usize = segments.iter().map(|(lens, tail)| lens.len() + usize::from(tail.is_some())).sum();
             proptest::prop_assert_eq!(whole.len(), expected);
         }
@@ -423,7 +433,7 @@ mod tests {
         bytes.extend_from_slice(&[0xff; 500]);
         std::fs::write(dir.path().join("s1"), &bytes).unwrap();
         let mut source = SegmentDir::new(dir.path(), None, false).with_window(256);
-        let frames = source.poll(1000).unwrap();
+        let frames = source.poll(1000, usize::MAX).unwrap();
         assert_eq!(frames.len(), 102);
         for frame in &frames[..100] {
             let Frame::Record { bytes, .. } = frame else { panic!("{frame:?}") };
@@ -445,10 +455,10 @@ mod tests {
         write_delimited(&mut ok, b"next");
         std::fs::write(dir.path().join("s2"), &ok).unwrap();
         let mut source = SegmentDir::new(dir.path(), None, false);
-        let frames = source.poll(10).unwrap();
+        let frames = source.poll(10, usize::MAX).unwrap();
         assert!(matches!(&frames[..], [Frame::Corrupt { reason, .. }] if reason.contains("longer than 10")));
         assert_eq!(frames[0].end(), 12, "a corrupt frame runs to the end of its segment");
-        let frames = source.poll(10).unwrap();
+        let frames = source.poll(10, usize::MAX).unwrap();
         assert!(matches!(&frames[..], [Frame::Record { bytes, .. }] if bytes[..] == b"next"[..]));
         assert_eq!(frames[0].end(), 5);
     }

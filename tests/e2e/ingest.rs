@@ -273,8 +273,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
     /// Any permutation and duplication of the same records, in any batch size
-    /// and segmentation, and however a batch's rows are split into Arrow
-    /// batches by payload bytes, deduplicates by LWW to the producer's truth.
+    /// and segmentation, batches ended by record count or bytes, and however a
+    /// batch's rows are split into Arrow batches by payload bytes, deduplicates
+    /// by LWW to the producer's truth.
     #[test]
     fn any_order_and_duplication_converges(
         seed in 0u64..1_000,
@@ -283,6 +284,7 @@ proptest! {
         batch in 16usize..120,
         segments in 1usize..5,
         chunk in prop::option::of(1usize..3_000),
+        batch_bytes in prop::option::of(1usize..20_000),
     ) {
         let produce_options = ProduceOptions {
             seed,
@@ -301,6 +303,9 @@ proptest! {
         let mut o = options(&source, batch);
         if let Some(chunk) = chunk {
             o.payload_bytes_per_chunk = chunk;
+        }
+        if let Some(bytes) = batch_bytes {
+            o.batch_bytes = bytes;
         }
         ingest(&rt, &lake, o);
         prop_assert_eq!(deduplicated(&staging(&lake, &rt)), synthetic.expected);

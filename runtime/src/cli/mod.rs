@@ -60,6 +60,10 @@ enum Command {
         /// Records per micro-batch (one Delta commit per table and batch).
         #[arg(long, default_value_t = 50_000)]
         batch_records: usize,
+        /// Record bytes per micro-batch, which also ends a batch (its records
+        /// are in memory at once).
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        batch_bytes: usize,
         /// Records, and offloaded payloads, larger than this go to the dead-letter table.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
         max_record_bytes: usize,
@@ -219,10 +223,11 @@ fn init_tracing() {
 
 async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Ingest { source, lake, follow, batch_records, max_record_bytes } => {
+        Command::Ingest { source, lake, follow, batch_records, batch_bytes, max_record_bytes } => {
             let mut options = options(&source);
             options.follow = follow;
             options.batch_records = batch_records.max(1);
+            options.batch_bytes = batch_bytes.max(1);
             options.max_record_bytes = max_record_bytes;
             options.stop = stop_on_signals();
             let report = ingest_into(registry, &lake, options).await?;

@@ -47,6 +47,10 @@ pub struct Options {
     pub follow: bool,
     /// Records per micro-batch (a batch never spans two segments).
     pub batch_records: usize,
+    /// Record bytes per micro-batch, which also ends a batch: a batch's
+    /// records are in memory at once, and 50,000 records of 1 MB would be
+    /// 50 GB. A record over it makes a batch of its own.
+    pub batch_bytes: usize,
     /// Records over this size are dead letters.
     pub max_record_bytes: usize,
     /// Payload bytes per Arrow batch of a staging table: a micro-batch's rows
@@ -71,6 +75,7 @@ impl Options {
             source_id: None,
             follow: false,
             batch_records: 50_000,
+            batch_bytes: 256 * 1024 * 1024,
             max_record_bytes: 16 * 1024 * 1024,
             payload_bytes_per_chunk: stage::PAYLOAD_BYTES_PER_CHUNK,
             poll_interval: Duration::from_millis(200),
@@ -242,7 +247,8 @@ impl Ingest {
                 report.stopped = true;
                 break;
             }
-            let frames = source.poll(self.options.batch_records).map_err(|e| self.source_error(e))?;
+            let frames =
+                source.poll(self.options.batch_records, self.options.batch_bytes).map_err(|e| self.source_error(e))?;
             if frames.is_empty() {
                 if !self.options.follow {
                     break;
