@@ -260,8 +260,27 @@ fn reserved_names(fields: &[LockedField]) -> Vec<String> {
     names.into_iter().collect()
 }
 
+/// A doc's lines for a proto comment. prost-build turns the comments into
+/// rustdoc, where a code fence without a language (or marked `rust`) is a
+/// doctest: a JSDoc showing SQL or JSON in a bare fence failed `cargo test`
+/// of any library crate holding the generated Rust. Such fences open as
+/// ```` ```text ````, which every Markdown reader shows the same way.
 fn doc_lines(doc: &str) -> Vec<String> {
-    doc.lines().map(|l| l.trim_end().to_string()).collect()
+    let mut in_code = false;
+    doc.lines()
+        .map(|l| {
+            let line = l.trim_end();
+            let Some(info) = line.trim_start().strip_prefix("```") else { return line.to_string() };
+            let opening = !in_code;
+            in_code = !in_code;
+            let rust = info.is_empty() || info.split([',', ' ']).next() == Some("rust");
+            if opening && rust {
+                format!("{}```text", &line[..line.len() - line.trim_start().len()])
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Compiles the protos with protox into an encoded `FileDescriptorSet` (imports
@@ -334,4 +353,16 @@ fn set_entries(mut set: &[u8]) -> Vec<&[u8]> {
         set = &set[len..];
     }
     entries
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_fences_that_rustdoc_would_run_are_text() {
+        let doc = "Example:\n```\nSELECT 1\n```\n```json\n{}\n```\n  ```rust,ignore\nx\n  ```";
+        assert_eq!(
+            super::doc_lines(doc),
+            ["Example:", "```text", "SELECT 1", "```", "```json", "{}", "```", "  ```text", "x", "  ```"]
+        );
+    }
 }
