@@ -109,6 +109,16 @@ impl SourceDb {
     }
 }
 
+/// `path` made absolute with the symbolic links of its existing part resolved
+/// (as git reports a work tree's top); the part that does not exist (yet) is
+/// kept as written.
+pub fn resolved_path(path: &Path) -> std::io::Result<PathBuf> {
+    let abs = std::path::absolute(path)?;
+    let base = abs.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
+    let rest = abs.strip_prefix(base).expect("an ancestor is a prefix");
+    Ok(base.canonicalize()?.join(rest))
+}
+
 /// The display form of `path` relative to `base`: forward slashes, no `./`.
 pub fn display_path(base: &Path, path: &Path) -> String {
     let rel: PathBuf = path.strip_prefix(base).unwrap_or(path).to_path_buf();

@@ -118,7 +118,7 @@ pub fn check_output_folder(out: &Path) -> std::io::Result<()> {
 /// (and read them back as schemas next time) or delete the schemas as files
 /// it does not produce. Symbolic links are resolved.
 pub fn check_apart(out: &Path, schemas: &Path) -> std::io::Result<()> {
-    let (o, s) = (resolved(out)?, resolved(schemas)?);
+    let (o, s) = (crate::source::resolved_path(out)?, crate::source::resolved_path(schemas)?);
     if o.starts_with(&s) || s.starts_with(&o) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -131,26 +131,6 @@ pub fn check_apart(out: &Path, schemas: &Path) -> std::io::Result<()> {
         ));
     }
     Ok(())
-}
-
-/// `path` made absolute with its existing part's symbolic links resolved (the
-/// rest may not exist yet).
-fn resolved(path: &Path) -> std::io::Result<PathBuf> {
-    let absolute = std::path::absolute(path)?;
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        match existing.canonicalize() {
-            Ok(base) => return Ok(rest.iter().rev().fold(base, |p, c| p.join(c))),
-            Err(_) => match (existing.parent(), existing.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name.to_os_string());
-                    existing = parent;
-                }
-                _ => return Ok(absolute),
-            },
-        }
-    }
 }
 
 /// How `out` differs from `artifacts`, one line per file, with the first differing

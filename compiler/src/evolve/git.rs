@@ -133,11 +133,7 @@ fn existing_ancestor(path: &Path) -> anyhow::Result<PathBuf> {
 /// `path` made absolute with its symbolic links resolved, as git reports the
 /// top; the part that does not exist (yet) is kept as written.
 fn canonical(path: &Path) -> anyhow::Result<PathBuf> {
-    let abs = std::path::absolute(path).with_context(|| format!("cannot resolve `{}`", path.display()))?;
-    let base = abs.ancestors().find(|a| a.exists()).unwrap_or(Path::new("/"));
-    let rest = abs.strip_prefix(base).expect("an ancestor is a prefix");
-    let base = base.canonicalize().with_context(|| format!("cannot resolve `{}`", base.display()))?;
-    Ok(base.join(rest))
+    crate::source::resolved_path(path).with_context(|| format!("cannot resolve `{}`", path.display()))
 }
 
 #[cfg(test)]
