@@ -126,69 +126,69 @@ fn quote(s: &str) -> String {
 
 // ----- reading ----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawLock {
-    version: Spanned<u32>,
+pub(super) struct RawLock {
+    pub(super) version: Spanned<u32>,
     #[serde(default)]
-    entities: BTreeMap<String, RawEntity>,
+    pub(super) entities: BTreeMap<String, RawEntity>,
     #[serde(default)]
-    structs: BTreeMap<String, RawMessage>,
+    pub(super) structs: BTreeMap<String, RawMessage>,
     #[serde(default)]
-    enums: BTreeMap<String, RawEnum>,
+    pub(super) enums: BTreeMap<String, RawEnum>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEntity {
-    product: String,
-    entity_type: Spanned<u32>,
-    state: Spanned<String>,
+pub(super) struct RawEntity {
+    pub(super) product: String,
+    pub(super) entity_type: Spanned<u32>,
+    pub(super) state: Spanned<String>,
     #[serde(default)]
-    removed: bool,
+    pub(super) removed: bool,
     #[serde(default)]
-    fields: Vec<RawField>,
+    pub(super) fields: Vec<RawField>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawMessage {
+pub(super) struct RawMessage {
     #[serde(default)]
-    removed: bool,
+    pub(super) removed: bool,
     #[serde(default)]
-    fields: Vec<RawField>,
+    pub(super) fields: Vec<RawField>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawField {
-    number: Spanned<u32>,
-    name: Spanned<String>,
+pub(super) struct RawField {
+    pub(super) number: Spanned<u32>,
+    pub(super) name: Spanned<String>,
     #[serde(rename = "type")]
-    ty: String,
+    pub(super) ty: String,
     #[serde(default)]
-    optional: bool,
+    pub(super) optional: bool,
     #[serde(default)]
-    key: bool,
+    pub(super) key: bool,
     #[serde(default)]
-    state: Option<Spanned<String>>,
+    pub(super) state: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEnum {
+pub(super) struct RawEnum {
     #[serde(default)]
-    removed: bool,
-    values: Vec<RawValue>,
+    pub(super) removed: bool,
+    pub(super) values: Vec<RawValue>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawValue {
-    number: Spanned<u32>,
-    name: Spanned<String>,
+pub(super) struct RawValue {
+    pub(super) number: Spanned<u32>,
+    pub(super) name: Spanned<String>,
     #[serde(default)]
-    state: Option<Spanned<String>>,
+    pub(super) state: Option<Spanned<String>>,
 }
 
 /// Reads the lock file `file` of `db`. Returns `None` (with diagnostics) when the
@@ -196,7 +196,9 @@ struct RawValue {
 pub fn read(db: &SourceDb, file: FileId) -> (Option<Lock>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let text = &db.get(file).text;
-    let raw: RawLock = match toml::from_str(text) {
+    // A lock as `write` spells it is read without TOML's parser (see
+    // `canonical`); anything else through it, with its diagnostics.
+    let raw: RawLock = match super::canonical::read(text).map(Ok).unwrap_or_else(|| toml::from_str(text)) {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span().map(|r| Span::new(file, r.start as u32, r.end as u32)).unwrap_or(Span::new(file, 0, 0));

@@ -9,6 +9,7 @@
 //! [`assign`] is pure: `(Model, old lock) → new lock`. [`read`] and [`write()`] are the
 //! only code that knows the file format (`format.rs`).
 
+mod canonical;
 mod format;
 
 use std::collections::BTreeMap;
