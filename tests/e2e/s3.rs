@@ -134,6 +134,88 @@ fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
     assert!(dead[0].reason.contains("s3://offload/jira/gone.any"), "{}", dead[0].reason);
 }
 
+/// An outage of the offload store is not the record's fault: the batch stops
+/// before any commit (no row, no dead letter, no progress), and the run after
+/// the outage lands every record of it.
+#[test]
+fn an_unreachable_offload_store_stops_the_batch_and_the_next_run_lands_it() {
+    let issue =
+        JiraIssue { issue_id: Some("8".into()), summary: Some("after the outage".into()), ..Default::default() };
+    let stored = prost_types::Any { type_url: crate::records::ISSUE_TYPE_URL.into(), value: issue.encode_to_vec() }
+        .encode_to_vec();
+    let sha256: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let inline = |key: &str| {
+        let issue = JiraIssue { issue_id: Some(key.into()), ..Default::default() };
+        let any = prost_types::Any { type_url: crate::records::ISSUE_TYPE_URL.into(), value: issue.encode_to_vec() };
+        crate::records::issue(key, Some(Payload::Entity(any))).encode_to_vec()
+    };
+    let pointer = OffloadPointer {
+        uri: "s3://offload/jira/later.any".into(),
+        size_bytes: stored.len() as i64,
+        sha256: sha256.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut segment = Vec::new();
+    write_delimited(&mut segment, &inline("k-before"));
+    write_delimited(
+        &mut segment,
+        &crate::records::issue("k-s3", Some(Payload::OffloadPointer(pointer))).encode_to_vec(),
+    );
+    write_delimited(&mut segment, &inline("k-after"));
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+
+    // The outage: object_store's S3 client, without retries, on a port
+    // nothing listens on (the connection is refused).
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name("offload")
+        .with_endpoint(format!("http://127.0.0.1:{closed}"))
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_access_key_id("k")
+        .with_secret_access_key("s")
+        .with_retry(object_store::RetryConfig { max_retries: 0, ..Default::default() })
+        .build()
+        .unwrap();
+    let mut options = Options::new(&source);
+    options.offload_stores = vec![("s3://offload".into(), std::sync::Arc::new(unreachable))];
+    let failed = rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options).await.unwrap();
+        ingest.run(|_| {}).await
+    });
+    let message = failed.expect_err("the batch cannot be staged").to_string();
+    assert!(message.contains("0001.pb:") && message.contains("s3://offload/jira/later.any"), "{message}");
+    assert!(message.contains("Nothing of its batch was committed"), "{message}");
+    assert!(staging(&lake, &rt).values().all(Vec::is_empty), "no row of the batch is staged");
+    assert!(letters(&lake, "jira", &rt).is_empty(), "the record is not a dead letter");
+
+    // The store is back (with the object): the next run stages the batch.
+    let moto = Moto::start();
+    std::fs::write(dir.path().join("later.any"), &stored).unwrap();
+    moto.boto3(
+        "s3.create_bucket(Bucket='offload')\ns3.upload_file(sys.argv[1],'offload','jira/later.any')",
+        &[&dir.path().join("later.any")],
+    );
+    let mut options = Options::new(&source);
+    options.storage_options = moto.storage_options();
+    let report = rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options).await.unwrap();
+        ingest.run(|_| {}).await.unwrap()
+    });
+    assert_eq!((report.records, report.rows_total(), report.dead_letters), (3, 3, 0), "{report:?}");
+    let mut keys: Vec<String> =
+        staging(&lake, &rt)["manifold_entities.JiraIssue"].iter().map(|r| r.key.clone()).collect();
+    keys.sort();
+    assert_eq!(keys, ["k-after", "k-before", "k-s3"]);
+}
+
 #[test]
 fn a_lake_on_s3_takes_a_stream_exactly_once() {
     let moto = Moto::start();

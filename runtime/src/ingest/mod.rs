@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use deltalake::kernel::Transaction;
 
-pub use stage::{Context, Staged, stage};
+pub use stage::{Context, Staged, StoreUnavailable, stage};
 pub use status::{TableStatus, status};
 
 use crate::lake::{Lake, LakeError, Table, TableName};
@@ -63,6 +63,10 @@ pub struct Options {
     /// `aws_region`, `aws_access_key_id`, …); by default from the environment
     /// (`offload::storage_options_from_env`).
     pub storage_options: Vec<(String, String)>,
+    /// Stores given for origins of offloaded payloads (`s3://bucket`) instead
+    /// of clients made from their URLs and `storage_options`
+    /// (`offload::Stores::with_store`).
+    pub offload_stores: Vec<(String, std::sync::Arc<dyn object_store::ObjectStore>)>,
     /// Once requested, the run ends after the batch in flight
     /// (`Report::stopped`); a following run waiting for data ends at once.
     pub stop: Stop,
@@ -80,6 +84,7 @@ impl Options {
             payload_bytes_per_chunk: stage::PAYLOAD_BYTES_PER_CHUNK,
             poll_interval: Duration::from_millis(200),
             storage_options: offload::storage_options_from_env(),
+            offload_stores: Vec::new(),
             stop: Stop::new(),
         }
     }
@@ -112,6 +117,8 @@ impl Options {
 pub enum IngestError {
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Offload(#[from] StoreUnavailable),
     #[error("reading the source `{dir}`: {source}")]
     Source { dir: String, source: std::io::Error },
     /// A commit lost to a concurrent one: another ingest of the same source
@@ -191,6 +198,8 @@ pub struct Ingest {
     /// Staging tables by `staging_table` name.
     tables: HashMap<&'static str, Table>,
     dead: Table,
+    /// The clients of offloaded payloads' stores, kept for the whole run.
+    stores: offload::Stores,
 }
 
 impl Ingest {
@@ -210,7 +219,13 @@ impl Ingest {
                 dead_letters::PROPERTIES,
             )
             .await?;
-        Ok(Ingest { registry, options, tables, dead })
+        let stores = options
+            .offload_stores
+            .iter()
+            .fold(offload::Stores::new(options.storage_options.clone()), |stores, (origin, store)| {
+                stores.with_store(origin, std::sync::Arc::clone(store))
+            });
+        Ok(Ingest { registry, options, tables, dead, stores })
     }
 
     /// Where everything before is committed: the dead-letter table's last `txn`.
@@ -302,9 +317,9 @@ impl Ingest {
             payload_bytes_per_chunk: self.options.payload_bytes_per_chunk,
             base: &self.options.source,
             now_micros: now_micros(),
-            storage_options: &self.options.storage_options,
+            stores: &self.stores,
         };
-        let staged = stage(&cx, segment, frames, &committed).await;
+        let staged = stage(&cx, segment, frames, &committed).await?;
         let txn = || Some(Transaction::new(app, end as i64));
         for (entity, batches) in &staged.tables {
             let table = self.tables.get_mut(entity.staging_table).expect("every entity has a table");

@@ -11,7 +11,7 @@ use arrow_array::{BooleanArray, RecordBatch};
 use deltalake::arrow::compute::filter_record_batch;
 
 use super::dead_letters::Letter;
-use super::offload;
+use super::offload::{self, FetchError};
 use crate::envelope::{self, Body, DeadLetter, Decoded};
 use crate::lww::{self, Candidate};
 use crate::mapping::{EntityInfo, Explode, Registry};
@@ -42,8 +42,22 @@ pub struct Context<'a> {
     pub base: &'a Path,
     /// Microseconds since the epoch: the batch's `row_refreshed_at`.
     pub now_micros: i64,
-    /// Object-store settings for offloaded payloads.
-    pub storage_options: &'a [(String, String)],
+    /// Where offloaded payloads are read.
+    pub stores: &'a offload::Stores,
+}
+
+/// An offloaded payload the store failed to give (not the record's fault):
+/// the batch stops before any commit, and a rerun reads the record again.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the offloaded payload of the record at {segment}:{offset} could not be read from `{uri}`: {reason}. \
+     Nothing of its batch was committed; a rerun retries it"
+)]
+pub struct StoreUnavailable {
+    pub segment: String,
+    pub offset: u64,
+    pub uri: String,
+    pub reason: String,
 }
 
 struct Good<'f> {
@@ -56,7 +70,12 @@ struct Good<'f> {
 /// Stages `frames` (all of one segment). `committed(table, offset)` says whether a
 /// table already holds the record at `offset` (from an earlier run's commit):
 /// such records are not staged for that table again.
-pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed: impl Fn(&str, u64) -> bool) -> Staged {
+pub async fn stage(
+    cx: &Context<'_>,
+    segment: &str,
+    frames: &[Frame],
+    committed: impl Fn(&str, u64) -> bool,
+) -> Result<Staged, StoreUnavailable> {
     let mut letters = Vec::new();
     let mut by_entity: HashMap<&'static str, Vec<Good<'_>>> = HashMap::new();
     for frame in frames {
@@ -64,7 +83,15 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
         let (raw, result) = match frame {
             // A record over the size limit is a dead letter that keeps only
             // the limit's worth of its bytes (its reason says how many it has).
-            Frame::Record { bytes, .. } => (&bytes[..bytes.len().min(cx.max_record_bytes)], decode(cx, bytes).await),
+            Frame::Record { bytes, .. } => {
+                let decoded = decode(cx, bytes).await.map_err(|(uri, reason)| StoreUnavailable {
+                    segment: segment.to_string(),
+                    offset,
+                    uri,
+                    reason,
+                })?;
+                (&bytes[..bytes.len().min(cx.max_record_bytes)], decoded)
+            }
             Frame::Corrupt { head, len, reason, .. } => {
                 // The rest of the segment, which can be far larger than any
                 // record: its head is kept (a row of the dead-letter table must
@@ -172,7 +199,7 @@ pub async fn stage(cx: &Context<'_>, segment: &str, frames: &[Frame], committed:
         tables.push((entity, batches));
     }
     letters.sort_by_key(|l| l.offset);
-    Staged { tables, letters, records: frames.len(), superseded }
+    Ok(Staged { tables, letters, records: frames.len(), superseded })
 }
 
 /// `goods` grouped by workspace (the staging tables' partition column;
@@ -191,24 +218,31 @@ fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<
     groups.into_iter().flat_map(|(_, goods)| goods)
 }
 
-/// A raw record → decoded envelope and the entity message bytes.
-async fn decode(cx: &Context<'_>, bytes: &Bytes) -> Result<(Decoded, Option<Bytes>), (DeadLetter, Option<Decoded>)> {
-    let mut decoded =
-        envelope::decode_shared(bytes.clone(), cx.registry, cx.max_record_bytes).map_err(|e| (e, None))?;
+/// A good or dead record.
+type Outcome = Result<(Decoded, Option<Bytes>), (DeadLetter, Option<Decoded>)>;
+
+/// A raw record → decoded envelope and the entity message bytes, or why it is
+/// a dead letter; `Err((uri, reason))` if its offloaded payload's store failed.
+async fn decode(cx: &Context<'_>, bytes: &Bytes) -> Result<Outcome, (String, String)> {
+    let mut decoded = match envelope::decode_shared(bytes.clone(), cx.registry, cx.max_record_bytes) {
+        Ok(decoded) => decoded,
+        Err(e) => return Ok(Err((e, None))),
+    };
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
         Body::Inline(bytes) => Some(bytes),
         Body::None => None,
         Body::Offloaded(pointer) => {
-            match offload::fetch(&pointer, decoded.entity, cx.base, cx.storage_options, cx.max_record_bytes).await {
+            match offload::fetch(&pointer, decoded.entity, cx.base, cx.stores, cx.max_record_bytes).await {
                 Ok(bytes) => Some(bytes),
-                Err(e) => {
+                Err(FetchError::Dead(e)) => {
                     decoded.body = Body::Offloaded(pointer);
-                    return Err((e, Some(decoded)));
+                    return Ok(Err((e, Some(decoded))));
                 }
+                Err(FetchError::Unavailable { uri, reason }) => return Err((uri, reason)),
             }
         }
     };
-    Ok((decoded, payload))
+    Ok(Ok((decoded, payload)))
 }
 
 /// Hints the cache about the goods a few appends ahead: in workspace order
