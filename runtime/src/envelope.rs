@@ -88,6 +88,12 @@ pub enum DeadLetter {
     Offload { uri: String, reason: String },
     #[error("the frame is unreadable: {0}")]
     Corrupt(String),
+    /// A workspace id the staging tables cannot be partitioned by.
+    #[error(
+        "workspace_id of {bytes} bytes: its partition folder name would be {folder} bytes, over the {max} \
+         file systems take"
+    )]
+    UnusableWorkspace { bytes: usize, folder: usize, max: usize },
 }
 
 impl DeadLetter {
@@ -104,6 +110,7 @@ impl DeadLetter {
             DeadLetter::PayloadMismatch { .. } => "payload_mismatch",
             DeadLetter::Offload { .. } => "offload",
             DeadLetter::Corrupt(_) => "corrupt_frame",
+            DeadLetter::UnusableWorkspace { .. } => "unusable_workspace_id",
         }
     }
 }
@@ -185,6 +192,19 @@ pub fn decode_shared(bytes: Bytes, registry: &Registry, max_bytes: usize) -> Res
         None if r.is_tombstone => (by_type()?, Body::None),
         None => return Err(DeadLetter::MissingPayload),
     };
+    // The staging table's partition folder of a workspace id too long for a
+    // file name cannot be made: the batch would fail on every run, and the
+    // stream stop for good.
+    let column = "workspace_id";
+    if entity.staging_partition_by.contains(&column)
+        && !crate::lake::folders::partition_folder_fits(column, &workspace_id)
+    {
+        return Err(DeadLetter::UnusableWorkspace {
+            bytes: workspace_id.len(),
+            folder: crate::lake::folders::partition_folder_len(column, &workspace_id),
+            max: crate::lake::folders::MAX_FOLDER_NAME_BYTES,
+        });
+    }
     Ok(Decoded {
         entity,
         resource_ari,

@@ -87,6 +87,7 @@ pub struct Synthetic {
     pub torn_tail: Vec<u8>,
 }
 
+#[derive(Clone)]
 struct Event {
     /// When the change happened (arbitrary units): the delivery order before reordering.
     time: u64,
@@ -364,6 +365,9 @@ fn bad_records(
     let mut wrong_sum = offload(any.encode_to_vec(), offloads);
     wrong_sum.sha256 = "0".repeat(64);
     let missing = OffloadPointer { uri: "offload/missing.any".into(), size_bytes: 10, sha256: "0".repeat(64) };
+    // A workspace id whose partition folder name no file system takes.
+    let long_workspace =
+        Event { workspace: format!("ari:cloud:{}:{}", registry.product, "w".repeat(300)), ..e.clone() };
     vec![
         ("undecodable", vec![0x0f, 0x01, 0x02]),
         ("unknown_type_url", with(Payload::Entity(unknown))),
@@ -376,6 +380,7 @@ fn bad_records(
         ("payload_mismatch", with(Payload::Entity(garbage))),
         ("missing_identity", no_identity.encode_to_vec()),
         ("missing_payload", envelope(&e, None).encode_to_vec()),
+        ("unusable_workspace_id", envelope(&long_workspace, Some(Payload::Entity(any.clone()))).encode_to_vec()),
         ("offload", with(Payload::OffloadPointer(wrong_sum))),
         ("offload", with(Payload::OffloadPointer(missing))),
     ]

@@ -111,6 +111,8 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     wrong_type.entity_type = issue_type + 1;
     let mut no_ws = record("k-no-ws", Some(Payload::Entity(any(issue.encode_to_vec()))));
     no_ws.workspace_id = None;
+    let mut long_ws = record("k-long-ws", Some(Payload::Entity(any(issue.encode_to_vec()))));
+    long_ws.workspace_id = Some(jira::proto::manifold::v1::Ari { value: "w".repeat(300) });
     let mut unknown_type = record("k-unknown", None);
     unknown_type.entity_type = 9999;
     unknown_type.is_tombstone = true;
@@ -120,6 +122,7 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
         ("undecodable", vec![0x0f, 0x01]),
         ("oversized", record("k-big", Some(Payload::Entity(any(vec![b'x'; 5000])))).encode_to_vec()),
         ("missing_identity", no_ws.encode_to_vec()),
+        ("unusable_workspace_id", long_ws.encode_to_vec()),
         ("unknown_type_url", record("k-url", Some(Payload::Entity(unknown_url))).encode_to_vec()),
         ("unknown_entity_type", unknown_type.encode_to_vec()),
         ("type_mismatch", wrong_type.encode_to_vec()),
@@ -147,7 +150,7 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     let mut o = options(&source, 1000);
     o.max_record_bytes = 4096;
     let report = ingest(&rt, &lake, o);
-    assert_eq!(report.dead_letters, 13);
+    assert_eq!(report.dead_letters, 14);
     let got = letters(&lake, "jira", &rt);
     // A row keeps at most the limit's worth of raw bytes (the oversized record's head).
     let mut want: Vec<(String, i64, Vec<u8>)> = bad
@@ -183,6 +186,53 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
 
 /// A corrupt frame runs to the end of its segment, which can be far larger
 /// than a record: the dead-letter row keeps its head, and says so.
+/// Workspace ids name the staging tables' partition folders, escaped. Odd
+/// ones (path-like, escaped, non-ASCII, Hive's null marker) land as they are,
+/// up to a folder name of 255 bytes; a longer one is a dead letter. Before,
+/// one record with a 300-byte workspace id failed its batch with "File name
+/// too long" on every run: the stream stopped for good.
+#[test]
+fn odd_workspace_ids_land_and_one_too_long_for_a_folder_is_a_dead_letter() {
+    use jira::proto::manifold::v1::Ari;
+    let special = " !\"#$%&'()*+,/:;<=>?@[\\]^`{|}é"; // 29 escaped bytes and a 2-byte character: 93 bytes escaped
+    let at_limit = format!("{special}{}", "x".repeat(255 - "workspace_id=".len() - 93));
+    let fitting = ["..", ".", "a/b", "%2F", "__HIVE_DEFAULT_PARTITION__", &"x".repeat(242), &":".repeat(80), &at_limit];
+    let too_long = [format!("{at_limit}x"), "x".repeat(243), ":".repeat(81)];
+    let issue = JiraIssue { issue_id: Some("1".into()), ..Default::default() };
+    let record = |key: String, workspace: &str| {
+        let any = prost_types::Any { type_url: records::ISSUE_TYPE_URL.into(), value: issue.encode_to_vec() };
+        let mut r = records::issue(&key, Some(Payload::Entity(any)));
+        r.workspace_id = Some(Ari { value: workspace.into() });
+        r.encode_to_vec()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut segment = Vec::new();
+    for (i, workspace) in fitting.iter().enumerate() {
+        write_delimited(&mut segment, &record(format!("k-fits-{i}"), workspace));
+    }
+    for (i, workspace) in too_long.iter().enumerate() {
+        write_delimited(&mut segment, &record(format!("k-long-{i}"), workspace));
+    }
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+    let lake = lake_at(&dir.path().join("lake"));
+    let rt = rt();
+    let report = ingest(&rt, &lake, Options::new(&source));
+    assert_eq!((report.rows_total(), report.dead_letters), (8, 3), "{report:?}");
+    let mut landed: Vec<(String, String)> = staging(&lake, &rt)["manifold_entities.JiraIssue"]
+        .iter()
+        .map(|r| (r.key.clone(), r.workspace_id.clone()))
+        .collect();
+    landed.sort();
+    let expected: Vec<(String, String)> =
+        fitting.iter().enumerate().map(|(i, w)| (format!("k-fits-{i}"), w.to_string())).collect();
+    assert_eq!(landed, expected);
+    let dead = letters(&lake, "jira", &rt);
+    assert!(dead.iter().all(|l| l.reason_code == "unusable_workspace_id"), "{dead:?}");
+    assert!(dead[0].reason.contains("over the 255"), "{}", dead[0].reason);
+}
+
 #[test]
 fn a_corrupt_frame_keeps_the_head_of_the_rest_of_its_segment() {
     let dir = tempfile::tempdir().unwrap();
@@ -500,7 +550,7 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     let before = run(&["status", "--source", "stream", "--lake", "lake"]);
     assert!(before.contains("manifold_entities.JiraIssue") && before.contains("-  "), "{before}");
     let summary = run(&["ingest", "--source", "stream", "--lake", "lake"]);
-    assert!(summary.contains("10 dead letters"), "{summary}");
+    assert!(summary.contains("11 dead letters"), "{summary}");
     let after = run(&["status", "--source", "stream", "--lake", "lake"]);
     let (step1, step2) = after.split_once("\nstep 2").unwrap_or_else(|| panic!("two parts: {after}"));
     for line in step1.lines().skip(2) {

@@ -11,6 +11,7 @@ mod conflict;
 mod create;
 mod dv;
 mod evolve;
+pub mod folders;
 mod lookup;
 mod page_header;
 mod pages;
