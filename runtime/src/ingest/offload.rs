@@ -63,14 +63,14 @@ impl Stores {
     /// object_store knows is the pointer's fault; a store that cannot be made
     /// (the storage options do not configure it) is the ingest's.
     fn get(&self, uri: &str, url: &Url) -> Result<(Arc<dyn ObjectStore>, object_store::path::Path), FetchError> {
-        let (scheme, path) = ObjectStoreScheme::parse(url)
+        let (_, path) = ObjectStoreScheme::parse(url)
             .map_err(|e| FetchError::Dead(DeadLetter::Offload { uri: uri.to_string(), reason: e.to_string() }))?;
         let make = || {
             let options = self.storage_options.iter().map(|(k, v)| (k.as_str(), v.clone()));
             object_store::parse_url_opts(url, options)
                 .map_err(|e| FetchError::Unavailable { uri: uri.to_string(), reason: e.to_string() })
         };
-        let Some(origin) = origin(url, &scheme) else {
+        let Some(origin) = origin(url) else {
             let (store, path) = make()?;
             return Ok((Arc::from(store), path));
         };
@@ -85,20 +85,13 @@ impl Stores {
 }
 
 /// What names one store in `url`: its scheme and authority (`s3://bucket`,
-/// `file://`). `None` where the store also takes part of the path (an
-/// `https://` URL of Azure holds the container there): such URLs get a client
-/// each.
-fn origin(url: &Url, scheme: &ObjectStoreScheme) -> Option<String> {
-    match scheme {
-        ObjectStoreScheme::Local
-        | ObjectStoreScheme::Memory
-        | ObjectStoreScheme::AmazonS3
-        | ObjectStoreScheme::GoogleCloudStorage
-            if url.scheme() != "https" && url.scheme() != "http" =>
-        {
-            Some(url[..url::Position::BeforePath].to_string())
-        }
-        _ => None,
+/// `abfss://container@account…`, `file://`). `None` for `http(s)://`, where
+/// the store also takes part of the path (a path-style S3 URL's bucket, an
+/// Azure URL's container): such URLs get a client each.
+fn origin(url: &Url) -> Option<String> {
+    match url.scheme() {
+        "http" | "https" => None,
+        _ => Some(url[..url::Position::BeforePath].to_string()),
     }
 }
 
