@@ -184,6 +184,62 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     assert_eq!(keys, ["k-first", "k-last", "k-offloaded"]);
 }
 
+/// Offloaded payloads count against a batch's bytes as their pointers state
+/// them: a batch ends before the one that would go over, and the rest of its
+/// frames make the next batch. Before, a batch fetched every offloaded payload
+/// of its (up to 50,000) records and held them all until it was written: a
+/// burst of pointers to large objects ran the ingest out of memory on every run.
+#[test]
+fn offloaded_payloads_end_a_batch_at_its_byte_budget_and_the_rest_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(source.join("offload")).unwrap();
+    let any = |value: Vec<u8>| prost_types::Any { type_url: records::ISSUE_TYPE_URL.into(), value };
+    let issue = JiraIssue { issue_id: Some("1".into()), summary: Some("s".repeat(2000)), ..Default::default() };
+    let stored = any(issue.encode_to_vec()).encode_to_vec();
+    std::fs::write(source.join("offload/big.any"), &stored).unwrap();
+    let sha: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let pointer = || {
+        let (uri, size_bytes) = ("offload/big.any".into(), stored.len() as i64);
+        Some(Payload::OffloadPointer(OffloadPointer { uri, size_bytes, sha256: sha.clone() }))
+    };
+    let inline = |key: &str| {
+        let small = JiraIssue { issue_id: Some("2".into()), ..Default::default() };
+        records::issue(key, Some(Payload::Entity(any(small.encode_to_vec())))).encode_to_vec()
+    };
+    let mut segment = Vec::new();
+    write_delimited(&mut segment, &inline("k-a"));
+    for key in ["k-1", "k-2", "k-3"] {
+        write_delimited(&mut segment, &records::issue(key, pointer()).encode_to_vec());
+    }
+    write_delimited(&mut segment, &inline("k-b"));
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+    // The frames are far under the budget; one payload fits it, two do not.
+    let budget = stored.len() * 3 / 2;
+    assert!(segment.len() < budget / 2, "{} bytes of frames", segment.len());
+
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    let mut o = options(&source, 1000);
+    o.batch_bytes = budget;
+    let report = ingest(&rt, &lake, o);
+    // [k-a, k-1], [k-2], [k-3, k-b]: each batch takes its first offloaded payload.
+    assert_eq!((report.batches, report.records, report.dead_letters), (3, 5, 0), "{report:?}");
+    assert_eq!(report.position.as_ref().map(|p| p.offset), Some(segment.len() as u64));
+    let tables = staging(&lake, &rt);
+    let mut keys: Vec<&str> = tables["manifold_entities.JiraIssue"].iter().map(|r| r.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["k-1", "k-2", "k-3", "k-a", "k-b"]);
+    // Each batch committed its own end: a second run finds nothing left.
+    let mut o = options(&source, 1000);
+    o.batch_bytes = budget;
+    let again = ingest(&rt, &lake, o);
+    assert_eq!((again.records, again.batches), (0, 0));
+    assert_eq!(staging(&lake, &rt), tables);
+}
+
 /// A corrupt frame runs to the end of its segment, which can be far larger
 /// than a record: the dead-letter row keeps its head, and says so.
 /// Workspace ids name the staging tables' partition folders, escaped. Odd

@@ -61,7 +61,8 @@ enum Command {
         #[arg(long, default_value_t = 50_000)]
         batch_records: usize,
         /// Record bytes per micro-batch, which also ends a batch (its records
-        /// are in memory at once).
+        /// are in memory at once); offloaded payloads count too, at the sizes
+        /// their pointers state.
         #[arg(long, default_value_t = 256 * 1024 * 1024)]
         batch_bytes: usize,
         /// Records, and offloaded payloads, larger than this go to the dead-letter table.

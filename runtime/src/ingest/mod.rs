@@ -49,7 +49,10 @@ pub struct Options {
     pub batch_records: usize,
     /// Record bytes per micro-batch, which also ends a batch: a batch's
     /// records are in memory at once, and 50,000 records of 1 MB would be
-    /// 50 GB. A record over it makes a batch of its own.
+    /// 50 GB. A record over it makes a batch of its own. It bounds the
+    /// offloaded payloads a batch fetches too (as their pointers state their
+    /// sizes): the batch ends before the one that would go over, and the
+    /// next batch starts with it.
     pub batch_bytes: usize,
     /// Records over this size are dead letters.
     pub max_record_bytes: usize,
@@ -284,8 +287,14 @@ impl Ingest {
                 let committed = |table: &str, offset: u64| {
                     *first_segment == segment && offsets.get(table).is_some_and(|&end| offset < end)
                 };
-                self.commit_batch(&source_id, &segment, &app, group, committed, &mut report).await?;
-                progress(&report);
+                // A batch whose offloaded payloads filled it ends early: the
+                // rest of the frames make the next one.
+                let mut rest = group;
+                while !rest.is_empty() {
+                    let taken = self.commit_batch(&source_id, &segment, &app, rest, &committed, &mut report).await?;
+                    rest = &rest[taken..];
+                    progress(&report);
+                }
             }
         }
         Ok(report)
@@ -309,8 +318,7 @@ impl Ingest {
         frames: &[Frame],
         committed: impl Fn(&str, u64) -> bool,
         report: &mut Report,
-    ) -> Result<(), IngestError> {
-        let end = frames.last().expect("a batch has frames").end();
+    ) -> Result<usize, IngestError> {
         let cx = Context {
             registry: self.registry,
             max_record_bytes: self.options.max_record_bytes,
@@ -318,8 +326,11 @@ impl Ingest {
             base: &self.options.source,
             now_micros: now_micros(),
             stores: &self.stores,
+            offloaded_bytes_per_batch: self.options.batch_bytes,
         };
         let staged = stage(&cx, segment, frames, &committed).await?;
+        let frames = &frames[..staged.records];
+        let end = frames.last().expect("a batch stages at least one frame").end();
         let txn = || Some(Transaction::new(app, end as i64));
         for (entity, batches) in &staged.tables {
             let table = self.tables.get_mut(entity.staging_table).expect("every entity has a table");
@@ -342,7 +353,7 @@ impl Ingest {
             .filter(|f| self.registry.entities.iter().any(|e| committed(e.staging_table, f.position().offset)))
             .count() as u64;
         report.position = Some(Position { segment: segment.to_string(), offset: end });
-        Ok(())
+        Ok(frames.len())
     }
 }
 

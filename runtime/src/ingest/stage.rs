@@ -23,7 +23,9 @@ pub struct Staged {
     /// in Arrow batches of at most `payload_bytes_per_chunk` payload bytes.
     pub tables: Vec<(&'static EntityInfo, Vec<RecordBatch>)>,
     pub letters: Vec<Letter>,
-    /// Records read (good and bad).
+    /// Frames staged (good and bad): the first `records` of those given. Fewer
+    /// than all when offloaded payloads filled the batch (see
+    /// [`Context::offloaded_bytes_per_batch`]); the rest make the next batch.
     pub records: usize,
     /// Rows that lost to a newer record of the same key in this batch.
     pub superseded: usize,
@@ -44,6 +46,13 @@ pub struct Context<'a> {
     pub now_micros: i64,
     /// Where offloaded payloads are read.
     pub stores: &'a offload::Stores,
+    /// Offloaded payload bytes one batch fetches, as their pointers state them.
+    /// A batch's payloads are in memory until it is written, and a pointer is
+    /// a few hundred bytes on the bus for up to `max_record_bytes` fetched: a
+    /// batch of 50,000 pointers to 16 MB objects would hold 800 GB. The batch
+    /// ends before the offloaded record that would go over (its first one is
+    /// always taken, so every batch makes progress).
+    pub offloaded_bytes_per_batch: usize,
 }
 
 /// An offloaded payload the store failed to give (not the record's fault):
@@ -78,18 +87,19 @@ pub async fn stage(
 ) -> Result<Staged, StoreUnavailable> {
     let mut letters = Vec::new();
     let mut by_entity: HashMap<&'static str, Vec<Good<'_>>> = HashMap::new();
-    for frame in frames {
+    let mut offloaded = Offloaded { bytes: 0, limit: cx.offloaded_bytes_per_batch as u64 };
+    let mut records = frames.len();
+    for (i, frame) in frames.iter().enumerate() {
         let offset = frame.position().offset;
+        let unavailable = |(uri, reason)| StoreUnavailable { segment: segment.to_string(), offset, uri, reason };
         let (raw, result) = match frame {
             // A record over the size limit is a dead letter that keeps only
             // the limit's worth of its bytes (its reason says how many it has).
             Frame::Record { bytes, .. } => {
-                let decoded = decode(cx, bytes).await.map_err(|(uri, reason)| StoreUnavailable {
-                    segment: segment.to_string(),
-                    offset,
-                    uri,
-                    reason,
-                })?;
+                let Some(decoded) = decode(cx, bytes, &mut offloaded).await.map_err(unavailable)? else {
+                    records = i;
+                    break;
+                };
                 (&bytes[..bytes.len().min(cx.max_record_bytes)], decoded)
             }
             Frame::Corrupt { head, len, reason, .. } => {
@@ -199,7 +209,7 @@ pub async fn stage(
         tables.push((entity, batches));
     }
     letters.sort_by_key(|l| l.offset);
-    Ok(Staged { tables, letters, records: frames.len(), superseded })
+    Ok(Staged { tables, letters, records, superseded })
 }
 
 /// `goods` grouped by workspace (the staging tables' partition column;
@@ -221,28 +231,48 @@ fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<
 /// A good or dead record.
 type Outcome = Result<(Decoded, Option<Bytes>), (DeadLetter, Option<Decoded>)>;
 
+/// The offloaded payload bytes a batch has fetched, and how many it may.
+struct Offloaded {
+    bytes: u64,
+    limit: u64,
+}
+
 /// A raw record → decoded envelope and the entity message bytes, or why it is
-/// a dead letter; `Err((uri, reason))` if its offloaded payload's store failed.
-async fn decode(cx: &Context<'_>, bytes: &Bytes) -> Result<Outcome, (String, String)> {
+/// a dead letter; `None` if its offloaded payload belongs to the next batch
+/// (see [`Context::offloaded_bytes_per_batch`]); `Err((uri, reason))` if its
+/// offloaded payload's store failed.
+async fn decode(
+    cx: &Context<'_>,
+    bytes: &Bytes,
+    offloaded: &mut Offloaded,
+) -> Result<Option<Outcome>, (String, String)> {
     let mut decoded = match envelope::decode_shared(bytes.clone(), cx.registry, cx.max_record_bytes) {
         Ok(decoded) => decoded,
-        Err(e) => return Ok(Err((e, None))),
+        Err(e) => return Ok(Some(Err((e, None)))),
     };
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
         Body::Inline(bytes) => Some(bytes),
         Body::None => None,
         Body::Offloaded(pointer) => {
+            // As the pointer states it: a claim over the record limit is a
+            // dead letter without a fetch, and a false one is caught by it.
+            let claimed = u64::try_from(pointer.size_bytes).unwrap_or(0);
+            let claimed = if claimed > cx.max_record_bytes as u64 { 0 } else { claimed };
+            if offloaded.bytes > 0 && offloaded.bytes + claimed > offloaded.limit {
+                return Ok(None);
+            }
+            offloaded.bytes += claimed;
             match offload::fetch(&pointer, decoded.entity, cx.base, cx.stores, cx.max_record_bytes).await {
                 Ok(bytes) => Some(bytes),
                 Err(FetchError::Dead(e)) => {
                     decoded.body = Body::Offloaded(pointer);
-                    return Ok(Err((e, Some(decoded))));
+                    return Ok(Some(Err((e, Some(decoded)))));
                 }
                 Err(FetchError::Unavailable { uri, reason }) => return Err((uri, reason)),
             }
         }
     };
-    Ok(Ok((decoded, payload)))
+    Ok(Some(Ok((decoded, payload))))
 }
 
 /// Hints the cache about the goods a few appends ahead: in workspace order
