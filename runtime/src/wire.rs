@@ -215,6 +215,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
+    pub fn bytes(&mut self, wire: WireType) -> Result<&'a [u8]> {
+        Self::expect(wire, WireType::LengthDelimited)?;
+        self.length_delimited()
+    }
+
     /// Merges a nested message into `view` (a message field given twice is merged).
     #[inline]
     pub fn message<V: View<'a>>(&mut self, wire: WireType, view: &mut V) -> Result<()> {

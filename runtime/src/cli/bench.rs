@@ -196,11 +196,10 @@ fn decode_and_flatten(
         }
     };
     for (i, r) in records.iter().enumerate() {
-        let d =
-            envelope::decode_shared(r.clone(), registry, usize::MAX).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
+        let d = envelope::decode(r, registry, usize::MAX).map_err(|e| anyhow::anyhow!("record {i}: {e}"))?;
         let index = registry.entities.iter().position(|e| e.name == d.entity.name).expect("from the registry");
         let payload = match &d.body {
-            Body::Inline(b) => Some(&b[..]),
+            Body::Inline(b) => Some(*b),
             _ => None,
         };
         let meta = d.row_meta(0, "bench");

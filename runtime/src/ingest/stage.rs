@@ -70,8 +70,8 @@ pub struct StoreUnavailable {
 }
 
 struct Good<'f> {
-    decoded: Decoded,
-    payload: Option<Bytes>,
+    decoded: Decoded<'f>,
+    payload: Option<Payload<'f>>,
     raw: &'f [u8],
     offset: u64,
 }
@@ -124,7 +124,7 @@ pub async fn stage(
                 offset,
                 reason,
                 entity_type: decoded.as_ref().map(|d| d.entity.entity_type),
-                resource_ari: decoded.map(|d| d.resource_ari),
+                resource_ari: decoded.map(|d| d.resource_ari.to_string()),
                 raw: raw.to_vec(),
             }),
         }
@@ -147,13 +147,13 @@ pub async fn stage(
         for (at, g) in order.iter().copied().enumerate() {
             prefetch_ahead(&order, at);
             let d = &g.decoded;
-            let size = g.payload.as_ref().map_or(0, |p| p.len());
+            let size = g.payload.as_ref().map_or(0, |p| p.bytes().len());
             if rows_in_chunk > 0 && chunk_bytes + size > cx.payload_bytes_per_chunk {
                 chunks.push(std::mem::replace(&mut staging, (entity.new_staging)(Explode::No)).finish());
                 (chunk_bytes, rows_in_chunk) = (0, 0);
             }
             let meta = d.row_meta(cx.now_micros, segment);
-            match staging.append(&meta, g.payload.as_deref()) {
+            match staging.append(&meta, g.payload.as_ref().map(Payload::bytes)) {
                 Ok(()) => {
                     staged.push((g, chunks.len(), rows_in_chunk));
                     rows_in_chunk += 1;
@@ -164,7 +164,7 @@ pub async fn stage(
                     offset: g.offset,
                     reason: DeadLetter::PayloadMismatch { entity: entity.name, reason: e.to_string() },
                     entity_type: Some(entity.entity_type),
-                    resource_ari: Some(d.resource_ari.clone()),
+                    resource_ari: Some(d.resource_ari.to_string()),
                     raw: g.raw.to_vec(),
                 }),
             }
@@ -221,7 +221,7 @@ pub async fn stage(
 fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<'f>> {
     let mut groups: HashMap<&str, Vec<&Good<'f>>> = HashMap::new();
     for g in goods {
-        groups.entry(g.decoded.workspace_id.as_str()).or_default().push(g);
+        groups.entry(g.decoded.workspace_id).or_default().push(g);
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
     groups.sort_unstable_by_key(|(workspace, _)| *workspace);
@@ -229,7 +229,22 @@ fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<
 }
 
 /// A good or dead record.
-type Outcome = Result<(Decoded, Option<Bytes>), (DeadLetter, Option<Decoded>)>;
+type Outcome<'f> = Result<(Decoded<'f>, Option<Payload<'f>>), (DeadLetter, Option<Decoded<'f>>)>;
+
+/// A record's entity message: a slice of the record, or fetched from where it was offloaded.
+enum Payload<'f> {
+    Inline(&'f [u8]),
+    Fetched(Bytes),
+}
+
+impl Payload<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Inline(bytes) => bytes,
+            Payload::Fetched(bytes) => bytes,
+        }
+    }
+}
 
 /// The offloaded payload bytes a batch has fetched, and how many it may.
 struct Offloaded {
@@ -241,17 +256,17 @@ struct Offloaded {
 /// a dead letter; `None` if its offloaded payload belongs to the next batch
 /// (see [`Context::offloaded_bytes_per_batch`]); `Err((uri, reason))` if its
 /// offloaded payload's store failed.
-async fn decode(
+async fn decode<'f>(
     cx: &Context<'_>,
-    bytes: &Bytes,
+    bytes: &'f [u8],
     offloaded: &mut Offloaded,
-) -> Result<Option<Outcome>, (String, String)> {
-    let mut decoded = match envelope::decode_shared(bytes.clone(), cx.registry, cx.max_record_bytes) {
+) -> Result<Option<Outcome<'f>>, (String, String)> {
+    let mut decoded = match envelope::decode(bytes, cx.registry, cx.max_record_bytes) {
         Ok(decoded) => decoded,
         Err(e) => return Ok(Some(Err((e, None)))),
     };
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
-        Body::Inline(bytes) => Some(bytes),
+        Body::Inline(bytes) => Some(Payload::Inline(bytes)),
         Body::None => None,
         Body::Offloaded(pointer) => {
             // As the pointer states it: a claim over the record limit is a
@@ -263,7 +278,7 @@ async fn decode(
             }
             offloaded.bytes += claimed;
             match offload::fetch(&pointer, decoded.entity, cx.base, cx.stores, cx.max_record_bytes).await {
-                Ok(bytes) => Some(bytes),
+                Ok(bytes) => Some(Payload::Fetched(bytes)),
                 Err(FetchError::Dead(e)) => {
                     decoded.body = Body::Offloaded(pointer);
                     return Ok(Some(Err((e, Some(decoded)))));
@@ -295,8 +310,8 @@ fn prefetch_ahead(order: &[&Good<'_>], at: usize) {
         }
         if let Some(g) = order.get(at + NEAR) {
             if let Some(p) = &g.payload {
-                hint(p.as_ptr());
-                hint(p.as_ptr().wrapping_add(64));
+                hint(p.bytes().as_ptr());
+                hint(p.bytes().as_ptr().wrapping_add(64));
             }
             hint(g.decoded.resource_ari.as_ptr());
             hint(g.decoded.workspace_id.as_ptr());

@@ -21,7 +21,10 @@ pub fn partition_folder_len(column: &str, value: &str) -> usize {
 
 /// Whether a partition folder of `column = value` can be made.
 pub fn partition_folder_fits(column: &str, value: &str) -> bool {
-    partition_folder_len(column, value) <= MAX_FOLDER_NAME_BYTES
+    // A byte escapes to three at most: a short value fits unread (every
+    // record's workspace id is checked).
+    column.len() + 1 + 3 * value.len() <= MAX_FOLDER_NAME_BYTES
+        || partition_folder_len(column, value) <= MAX_FOLDER_NAME_BYTES
 }
 
 #[cfg(test)]
@@ -38,5 +41,9 @@ mod tests {
         assert!(!partition_folder_fits(column, &"x".repeat(243)));
         assert!(partition_folder_fits(column, &":".repeat(80)));
         assert!(!partition_folder_fits(column, &":".repeat(81)));
+        // Short enough to fit however escaped, and one byte more.
+        assert!(partition_folder_fits(column, &"é".repeat(40)));
+        assert!(partition_folder_fits(column, &"é".repeat(40).replacen('é', "éx", 1)));
+        assert!(!partition_folder_fits(column, &"é".repeat(41)));
     }
 }

@@ -6,9 +6,12 @@
 //! runtime must read every product's records with one type; a test checks them
 //! against the generated ones byte for byte.
 
+mod view;
+
 use bytes::Bytes;
 
 use crate::mapping::{EntityInfo, Registry, RowMeta};
+use view::{PayloadView, RecordView};
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Ari {
@@ -115,26 +118,27 @@ impl DeadLetter {
     }
 }
 
-/// A decoded record: its entity, envelope values, and where the entity bytes are.
+/// A decoded record: its entity, envelope values, and where the entity bytes
+/// are; strings and bytes are slices of the record.
 #[derive(Clone, Debug)]
-pub struct Decoded {
+pub struct Decoded<'a> {
     pub entity: &'static EntityInfo,
-    pub resource_ari: String,
-    pub workspace_id: String,
+    pub resource_ari: &'a str,
+    pub workspace_id: &'a str,
     pub version: i64,
     pub generation: i64,
     pub is_tombstone: bool,
-    pub body: Body,
+    pub body: Body<'a>,
 }
 
-impl Decoded {
+impl<'a> Decoded<'a> {
     /// The row values of this record, staged at `row_refreshed_at_micros` from `shard_id`.
-    pub fn row_meta<'a>(&'a self, row_refreshed_at_micros: i64, shard_id: &'a str) -> RowMeta<'a> {
+    pub fn row_meta(&self, row_refreshed_at_micros: i64, shard_id: &'a str) -> RowMeta<'a> {
         RowMeta {
-            resource_ari: &self.resource_ari,
+            resource_ari: self.resource_ari,
             version: self.version,
             is_tombstone: self.is_tombstone,
-            workspace_id: &self.workspace_id,
+            workspace_id: self.workspace_id,
             generation: self.generation,
             row_refreshed_at_micros,
             shard_id,
@@ -144,9 +148,9 @@ impl Decoded {
 
 /// Where a record's entity message is.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Body {
-    /// Inline: the encoded entity message (`Any.value`, a slice of the record's buffer).
-    Inline(Bytes),
+pub enum Body<'a> {
+    /// Inline: the encoded entity message (`Any.value`, a slice of the record).
+    Inline(&'a [u8]),
     /// Stored elsewhere: fetch it, check size and SHA-256, then unpack the `Any`.
     Offloaded(OffloadPointer),
     /// A tombstone without payload.
@@ -155,40 +159,35 @@ pub enum Body {
 
 /// Decodes one raw record against `registry`. Records over `max_bytes` are
 /// rejected before decoding.
-pub fn decode(bytes: &[u8], registry: &Registry, max_bytes: usize) -> Result<Decoded, DeadLetter> {
+pub fn decode<'a>(bytes: &'a [u8], registry: &Registry, max_bytes: usize) -> Result<Decoded<'a>, DeadLetter> {
     if bytes.len() > max_bytes {
         return Err(DeadLetter::Oversized { size: bytes.len(), limit: max_bytes });
     }
-    decode_shared(Bytes::copy_from_slice(bytes), registry, max_bytes)
-}
-
-/// [`decode`] of a record in a shared buffer (a source frame): the payload
-/// is a slice of `bytes`, not a copy.
-pub fn decode_shared(bytes: Bytes, registry: &Registry, max_bytes: usize) -> Result<Decoded, DeadLetter> {
-    use prost::Message as _;
-    if bytes.len() > max_bytes {
-        return Err(DeadLetter::Oversized { size: bytes.len(), limit: max_bytes });
-    }
-    let r = FacsimileRecord::decode(bytes).map_err(|e| DeadLetter::Undecodable(e.to_string()))?;
-    let resource_ari =
-        r.resource_ari.map(|a| a.value).filter(|v| !v.is_empty()).ok_or(DeadLetter::MissingIdentity("resource_ari"))?;
-    let workspace_id =
-        r.workspace_id.map(|a| a.value).filter(|v| !v.is_empty()).ok_or(DeadLetter::MissingIdentity("workspace_id"))?;
+    let r: RecordView<'a> = crate::wire::decode(bytes).map_err(|e| DeadLetter::Undecodable(e.to_string()))?;
+    let identity =
+        |value: &'a str, field| if value.is_empty() { Err(DeadLetter::MissingIdentity(field)) } else { Ok(value) };
+    let resource_ari = identity(r.resource_ari.value.as_str(), "resource_ari")?;
+    let workspace_id = identity(r.workspace_id.value.as_str(), "workspace_id")?;
     let by_type = || registry.by_entity_type(r.entity_type).ok_or(DeadLetter::UnknownEntityType(r.entity_type));
     let (entity, body) = match r.payload {
-        Some(Payload::Entity(any)) => {
-            let entity =
-                registry.by_type_url(&any.type_url).ok_or_else(|| DeadLetter::UnknownTypeUrl(any.type_url.clone()))?;
+        Some(PayloadView::Entity(any)) => {
+            let entity = registry
+                .by_type_url(&any.type_url)
+                .ok_or_else(|| DeadLetter::UnknownTypeUrl(any.type_url.to_string()))?;
             if entity.entity_type != r.entity_type {
                 return Err(DeadLetter::TypeMismatch {
                     entity_type: r.entity_type,
-                    type_url: any.type_url,
+                    type_url: any.type_url.to_string(),
                     expected: entity.entity_type,
                 });
             }
             (entity, Body::Inline(any.value))
         }
-        Some(Payload::OffloadPointer(p)) => (by_type()?, Body::Offloaded(p)),
+        Some(PayloadView::OffloadPointer(p)) => {
+            let pointer =
+                OffloadPointer { uri: p.uri.to_string(), size_bytes: p.size_bytes, sha256: p.sha256.to_string() };
+            (by_type()?, Body::Offloaded(pointer))
+        }
         None if r.is_tombstone => (by_type()?, Body::None),
         None => return Err(DeadLetter::MissingPayload),
     };
@@ -197,11 +196,11 @@ pub fn decode_shared(bytes: Bytes, registry: &Registry, max_bytes: usize) -> Res
     // stream stop for good.
     let column = "workspace_id";
     if entity.staging_partition_by.contains(&column)
-        && !crate::lake::folders::partition_folder_fits(column, &workspace_id)
+        && !crate::lake::folders::partition_folder_fits(column, workspace_id)
     {
         return Err(DeadLetter::UnusableWorkspace {
             bytes: workspace_id.len(),
-            folder: crate::lake::folders::partition_folder_len(column, &workspace_id),
+            folder: crate::lake::folders::partition_folder_len(column, workspace_id),
             max: crate::lake::folders::MAX_FOLDER_NAME_BYTES,
         });
     }
