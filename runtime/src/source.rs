@@ -141,15 +141,44 @@ impl SegmentDir {
         Self::segment_names(&self.dir)
     }
 
-    /// The segment file names of `dir` in lexical order (hidden files and
-    /// directories skipped).
+    /// The segment file names of `dir` in lexical order: its files, and links
+    /// to files, whose names do not start with `.`.
+    ///
+    /// A segment's name is part of the tables' progress markers (`txn` app
+    /// ids) and of dead-letter rows, so it must be text: a name that is not
+    /// UTF-8 is an error naming the file (read lossily, it named no file,
+    /// and every run failed with "No such file or directory"). So is a link
+    /// to nothing: its records cannot be read, and skipping it would lose them.
     pub fn segment_names(dir: &Path) -> std::io::Result<Vec<String>> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with('.'))
-            .collect();
+        use std::io::{Error, ErrorKind};
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name.as_encoded_bytes().starts_with(b".") {
+                continue;
+            }
+            let file_type = entry.file_type()?;
+            let is_file = if file_type.is_symlink() {
+                let target = std::fs::metadata(entry.path()).map_err(|e| {
+                    Error::new(e.kind(), format!("the segment link {name:?} points to nothing readable: {e}"))
+                })?;
+                target.is_file()
+            } else {
+                file_type.is_file()
+            };
+            if !is_file {
+                continue;
+            }
+            let Some(text) = name.to_str() else {
+                let message = format!(
+                    "the segment file name {name:?} is not UTF-8; segments are named by their file names in the \
+                     lake's progress markers, so rename it"
+                );
+                return Err(Error::new(ErrorKind::InvalidData, message));
+            };
+            names.push(text.to_string());
+        }
         names.sort();
         Ok(names)
     }
@@ -333,6 +362,46 @@ mod tests {
         // A new source from a saved position reads nothing twice.
         let mut resumed = SegmentDir::new(dir.path(), Some(Position { segment: "b-segment".into(), offset: 4 }), false);
         assert_eq!(resumed.poll(10, usize::MAX).unwrap().len(), 1);
+    }
+
+    /// Hidden files and folders are not segments; links to segments are;
+    /// a name that is not UTF-8, or a link to nothing, is an error naming it.
+    #[test]
+    fn segments_are_the_folders_files_and_links_to_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Vec::new();
+        write_delimited(&mut seg, b"one");
+        std::fs::write(dir.path().join("a.pb"), &seg).unwrap();
+        std::fs::write(dir.path().join(".a.pb.tmp"), b"half written").unwrap();
+        std::fs::create_dir(dir.path().join("offload")).unwrap();
+        let names = || SegmentDir::segment_names(dir.path());
+        assert_eq!(names().unwrap(), ["a.pb"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt as _;
+            std::os::unix::fs::symlink(dir.path().join("a.pb"), dir.path().join("b.pb")).unwrap();
+            std::os::unix::fs::symlink(dir.path().join("offload"), dir.path().join("c")).unwrap();
+            assert_eq!(names().unwrap(), ["a.pb", "b.pb"]);
+            let mut s = SegmentDir::new(dir.path(), None, false);
+            let got: Vec<_> = records(&s.poll(10, usize::MAX).unwrap()).into_iter().map(|r| (r.0, r.2)).collect();
+            assert_eq!(got, [("a.pb".to_string(), b"one".to_vec())]);
+            let got: Vec<_> = records(&s.poll(10, usize::MAX).unwrap()).into_iter().map(|r| (r.0, r.2)).collect();
+            assert_eq!(got, [("b.pb".to_string(), b"one".to_vec())]);
+
+            std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("d.pb")).unwrap();
+            let e = names().unwrap_err();
+            assert!(e.to_string().contains("the segment link \"d.pb\" points to nothing readable"), "{e}");
+            std::fs::remove_file(dir.path().join("d.pb")).unwrap();
+
+            let odd = std::ffi::OsStr::from_bytes(b"\xff-extra.pb");
+            std::fs::write(dir.path().join(odd), &seg).unwrap();
+            let e = names().unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+            assert!(e.to_string().contains(r#"the segment file name "\xFF-extra.pb" is not UTF-8"#), "{e}");
+            // A hidden one is not read at all.
+            std::fs::rename(dir.path().join(odd), dir.path().join(std::ffi::OsStr::from_bytes(b".\xff"))).unwrap();
+            assert_eq!(names().unwrap(), ["a.pb", "b.pb"]);
+        }
     }
 
     #[test]
