@@ -97,10 +97,7 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     // An offloaded payload that exists, and one whose checksum is wrong.
     let stored = any(issue.encode_to_vec()).encode_to_vec();
     std::fs::write(source.join("offload/ok.any"), &stored).unwrap();
-    let sha: String = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let sha = records::sha256_hex(&stored);
     let sized = |uri: &str, size_bytes: i64, sha256: &str| {
         Some(Payload::OffloadPointer(OffloadPointer { uri: uri.into(), size_bytes, sha256: sha256.into() }))
     };
@@ -198,10 +195,7 @@ fn offloaded_payloads_end_a_batch_at_its_byte_budget_and_the_rest_follow() {
     let issue = JiraIssue { issue_id: Some("1".into()), summary: Some("s".repeat(2000)), ..Default::default() };
     let stored = any(issue.encode_to_vec()).encode_to_vec();
     std::fs::write(source.join("offload/big.any"), &stored).unwrap();
-    let sha: String = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let sha = records::sha256_hex(&stored);
     let pointer = || {
         let (uri, size_bytes) = ("offload/big.any".into(), stored.len() as i64);
         Some(Payload::OffloadPointer(OffloadPointer { uri, size_bytes, sha256: sha.clone() }))

@@ -18,3 +18,9 @@ pub fn issue(key: &str, payload: Option<Payload>) -> FacsimileRecord {
         payload,
     }
 }
+
+/// The SHA-256 of `bytes` in lowercase hex, as an `OffloadPointer` states it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -102,10 +102,7 @@ fn an_offloaded_payload_on_s3_is_fetched_and_a_missing_one_is_a_dead_letter() {
         &[&dir.path().join("object.any")],
     );
 
-    let sha256: String = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let sha256 = crate::records::sha256_hex(&stored);
     let record = |key: &str, uri: &str| {
         let pointer = OffloadPointer { uri: uri.into(), size_bytes: stored.len() as i64, sha256: sha256.clone() };
         crate::records::issue(key, Some(Payload::OffloadPointer(pointer))).encode_to_vec()
@@ -143,10 +140,7 @@ fn an_unreachable_offload_store_stops_the_batch_and_the_next_run_lands_it() {
         JiraIssue { issue_id: Some("8".into()), summary: Some("after the outage".into()), ..Default::default() };
     let stored = prost_types::Any { type_url: crate::records::ISSUE_TYPE_URL.into(), value: issue.encode_to_vec() }
         .encode_to_vec();
-    let sha256: String = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(&stored).iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let sha256 = crate::records::sha256_hex(&stored);
     let inline = |key: &str| {
         let issue = JiraIssue { issue_id: Some(key.into()), ..Default::default() };
         let any = prost_types::Any { type_url: crate::records::ISSUE_TYPE_URL.into(), value: issue.encode_to_vec() };
