@@ -11,6 +11,7 @@ mod bench;
 mod bench_merge;
 mod causes;
 mod report;
+mod values;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,12 +59,12 @@ enum Command {
         #[arg(long)]
         follow: bool,
         /// Records per micro-batch (one Delta commit per table and batch).
-        #[arg(long, default_value_t = 50_000)]
+        #[arg(long, default_value_t = 50_000, value_parser = values::count)]
         batch_records: usize,
         /// Record bytes per micro-batch, which also ends a batch (its records
         /// are in memory at once); offloaded payloads count too, at the sizes
         /// their pointers state.
-        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        #[arg(long, default_value_t = 256 * 1024 * 1024, value_parser = values::count)]
         batch_bytes: usize,
         /// Records, and offloaded payloads, larger than this go to the dead-letter table.
         #[arg(long, default_value_t = 16 * 1024 * 1024)]
@@ -75,7 +76,7 @@ enum Command {
         #[arg(long)]
         lake: String,
         /// Staging rows per commit to each target table.
-        #[arg(long, default_value_t = 250_000)]
+        #[arg(long, default_value_t = 250_000, value_parser = values::count)]
         chunk_rows: usize,
     },
     /// Both steps continuously: stage the source's new records, merge them,
@@ -90,8 +91,8 @@ enum Command {
         #[arg(long)]
         once: bool,
         /// Seconds between rounds when there is nothing new.
-        #[arg(long, default_value_t = 1.0)]
-        interval: f64,
+        #[arg(long, default_value = "1", value_parser = values::seconds)]
+        interval: std::time::Duration,
     },
     /// Compact every partition of the product's tables into one file sorted by
     /// the table's key; safe beside ingestion (conflicting commits are redone).
@@ -104,8 +105,8 @@ enum Command {
         #[arg(long)]
         lake: String,
         /// Keep removed files this many hours (readers of older versions need them).
-        #[arg(long, default_value_t = 168.0)]
-        retention_hours: f64,
+        #[arg(long, default_value = "168", value_parser = values::hours, allow_negative_numbers = true)]
+        retention_hours: std::time::Duration,
         /// Also delete files no commit added (what a killed run wrote before
         /// its commit) once older than the retention: a shorter retention than
         /// the longest commit in flight would delete that commit's files.
@@ -136,7 +137,7 @@ enum Command {
         /// Row identities per entity.
         #[arg(long, default_value_t = 200)]
         keys: usize,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = values::count)]
         segments: usize,
         /// Leave out the bad records (one of each dead-letter kind).
         #[arg(long)]
@@ -148,16 +149,16 @@ enum Command {
         /// The entity to ingest; default: the one closest to 20 staging columns.
         #[arg(long)]
         entity: Option<String>,
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 200_000, value_parser = values::count)]
         records: usize,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = values::count)]
         workspaces: usize,
         /// Records per micro-batch in the end-to-end row.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 100_000, value_parser = values::count)]
         batch_records: usize,
         /// Runs of each row; step 1 and Python take turns, and the table
         /// shows medians, step 1 against Python the median of side-by-side runs.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = values::count)]
         repeat: usize,
         /// The Python with the `deltalake` package (scripts/setup-python.sh).
         #[arg(long, default_value = "tools/venv/bin/python")]
@@ -172,12 +173,12 @@ enum Command {
         /// Changed rows per merge, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
         batches: Vec<usize>,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = values::count)]
         workspaces: usize,
         /// Runs of our merge per cell, each on a fresh copy of the target,
         /// taking turns between the targets; the table shows the median, the
         /// growth with the table the median ratio of side-by-side runs.
-        #[arg(long, default_value_t = 9)]
+        #[arg(long, default_value_t = 9, value_parser = values::count)]
         repeat: usize,
         /// The Python with the `deltalake` package (scripts/setup-python.sh).
         #[arg(long, default_value = "tools/venv/bin/python")]
@@ -227,8 +228,8 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
         Command::Ingest { source, lake, follow, batch_records, batch_bytes, max_record_bytes } => {
             let mut options = options(&source);
             options.follow = follow;
-            options.batch_records = batch_records.max(1);
-            options.batch_bytes = batch_bytes.max(1);
+            options.batch_records = batch_records;
+            options.batch_bytes = batch_bytes;
             options.max_record_bytes = max_record_bytes;
             options.stop = stop_on_signals();
             let report = ingest_into(registry, &lake, options).await?;
@@ -245,7 +246,6 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             }
         }
         Command::Run { source, lake, once, interval } => {
-            let interval = std::time::Duration::from_secs_f64(interval.max(0.01));
             let stop = stop_on_signals();
             loop {
                 let report = ingest_into(registry, &lake, Options { stop: stop.clone(), ..options(&source) }).await?;
@@ -281,8 +281,7 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
         }
         Command::Vacuum { lake, retention_hours, orphans } => {
             let handle = open_lake(&lake)?;
-            let retention = std::time::Duration::from_secs_f64(retention_hours.max(0.0) * 3600.0);
-            let done = maintain::vacuum(&handle, registry, retention, orphans)
+            let done = maintain::vacuum(&handle, registry, retention_hours, orphans)
                 .await
                 .with_context(|| format!("vacuuming `{lake}`"))?;
             let deleted: usize = done.iter().map(|(_, n)| n).sum();
@@ -308,27 +307,19 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             let options = ProduceOptions {
                 seed,
                 keys_per_entity: keys,
-                segments: segments.max(1),
+                segments,
                 bad_records: !no_bad_records,
                 ..ProduceOptions::default()
             };
             produce_into(registry, &out, &options)?;
         }
         Command::Bench { entity, records, workspaces, batch_records, repeat, python } => {
-            let args = bench::BenchArgs {
-                entity,
-                records: records.max(1),
-                workspaces: workspaces.max(1),
-                batch_records: batch_records.max(1),
-                repeat: repeat.max(1),
-                python,
-            };
+            let args = bench::BenchArgs { entity, records, workspaces, batch_records, repeat, python };
             // Its own runtimes: the end-to-end row runs on a current-thread one.
             let table = tokio::task::spawn_blocking(move || bench::run(registry, &args)).await??;
             print!("{table}");
         }
         Command::BenchMerge { targets, batches, workspaces, repeat, python } => {
-            let (workspaces, repeat) = (workspaces.max(1), repeat.max(1));
             let args = bench_merge::BenchMergeArgs { targets, batches, workspaces, repeat, python };
             let table = tokio::task::spawn_blocking(move || bench_merge::run(&args)).await??;
             print!("{table}");
@@ -466,5 +457,38 @@ impl Signals {
 
     async fn next(&mut self) {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn numeric_options_out_of_range_are_refused_naming_the_option() {
+        let cases: [(&str, &[&str]); 6] = [
+            ("--batch-records", &["ingest", "--source", "s", "--lake", "l", "--batch-records", "0"]),
+            ("--batch-bytes", &["ingest", "--source", "s", "--lake", "l", "--batch-bytes", "0"]),
+            ("--chunk-rows", &["merge", "--lake", "l", "--chunk-rows", "0"]),
+            ("--interval", &["run", "--source", "s", "--lake", "l", "--interval", "inf"]),
+            ("--retention-hours", &["vacuum", "--lake", "l", "--retention-hours", "-1"]),
+            ("--repeat", &["bench", "--repeat", "0"]),
+        ];
+        for (option, args) in cases {
+            let Err(e) = Cli::try_parse_from(std::iter::once("ingest-x").chain(args.iter().copied())) else {
+                panic!("{args:?} parsed")
+            };
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{e}");
+            assert!(e.to_string().contains(option), "{e}");
+        }
+        // The defaults are in range.
+        let cli = Cli::try_parse_from(["ingest-x", "vacuum", "--lake", "l"]).unwrap();
+        let Command::Vacuum { retention_hours, .. } = cli.command else { panic!("vacuum") };
+        assert_eq!(retention_hours, std::time::Duration::from_secs(168 * 3600));
+        let cli = Cli::try_parse_from(["ingest-x", "run", "--source", "s", "--lake", "l"]).unwrap();
+        let Command::Run { interval, .. } = cli.command else { panic!("run") };
+        assert_eq!(interval, std::time::Duration::from_secs(1));
     }
 }
