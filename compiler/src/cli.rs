@@ -82,13 +82,13 @@ pub enum Command {
     /// `dbt parse` of its output; prints one Markdown table.
     Bench {
         /// Entities of the synthetic tree (spread over products of 100).
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 2000, value_parser = at_least::<1>)]
         entities: usize,
-        /// Fields per entity.
-        #[arg(long, default_value_t = 20)]
+        /// Fields per entity (the synthetic entity's fixed fields take 6).
+        #[arg(long, default_value_t = 20, value_parser = at_least::<6>)]
         fields: usize,
         /// Reruns of `manifold build` to take the median of.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = at_least::<1>)]
         iterations: usize,
         /// The project's tools folder (buf, the dbt venv).
         #[arg(long, default_value = "tools")]
@@ -120,11 +120,11 @@ pub fn run(cli: Cli) -> ExitCode {
             check(&schemas, against.as_deref(), baseline.as_deref(), &generated, format, today, color)
         }
         Command::Bench { entities, fields, iterations, tools } => {
-            let per = 100.min(entities.max(1));
+            let per = 100.min(entities);
             let shape = crate::synthetic::Shape {
                 products: entities.div_ceil(per),
                 entities_per_product: per,
-                fields_per_entity: fields.max(6),
+                fields_per_entity: fields,
             };
             match crate::bench::run(shape, iterations, &tools) {
                 Ok(rows) => {
@@ -348,5 +348,15 @@ fn iso_date(text: &str) -> Result<String, String> {
     match crate::model::date::days_from_civil(text) {
         Some(_) => Ok(text.to_string()),
         None => Err(format!("`{text}` is not a date as YYYY-MM-DD")),
+    }
+}
+
+/// A count of `MIN` or more (for the bench's sizes: a smaller one was
+/// silently raised, and the table then described a tree it had not built).
+fn at_least<const MIN: usize>(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= MIN => Ok(n),
+        Ok(_) => Err(format!("must be at least {MIN}")),
+        Err(e) => Err(format!("not a count: {e}")),
     }
 }

@@ -123,6 +123,14 @@ fn usage_and_io_errors_exit_2() {
     let o = manifold(&["check", "--schemas", schemas().to_str().unwrap(), "--today", "2026-02-30"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("`2026-02-30` is not a date as YYYY-MM-DD"), "{}", stderr(&o));
+    // The bench's sizes below what they can be (they were silently raised).
+    for (option, value, want) in
+        [("--entities", "0", "at least 1"), ("--fields", "5", "at least 6"), ("--iterations", "0", "at least 1")]
+    {
+        let o = manifold(&["bench", option, value]);
+        assert_eq!(o.status.code(), Some(2), "{option}");
+        assert!(stderr(&o).contains(option) && stderr(&o).contains(want), "{}", stderr(&o));
+    }
 }
 
 /// `build` removes the files of its output folder that it does not produce:
