@@ -4,7 +4,9 @@
 //!
 //! The envelope types are written here by hand, not generated, because the
 //! runtime must read every product's records with one type; a test checks them
-//! against the generated ones byte for byte.
+//! against the generated ones byte for byte. They are what producers and tests
+//! encode with; [`decode`] reads a record through `view` instead (borrowed
+//! from the record, nothing allocated), held to prost's reading by a property test.
 
 mod view;
 

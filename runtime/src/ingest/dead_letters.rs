@@ -57,7 +57,7 @@ pub struct Letter {
 /// the ingest would fail on that batch on every run.
 const RAW_BYTES_PER_BATCH: usize = 256 * 1024 * 1024;
 
-/// The rows of `letters`, in batches of at most [`RAW_BYTES_PER_BATCH`] raw
+/// The rows of `letters`, in batches of at most `RAW_BYTES_PER_BATCH` raw
 /// bytes (a letter's raw bytes are at most a frame, 256 MiB).
 pub fn batches(letters: &[Letter], now_micros: i64) -> Vec<RecordBatch> {
     batches_of(letters, now_micros, RAW_BYTES_PER_BATCH)

@@ -38,7 +38,7 @@ pub const PAYLOAD_BYTES_PER_CHUNK: usize = 512 * 1024 * 1024;
 pub struct Context<'a> {
     pub registry: &'a Registry,
     pub max_record_bytes: usize,
-    /// See [`PAYLOAD_BYTES_PER_CHUNK`].
+    /// See `PAYLOAD_BYTES_PER_CHUNK` (the default).
     pub payload_bytes_per_chunk: usize,
     /// Where relative offload URIs start.
     pub base: &'a Path,
