@@ -603,6 +603,11 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     assert!(summary.contains("11 dead letters"), "{summary}");
     let after = run(&["status", "--source", "stream", "--lake", "lake"]);
     let (step1, step2) = after.split_once("\nstep 2").unwrap_or_else(|| panic!("two parts: {after}"));
+    // Cells: table, version, rows, files, committed, lag; each staging table has files now.
+    let header: Vec<&str> = step1.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[..4], ["table", "version", "rows", "files"], "{step1}");
+    let issues = step1.lines().find(|l| l.starts_with("manifold_entities.JiraIssue ")).unwrap();
+    assert!(issues.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap() > 0, "{step1}");
     for line in step1.lines().skip(2) {
         assert!(line.trim_end().ends_with(" 0"), "no lag after a full ingest: {line}");
     }

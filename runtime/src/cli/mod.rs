@@ -113,8 +113,8 @@ enum Command {
         #[arg(long)]
         orphans: bool,
     },
-    /// Step 1 per staging table: Delta version, rows, the last committed source
-    /// position and the lag in bytes; step 2 per model table: the staging
+    /// Step 1 per staging table: Delta version, rows, live data files, the last
+    /// committed source position and the lag in bytes; step 2 per model table: the staging
     /// version merged, commits behind and the age of the oldest not merged.
     Status {
         #[command(flatten)]

@@ -12,6 +12,8 @@ pub struct TableStatus {
     /// The table's Delta version; `None` if it does not exist yet.
     pub version: Option<i64>,
     pub rows: u64,
+    /// Live data files: a commit's cost grows with them (see the README on `optimize`).
+    pub files: u64,
     /// The last source position this table committed.
     pub committed: Option<Position>,
     /// Source bytes after `committed`. A staging table only commits batches that
@@ -33,12 +35,12 @@ pub async fn status(registry: &Registry, lake: &Lake, options: &Options) -> Resu
     let mut out = Vec::new();
     for name in names {
         let table = lake.existing(&name).await?;
-        let (version, rows, committed) = match &table {
-            Some(t) => (t.version(), t.row_count().await?, last_position(t, &source_id, &segments).await?),
-            None => (None, 0, None),
+        let (version, counts, committed) = match &table {
+            Some(t) => (t.version(), t.counts().await?, last_position(t, &source_id, &segments).await?),
+            None => (None, Default::default(), None),
         };
         let lag_bytes = lag(&committed);
-        out.push(TableStatus { table: name, version, rows, committed, lag_bytes });
+        out.push(TableStatus { table: name, version, rows: counts.rows, files: counts.files, committed, lag_bytes });
     }
     Ok(out)
 }

@@ -280,6 +280,13 @@ enum Change<'s> {
 /// commits that won the race without touching what it read.
 const RACES: usize = 20;
 
+/// A table's live data files and rows (see [`Table::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub files: u64,
+    pub rows: u64,
+}
+
 /// One Delta table.
 pub struct Table {
     name: TableName,
@@ -677,6 +684,11 @@ impl Table {
 
     /// Rows in the table, from the log's file statistics (no data read).
     pub async fn row_count(&self) -> Result<u64> {
+        Ok(self.counts().await?.rows)
+    }
+
+    /// Live data files and rows, from the log (no data read).
+    pub async fn counts(&self) -> Result<Counts> {
         use futures::TryStreamExt as _;
         let files: Vec<_> = self
             .inner
@@ -687,7 +699,8 @@ impl Table {
         let deleted = |f: &deltalake::kernel::LogicalFileView| {
             f.deletion_vector_descriptor().map_or(0, |dv| dv.cardinality.max(0) as u64)
         };
-        Ok(files.iter().map(|f| (f.num_records().unwrap_or(0) as u64).saturating_sub(deleted(f))).sum())
+        let rows = files.iter().map(|f| (f.num_records().unwrap_or(0) as u64).saturating_sub(deleted(f))).sum();
+        Ok(Counts { files: files.len() as u64, rows })
     }
 
     /// When commit `version` was made, in milliseconds since the epoch
