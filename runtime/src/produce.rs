@@ -41,7 +41,7 @@ pub struct ProduceOptions {
     pub resurrect_ratio: f64,
     /// How far (in records) an event may be delivered before an earlier one.
     pub reorder_window: usize,
-    /// Add one bad record of every kind (and a torn tail on the last segment).
+    /// Add one bad record of every kind (and a torn tail on the first segment).
     pub bad_records: bool,
 }
 
@@ -83,7 +83,9 @@ pub struct Synthetic {
     pub expected: BTreeMap<(String, String), Expected>,
     /// Bad records by dead-letter reason code (`DeadLetter::code`).
     pub bad: BTreeMap<&'static str, usize>,
-    /// Bytes appended to the last segment that do not form a whole frame.
+    /// Bytes that end the first segment without forming a whole frame: its
+    /// writer died inside a record, and the next segment is its successor's
+    /// (see [`write`]).
     pub torn_tail: Vec<u8>,
 }
 
@@ -193,6 +195,9 @@ pub fn synthesize_entity(
 
 /// Frames `synthetic` into `options.segments` segment files under `dir`
 /// (`segment-00000.pb`, …) and writes the offloaded payloads beside them.
+/// A torn tail ends the first segment, and a segment follows it (an empty
+/// one if `segments` is 1): a torn tail of the last segment is not read, its
+/// writer may still be writing it (see `source::SegmentDir`'s `poll`).
 pub fn write(dir: &Path, synthetic: &Synthetic, segments: usize) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     for (path, bytes) in &synthetic.offloads {
@@ -202,13 +207,16 @@ pub fn write(dir: &Path, synthetic: &Synthetic, segments: usize) -> std::io::Res
     }
     let per = synthetic.records.len().div_ceil(segments.max(1)).max(1);
     let mut names = Vec::new();
-    let chunks: Vec<&[Vec<u8>]> = synthetic.records.chunks(per).collect();
+    let mut chunks: Vec<&[Vec<u8>]> = synthetic.records.chunks(per).collect();
+    while !synthetic.torn_tail.is_empty() && chunks.len() < 2 {
+        chunks.push(&[]);
+    }
     for (i, chunk) in chunks.iter().enumerate() {
         let mut data = Vec::new();
         for r in *chunk {
             write_delimited(&mut data, r);
         }
-        if i + 1 == chunks.len() {
+        if i == 0 {
             data.extend_from_slice(&synthetic.torn_tail);
         }
         let name = format!("segment-{i:05}.pb");

@@ -67,6 +67,13 @@ pub trait Source {
     fn poll(&mut self, max: usize, max_bytes: usize) -> std::io::Result<Vec<Frame>>;
     /// The position the next `poll` reads from.
     fn position(&self) -> Position;
+    /// After a `poll` that found no whole record: how many bytes past
+    /// `position` are there without making one. A writer may still be writing
+    /// them; they are read once they make a record (or once the source says
+    /// they never will).
+    fn unfinished(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The largest record the framing accepts (a length beyond it is corruption).
@@ -81,9 +88,9 @@ const WINDOW: usize = 32 * 1024 * 1024;
 pub struct SegmentDir {
     dir: PathBuf,
     at: Position,
-    /// When the last segment ends inside a frame: wait for the writer (`true`) or
-    /// report the torn tail as corrupt (`false`, run to the end and exit).
-    follow: bool,
+    /// Bytes past `at` that the last poll found in the last segment without a
+    /// whole frame (see `poll`).
+    unfinished: Option<u64>,
     /// The bytes being read, kept across polls so that each byte of a segment
     /// is read from disk once (the tail of a window is read again with the next).
     window: Option<Window>,
@@ -124,9 +131,9 @@ impl Window {
 
 impl SegmentDir {
     /// Reads `dir` from `from` (or from the start).
-    pub fn new(dir: impl AsRef<Path>, from: Option<Position>, follow: bool) -> Self {
+    pub fn new(dir: impl AsRef<Path>, from: Option<Position>) -> Self {
         let at = from.unwrap_or(Position { segment: String::new(), offset: 0 });
-        SegmentDir { dir: dir.as_ref().to_path_buf(), at, follow, window: None, window_size: WINDOW }
+        SegmentDir { dir: dir.as_ref().to_path_buf(), at, unfinished: None, window: None, window_size: WINDOW }
     }
 
     /// Reads segments `size` bytes at a time (tests use tiny windows to cross
@@ -188,8 +195,10 @@ impl SegmentDir {
     /// window: it ends there (or, for the last one, has not grown yet).
     fn refill(&mut self, path: &Path, offset: u64, need: usize, last: bool) -> std::io::Result<bool> {
         let window = self.window.as_ref().expect("a window is read before it is refilled");
-        // Only the last segment still grows; the others end where they ended.
-        if window.end() >= window.segment_len && !last {
+        // Only the last segment still grows; the others end where they ended,
+        // which may be past the window's end: the window was read while the
+        // segment was still the last one and its writer still writing.
+        if window.end() >= window.segment_len && !last && std::fs::metadata(path)?.len() <= window.end() {
             return Ok(false);
         }
         let next = Window::read(&window.name, path, offset, need.max(self.window_size))?;
@@ -202,7 +211,14 @@ impl SegmentDir {
 }
 
 impl Source for SegmentDir {
+    /// A frame that the last segment ends inside is not read: its writer may
+    /// still be writing it, whether this run follows the source or runs to
+    /// its end and exits (made a dead letter, a record a writer was
+    /// finishing was lost, and the next run started inside it). It is read
+    /// once it is whole, and is a corrupt frame once a later segment exists
+    /// (writers only append to the last segment).
     fn poll(&mut self, max: usize, max_bytes: usize) -> std::io::Result<Vec<Frame>> {
+        self.unfinished = None;
         let mut out = Vec::new();
         let mut bytes = 0;
         let segments = self.segments()?;
@@ -244,7 +260,8 @@ impl Source for SegmentDir {
                             bytes += need;
                         } else if self.refill(&path, at, need, last)? {
                             continue;
-                        } else if last && self.follow {
+                        } else if last {
+                            self.unfinished = Some(to_end);
                             break; // the writer is still writing this frame
                         } else {
                             out.push(corrupt(format!("the record ends {} bytes early", need - rest.len())));
@@ -264,7 +281,10 @@ impl Source for SegmentDir {
                         ended = true;
                         break;
                     }
-                    Ok(None) if last && self.follow => break,
+                    Ok(None) if last => {
+                        self.unfinished = Some(to_end);
+                        break;
+                    }
                     Ok(None) => {
                         out.push(corrupt("the segment ends inside a length prefix".into()));
                         (at, ended) = (segment_end, true);
@@ -287,6 +307,10 @@ impl Source for SegmentDir {
 
     fn position(&self) -> Position {
         self.at.clone()
+    }
+
+    fn unfinished(&self) -> Option<u64> {
+        self.unfinished
     }
 }
 
@@ -351,7 +375,7 @@ mod tests {
         let mut b = Vec::new();
         write_delimited(&mut b, b"zero");
         std::fs::write(dir.path().join("a-segment"), &b).unwrap();
-        let mut s = SegmentDir::new(dir.path(), None, false);
+        let mut s = SegmentDir::new(dir.path(), None);
         let got = records(&s.poll(2, usize::MAX).unwrap());
         assert_eq!(got, [("a-segment".into(), 0, b"zero".to_vec())], "one segment per poll");
         assert_eq!(records(&s.poll(1, usize::MAX).unwrap()), [("b-segment".into(), 0, b"one".to_vec())]);
@@ -360,7 +384,7 @@ mod tests {
         assert_eq!(got, [("b-segment".into(), 4, vec![7u8; 300])]);
         assert!(s.poll(10, usize::MAX).unwrap().is_empty());
         // A new source from a saved position reads nothing twice.
-        let mut resumed = SegmentDir::new(dir.path(), Some(Position { segment: "b-segment".into(), offset: 4 }), false);
+        let mut resumed = SegmentDir::new(dir.path(), Some(Position { segment: "b-segment".into(), offset: 4 }));
         assert_eq!(resumed.poll(10, usize::MAX).unwrap().len(), 1);
     }
 
@@ -382,7 +406,7 @@ mod tests {
             std::os::unix::fs::symlink(dir.path().join("a.pb"), dir.path().join("b.pb")).unwrap();
             std::os::unix::fs::symlink(dir.path().join("offload"), dir.path().join("c")).unwrap();
             assert_eq!(names().unwrap(), ["a.pb", "b.pb"]);
-            let mut s = SegmentDir::new(dir.path(), None, false);
+            let mut s = SegmentDir::new(dir.path(), None);
             let got: Vec<_> = records(&s.poll(10, usize::MAX).unwrap()).into_iter().map(|r| (r.0, r.2)).collect();
             assert_eq!(got, [("a.pb".to_string(), b"one".to_vec())]);
             let got: Vec<_> = records(&s.poll(10, usize::MAX).unwrap()).into_iter().map(|r| (r.0, r.2)).collect();
@@ -405,45 +429,70 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_tail_waits_when_following_and_is_corrupt_otherwise() {
+    fn a_torn_tail_of_the_last_segment_waits_for_its_writer_and_is_corrupt_once_a_later_segment_exists() {
         for window in [WINDOW, 3] {
-            a_torn_tail_waits_when_following_and_is_corrupt_otherwise_through(window);
+            a_torn_tail_waits_for_its_writer_through(window);
         }
     }
 
-    fn a_torn_tail_waits_when_following_and_is_corrupt_otherwise_through(window: usize) {
+    fn a_torn_tail_waits_for_its_writer_through(window: usize) {
         let dir = tempfile::tempdir().unwrap();
+        let s1 = dir.path().join("s1");
         let mut a = Vec::new();
         write_delimited(&mut a, b"whole");
         a.extend_from_slice(&[10, b'h', b'a']); // a frame of 10 bytes, 2 written
-        std::fs::write(dir.path().join("s1"), &a).unwrap();
-        let mut follow = SegmentDir::new(dir.path(), None, true).with_window(window);
-        let first = follow.poll(10, usize::MAX).unwrap();
+        std::fs::write(&s1, &a).unwrap();
+        let mut source = SegmentDir::new(dir.path(), None).with_window(window);
+        let first = source.poll(10, usize::MAX).unwrap();
         assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
-        assert_eq!(follow.position().offset, 6);
-        // The writer finishes the frame: following picks it up.
+        assert_eq!((source.position().offset, source.unfinished()), (6, Some(3)));
+        assert!(source.poll(10, usize::MAX).unwrap().is_empty());
+        assert_eq!(source.unfinished(), Some(3));
+        // The writer finishes the frame: the next poll reads it.
         let mut rest = a.clone();
         rest.extend_from_slice(b"lf-done!");
-        std::fs::write(dir.path().join("s1"), &rest).unwrap();
-        assert_eq!(records(&follow.poll(10, usize::MAX).unwrap()), [("s1".into(), 6, b"half-done!".to_vec())]);
+        std::fs::write(&s1, &rest).unwrap();
+        assert_eq!(records(&source.poll(10, usize::MAX).unwrap()), [("s1".into(), 6, b"half-done!".to_vec())]);
+        assert_eq!(source.unfinished(), None);
         // And a frame after it, from the buffer that now starts mid-segment;
         // frames handed out before the segment grew still hold their bytes.
         write_delimited(&mut rest, b"third");
-        std::fs::write(dir.path().join("s1"), &rest).unwrap();
-        assert_eq!(records(&follow.poll(10, usize::MAX).unwrap()), [("s1".into(), 17, b"third".to_vec())]);
-        assert_eq!(follow.position().offset, 23);
-        assert!(follow.poll(10, usize::MAX).unwrap().is_empty());
+        std::fs::write(&s1, &rest).unwrap();
+        assert_eq!(records(&source.poll(10, usize::MAX).unwrap()), [("s1".into(), 17, b"third".to_vec())]);
+        assert_eq!(source.position().offset, 23);
+        assert!(source.poll(10, usize::MAX).unwrap().is_empty());
+        assert_eq!(source.unfinished(), None);
         assert_eq!(records(&first), [("s1".into(), 0, b"whole".to_vec())]);
-        let mut once = SegmentDir::new(dir.path(), None, false).with_window(window);
-        std::fs::write(dir.path().join("s1"), &a).unwrap();
-        let frames = once.poll(10, usize::MAX).unwrap();
-        assert!(matches!(&frames[1], Frame::Corrupt { position, .. } if position.offset == 6));
+        // Between two polls the writer finishes a frame and starts the next
+        // segment: the frame is read whole (the window read while `s1` was
+        // the last segment is not where `s1` ends).
+        rest.extend_from_slice(&[4, b'f']);
+        std::fs::write(&s1, &rest).unwrap();
+        assert!(source.poll(10, usize::MAX).unwrap().is_empty());
+        assert_eq!(source.unfinished(), Some(2));
+        rest.extend_from_slice(b"our");
+        std::fs::write(&s1, &rest).unwrap();
+        let mut s2 = Vec::new();
+        write_delimited(&mut s2, b"next");
+        std::fs::write(dir.path().join("s2"), &s2).unwrap();
+        assert_eq!(records(&source.poll(10, usize::MAX).unwrap()), [("s1".into(), 23, b"four".to_vec())]);
+        assert_eq!(records(&source.poll(10, usize::MAX).unwrap()), [("s2".into(), 0, b"next".to_vec())]);
+        // A writer that died inside a frame: once a later segment exists, its
+        // torn tail is corrupt (writers only append to the last segment).
+        let dead = tempfile::tempdir().unwrap();
+        std::fs::write(dead.path().join("s1"), &a).unwrap();
+        let mut source = SegmentDir::new(dead.path(), None).with_window(window);
+        assert_eq!(source.poll(10, usize::MAX).unwrap().len(), 1);
+        std::fs::write(dead.path().join("s2"), b"").unwrap();
+        let frames = source.poll(10, usize::MAX).unwrap();
+        assert!(matches!(&frames[..], [Frame::Corrupt { position, len: 3, .. }] if position.offset == 6), "{frames:?}");
+        assert_eq!(source.unfinished(), None);
     }
 
     /// Every frame of `dir`, polling `max` frames or `max_bytes` at a time
     /// through `window`-byte reads.
     fn read_all(dir: &Path, window: usize, max: usize, max_bytes: usize) -> Vec<(String, u64, Vec<u8>)> {
-        let mut source = SegmentDir::new(dir, None, false).with_window(window);
+        let mut source = SegmentDir::new(dir, None).with_window(window);
         let mut got = Vec::new();
         loop {
             let frames = source.poll(max, max_bytes).unwrap();
@@ -486,7 +535,14 @@ mod tests {
             }
             let whole = read_all(dir.path(), usize::MAX / 2, max, usize::MAX);
             proptest::prop_assert_eq!(read_all(dir.path(), window, max, max_bytes), whole.clone());
-            let expected: usize = segments.iter().map(|(lens, tail)| lens.len() + usize::from(tail.is_some())).sum();
+            // A torn tail of the last segment waits for its writer; a garbage
+            // prefix is corrupt wherever it is.
+            let last = segments.len() - 1;
+            let expected: usize = segments
+                .iter()
+                .enumerate()
+                .map(|(i, (lens, tail))| lens.len() + usize::from(matches!(tail, Some(0)) || (tail.is_some() && i < last)))
+                .sum();
             proptest::prop_assert_eq!(whole.len(), expected);
         }
     }
@@ -501,7 +557,7 @@ mod tests {
         write_delimited(&mut bytes, &[7; 1000]); // larger than the window
         bytes.extend_from_slice(&[0xff; 500]);
         std::fs::write(dir.path().join("s1"), &bytes).unwrap();
-        let mut source = SegmentDir::new(dir.path(), None, false).with_window(256);
+        let mut source = SegmentDir::new(dir.path(), None).with_window(256);
         let frames = source.poll(1000, usize::MAX).unwrap();
         assert_eq!(frames.len(), 102);
         for frame in &frames[..100] {
@@ -523,7 +579,7 @@ mod tests {
         let mut ok = Vec::new();
         write_delimited(&mut ok, b"next");
         std::fs::write(dir.path().join("s2"), &ok).unwrap();
-        let mut source = SegmentDir::new(dir.path(), None, false);
+        let mut source = SegmentDir::new(dir.path(), None);
         let frames = source.poll(10, usize::MAX).unwrap();
         assert!(matches!(&frames[..], [Frame::Corrupt { reason, .. }] if reason.contains("longer than 10")));
         assert_eq!(frames[0].end(), 12, "a corrupt frame runs to the end of its segment");

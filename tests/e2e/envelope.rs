@@ -129,7 +129,7 @@ fn a_segment_with_a_bad_record_keeps_flowing() {
     write_delimited(&mut seg, b"\xff\xff\xff not a record");
     write_delimited(&mut seg, &record(2, true, None).encode_to_vec());
     std::fs::write(dir.path().join("0001.seg"), &seg).unwrap();
-    let frames = SegmentDir::new(dir.path(), None, false).poll(100, usize::MAX).unwrap();
+    let frames = SegmentDir::new(dir.path(), None).poll(100, usize::MAX).unwrap();
     let results: Vec<Result<i64, String>> = frames
         .iter()
         .map(|f| match f {

@@ -19,7 +19,7 @@ pub fn summary(r: &Report) -> String {
         Some(p) => format!("{}@{}", p.segment, p.offset),
         None => "the start".into(),
     };
-    format!(
+    let mut out = format!(
         "{}{} records in {} batches: {} rows staged, {} superseded within their batch, {} dead letters, {} already committed; next position: {position}",
         if r.stopped { "stopped on request: " } else { "" },
         r.records,
@@ -28,7 +28,15 @@ pub fn summary(r: &Report) -> String {
         r.superseded,
         r.dead_letters,
         r.already_committed
-    )
+    );
+    if let Some(bytes) = r.unfinished {
+        let _ = write!(
+            out,
+            "\nthe last segment ends inside a record ({bytes} bytes at {position}): left for the next run, as its \
+             writer may still be writing it (once a later segment exists, it is a dead letter)"
+        );
+    }
+    out
 }
 
 /// A table with aligned columns; the first row is the header.
@@ -242,6 +250,24 @@ mod tests {
     use super::*;
     use crate::lake::TableName;
     use crate::source::Position;
+
+    #[test]
+    fn the_summary_says_when_the_last_segment_ends_inside_a_record() {
+        let mut r = Report {
+            records: 3,
+            batches: 1,
+            position: Some(Position { segment: "0001.pb".into(), offset: 42 }),
+            ..Report::default()
+        };
+        let done = summary(&r);
+        assert_eq!(done.lines().count(), 1, "{done}");
+        assert!(done.ends_with("next position: 0001.pb@42"), "{done}");
+        r.unfinished = Some(7);
+        let waiting = summary(&r);
+        let second = waiting.lines().nth(1).unwrap_or_default();
+        assert!(second.starts_with("the last segment ends inside a record (7 bytes at 0001.pb@42)"), "{waiting}");
+        assert!(second.contains("left for the next run"), "{waiting}");
+    }
 
     #[test]
     fn status_counts_files_and_suggests_optimize_when_they_pile_up() {

@@ -166,6 +166,10 @@ pub struct Report {
     pub position: Option<Position>,
     /// Whether the run ended on a stop request rather than at the source's end.
     pub stopped: bool,
+    /// At the source's end: bytes past `position` that do not make a whole
+    /// record yet. The last segment's writer may still be writing it, so it
+    /// is left for the next run (a later segment makes it a dead letter).
+    pub unfinished: Option<u64>,
 }
 
 impl Report {
@@ -255,7 +259,7 @@ impl Ingest {
         let stop = self.options.stop.clone();
         let source_id = self.options.source_id();
         let start = self.committed_position().await?;
-        let mut source = SegmentDir::new(&self.options.source, start.clone(), self.options.follow);
+        let mut source = SegmentDir::new(&self.options.source, start.clone());
         let mut report = Report { position: start, ..Report::default() };
         // Per table, the end offset its own `txn` records in the first segment
         // this run reads: only there can an interrupted batch have left rows.
@@ -269,6 +273,7 @@ impl Ingest {
                 source.poll(self.options.batch_records, self.options.batch_bytes).map_err(|e| self.source_error(e))?;
             if frames.is_empty() {
                 if !self.options.follow {
+                    report.unfinished = source.unfinished();
                     break;
                 }
                 tokio::select! {
