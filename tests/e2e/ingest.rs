@@ -326,6 +326,47 @@ fn finished_batches(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A batch an interrupted run committed to some staging tables and not to
+/// the others: the rerun stages it for the others only, and counts as
+/// already committed the records of the tables that held them (it counted
+/// every record of the batch).
+#[test]
+fn a_rerun_counts_as_already_committed_only_what_each_table_holds() {
+    use manifold_runtime::ingest::app_id;
+    use manifold_runtime::lake::TableName;
+    let dir = tempfile::tempdir().unwrap();
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 10, segments: 1, bad_records: false, ..ProduceOptions::default() },
+    );
+    let of_issues = |r: &Vec<u8>| {
+        let decoded = manifold_runtime::envelope::decode(r, &jira::REGISTRY, usize::MAX).unwrap();
+        decoded.entity.name == "JiraIssue"
+    };
+    let issues = synthetic.records.iter().filter(|r| of_issues(r)).count();
+    assert!(issues > 0 && issues < synthetic.records.len());
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    // What the interrupted run left: the issues table's commit of the whole
+    // segment (one batch), and nothing else.
+    let segment = "segment-00000.pb";
+    let end = std::fs::metadata(source.join(segment)).unwrap().len() as i64;
+    let entity = jira::REGISTRY.entities.iter().find(|e| e.name == "JiraIssue").unwrap();
+    rt.block_on(async {
+        let name = TableName::new("manifold_entities", "JiraIssue");
+        let mut table = lake.table(&name, &(entity.staging_schema)(), entity.staging_partition_by).await.unwrap();
+        let txn = deltalake::kernel::Transaction::new(app_id("stream", segment), end);
+        table.append(&[], Some(txn)).await.unwrap();
+    });
+    let report = ingest(&rt, &lake, options(&source, 1_000_000));
+    assert_eq!((report.batches, report.records as usize), (1, synthetic.records.len()));
+    assert_eq!(report.already_committed as usize, issues);
+    let tables = staging(&lake, &rt);
+    assert!(tables.get("manifold_entities.JiraIssue").is_none_or(|rows| rows.is_empty()), "{tables:?}");
+    let expected = synthetic.expected.keys().filter(|(t, _)| t != "manifold_entities.JiraIssue").count();
+    assert_eq!(tables.values().map(|rows| rows.len()).sum::<usize>(), expected);
+}
+
 /// Kills the generated `ingest-jira` binary with SIGKILL at random points (at
 /// least 20 times, or `MANIFOLD_KILLS`), restarting it each time, until a run
 /// finishes; the tables then hold exactly what one uninterrupted run writes:

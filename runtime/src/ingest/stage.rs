@@ -29,6 +29,9 @@ pub struct Staged {
     pub records: usize,
     /// Rows that lost to a newer record of the same key in this batch.
     pub superseded: usize,
+    /// Records not staged because their table already holds them (an
+    /// earlier run committed them before it was interrupted).
+    pub already_committed: usize,
 }
 
 /// Payload bytes per Arrow batch of a staging table by default (see `stage`).
@@ -130,7 +133,7 @@ pub async fn stage(
         }
     }
     let mut tables = Vec::new();
-    let mut superseded = 0;
+    let (mut superseded, mut already_committed) = (0, 0);
     for entity in cx.registry.entities {
         let Some(goods) = by_entity.remove(entity.name) else { continue };
         // Rows go into chunks of bounded payload bytes: a column of one Arrow
@@ -175,6 +178,7 @@ pub async fn stage(
         // neither staged nor counted in LWW.
         let fresh: Vec<usize> =
             (0..staged.len()).filter(|&i| !committed(entity.staging_table, staged[i].0.offset)).collect();
+        already_committed += staged.len() - fresh.len();
         if fresh.is_empty() {
             continue;
         }
@@ -209,7 +213,7 @@ pub async fn stage(
         tables.push((entity, batches));
     }
     letters.sort_by_key(|l| l.offset);
-    Ok(Staged { tables, letters, records, superseded })
+    Ok(Staged { tables, letters, records, superseded, already_committed })
 }
 
 /// `goods` grouped by workspace (the staging tables' partition column;
