@@ -326,6 +326,37 @@ fn finished_batches(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Two directories of one name are one source id by default: the second,
+/// ingested into the same lake, was read from the first one's committed
+/// position on, and its earlier segments skipped without a trace. Where that
+/// position is past the end of its segment, the ingest now stops and says so;
+/// with its own `--source-id` the second source lands whole.
+#[test]
+fn another_directory_of_the_same_name_is_not_taken_for_the_ingested_source() {
+    use manifold_runtime::ingest::IngestError;
+    let dir = tempfile::tempdir().unwrap();
+    let options = |keys, seed| ProduceOptions { keys_per_entity: keys, seed, segments: 2, ..ProduceOptions::default() };
+    let (first, _) = write_stream(&dir.path().join("a"), &jira::REGISTRY, &options(30, 1));
+    let (second, synthetic) = write_stream(&dir.path().join("b"), &jira::REGISTRY, &options(10, 2));
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &lake, options_for(&first));
+    let err = rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, &lake, options_for(&second)).await.unwrap();
+        ingest.run(|_| {}).await.unwrap_err()
+    });
+    assert!(matches!(err, IngestError::NotThisSource { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("committed source `stream` up to segment-00001.pb@"), "{message}");
+    assert!(message.contains("--source-id"), "{message}");
+    // `status` says the same rather than a lag measured against the wrong source.
+    let status = rt.block_on(manifold_runtime::ingest::status(&jira::REGISTRY, &lake, &options_for(&second)));
+    assert!(matches!(status, Err(IngestError::NotThisSource { .. })), "{status:?}");
+    let mut named = options_for(&second);
+    named.source_id = Some("b".into());
+    let report = ingest(&rt, &lake, named);
+    assert_eq!(report.records as usize, synthetic.records.len() + 1, "every record, and the torn tail");
+}
+
 /// A batch an interrupted run committed to some staging tables and not to
 /// the others: the rerun stages it for the others only, and counts as
 /// already committed the records of the tables that held them (it counted

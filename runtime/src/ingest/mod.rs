@@ -124,6 +124,15 @@ pub enum IngestError {
     Offload(#[from] StoreUnavailable),
     #[error("reading the source `{dir}`: {source}")]
     Source { dir: String, source: std::io::Error },
+    /// The lake's progress for this source id ends past the end of the
+    /// segment it names: the directory is not the source the lake ingested
+    /// under that id. Reading on would skip records without a trace.
+    #[error(
+        "the lake has committed source `{source_id}` up to {segment}@{offset}, but `{path}` has {len} bytes: \
+         this is not the source the lake ingested as `{source_id}` (another directory of that name? give it its \
+         own `--source-id`), or that segment was truncated or replaced. Nothing was ingested"
+    )]
+    NotThisSource { source_id: String, segment: String, offset: u64, path: String, len: u64 },
     /// A commit lost to a concurrent one: another ingest of the same source
     /// (its `txn` won) or a table created beside this run.
     #[error(
@@ -198,6 +207,26 @@ pub(crate) async fn last_position(
     Ok(None)
 }
 
+/// A position the lake committed for `options`' source must lie within its
+/// segment, if the source still has it (a bus's retention removes old
+/// segments; what follows them is read).
+pub(crate) fn within_its_segment(options: &Options, at: &Position) -> Result<(), IngestError> {
+    let path = options.source.join(&at.segment);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.len() < at.offset => Err(IngestError::NotThisSource {
+            source_id: options.source_id(),
+            segment: at.segment.clone(),
+            offset: at.offset,
+            path: path.display().to_string(),
+            len: m.len(),
+        }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(IngestError::Source { dir: options.source.display().to_string(), source: e })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An ingest of one product's records into one lake.
 pub struct Ingest {
     registry: &'static Registry,
@@ -259,6 +288,9 @@ impl Ingest {
         let stop = self.options.stop.clone();
         let source_id = self.options.source_id();
         let start = self.committed_position().await?;
+        if let Some(position) = &start {
+            within_its_segment(&self.options, position)?;
+        }
         let mut source = SegmentDir::new(&self.options.source, start.clone());
         let mut report = Report { position: start, ..Report::default() };
         // Per table, the end offset its own `txn` records in the first segment

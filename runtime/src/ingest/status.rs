@@ -1,7 +1,7 @@
 //! `status`: per table, the source position its commits reached and how far
 //! behind the source's end that is (the lag), read from the tables' `txn`s.
 
-use super::{IngestError, Options, STAGING_SCHEMA, dead_letters, last_position};
+use super::{IngestError, Options, STAGING_SCHEMA, dead_letters, last_position, within_its_segment};
 use crate::lake::{Lake, TableName};
 use crate::mapping::Registry;
 use crate::source::{Position, bytes_before, segment_sizes};
@@ -39,6 +39,9 @@ pub async fn status(registry: &Registry, lake: &Lake, options: &Options) -> Resu
             Some(t) => (t.version(), t.counts().await?, last_position(t, &source_id, &segments).await?),
             None => (None, Default::default(), None),
         };
+        if let Some(at) = &committed {
+            within_its_segment(options, at)?;
+        }
         let lag_bytes = lag(&committed);
         out.push(TableStatus { table: name, version, rows: counts.rows, files: counts.files, committed, lag_bytes });
     }
