@@ -198,30 +198,55 @@ pub fn synthesize_entity(
 /// A torn tail ends the first segment, and a segment follows it (an empty
 /// one if `segments` is 1): a torn tail of the last segment is not read, its
 /// writer may still be writing it (see `source::SegmentDir`'s `poll`).
+///
+/// A stream is append-only: a lake that ingested it holds positions in its
+/// segments. So `dir` may already hold these very segments (the same seed and
+/// options: nothing is written again), but not other ones: that is an error
+/// of kind `AlreadyExists`, before anything is written.
 pub fn write(dir: &Path, synthetic: &Synthetic, segments: usize) -> std::io::Result<Vec<String>> {
+    let per = synthetic.records.len().div_ceil(segments.max(1)).max(1);
+    let mut chunks: Vec<&[Vec<u8>]> = synthetic.records.chunks(per).collect();
+    while !synthetic.torn_tail.is_empty() && chunks.len() < 2 {
+        chunks.push(&[]);
+    }
+    let names: Vec<String> = (0..chunks.len()).map(|i| format!("segment-{i:05}.pb")).collect();
+    let segment = |i: usize| {
+        let mut data = Vec::new();
+        for r in chunks[i] {
+            write_delimited(&mut data, r);
+        }
+        if i == 0 {
+            data.extend_from_slice(&synthetic.torn_tail);
+        }
+        data
+    };
+    let existing = if dir.exists() { crate::source::SegmentDir::segment_names(dir)? } else { Vec::new() };
+    let other = |what: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!(
+                "{what}: a stream is append-only (a lake that ingested it would misread it); produce into a new directory"
+            ),
+        )
+    };
+    if let Some(extra) = existing.iter().find(|e| !names.contains(e)) {
+        return Err(other(format!("`{}` holds the segment `{extra}` of another stream", dir.display())));
+    }
+    for (i, name) in names.iter().enumerate() {
+        if existing.contains(name) && std::fs::read(dir.join(name))? != segment(i) {
+            return Err(other(format!("`{}` holds other records", dir.join(name).display())));
+        }
+    }
     std::fs::create_dir_all(dir)?;
     for (path, bytes) in &synthetic.offloads {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().expect("offloads live in a folder"))?;
         std::fs::write(path, bytes)?;
     }
-    let per = synthetic.records.len().div_ceil(segments.max(1)).max(1);
-    let mut names = Vec::new();
-    let mut chunks: Vec<&[Vec<u8>]> = synthetic.records.chunks(per).collect();
-    while !synthetic.torn_tail.is_empty() && chunks.len() < 2 {
-        chunks.push(&[]);
-    }
-    for (i, chunk) in chunks.iter().enumerate() {
-        let mut data = Vec::new();
-        for r in *chunk {
-            write_delimited(&mut data, r);
+    for (i, name) in names.iter().enumerate() {
+        if !existing.contains(name) {
+            write_atomically(&dir.join(name), &segment(i))?;
         }
-        if i == 0 {
-            data.extend_from_slice(&synthetic.torn_tail);
-        }
-        let name = format!("segment-{i:05}.pb");
-        write_atomically(&dir.join(&name), &data)?;
-        names.push(name);
     }
     Ok(names)
 }
@@ -392,4 +417,43 @@ fn bad_records(
         ("offload", with(Payload::OffloadPointer(wrong_sum))),
         ("offload", with(Payload::OffloadPointer(missing))),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Synthetic, write};
+
+    fn stream(records: &[&[u8]], torn: bool) -> Synthetic {
+        let torn_tail = if torn { vec![0x20, 1] } else { Vec::new() };
+        Synthetic { records: records.iter().map(|r| r.to_vec()).collect(), torn_tail, ..Synthetic::default() }
+    }
+
+    #[test]
+    fn a_stream_is_written_again_only_as_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("stream");
+        let first = stream(&[b"a", b"b", b"c"], true);
+        assert_eq!(write(&out, &first, 2).unwrap(), ["segment-00000.pb", "segment-00001.pb"]);
+        let written = std::fs::read(out.join("segment-00000.pb")).unwrap();
+        assert_eq!(written, [1, b'a', 1, b'b', 0x20, 1], "the torn tail ends the first segment");
+        // The same stream again: nothing changes.
+        assert_eq!(write(&out, &first, 2).unwrap().len(), 2);
+        // Other records under the same names, or segments of another stream
+        // beside it: refused before anything is written.
+        for (other, segments) in [(stream(&[b"a", b"x", b"c"], true), 2), (stream(&[b"a", b"b"], true), 1)] {
+            let e = write(&out, &other, segments).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+            assert!(e.to_string().contains("append-only"), "{e}");
+        }
+        let e = write(&out, &stream(&[b"a", b"b", b"c", b"d", b"e", b"f"], false), 2).unwrap_err();
+        assert!(e.to_string().contains("holds other records"), "{e}");
+        std::fs::write(out.join("segment-00007.pb"), b"").unwrap();
+        let e = write(&out, &first, 2).unwrap_err();
+        assert!(e.to_string().contains("the segment `segment-00007.pb` of another stream"), "{e}");
+        assert_eq!(std::fs::read(out.join("segment-00000.pb")).unwrap(), written);
+        // A single segment with a torn tail gets an empty successor.
+        let single = dir.path().join("single");
+        assert_eq!(write(&single, &stream(&[b"a"], true), 1).unwrap().len(), 2);
+        assert_eq!(std::fs::read(single.join("segment-00001.pb")).unwrap(), b"");
+    }
 }
