@@ -26,9 +26,10 @@ pub enum Frame {
         /// The record, sharing its read window's buffer (no copy per frame).
         bytes: Bytes,
     },
-    /// Unreadable from `position` to the end of its segment (a garbage length
-    /// prefix leaves no way to find the next frame): `len` bytes, of which
-    /// `head` holds the first ones read (at most a read window), and why.
+    /// `len` bytes from `position` that are no record, of which `head` holds
+    /// the first ones read (at most a read window), and why: the rest of the
+    /// segment after a garbage length prefix (which leaves no way to find
+    /// the next frame), or one frame over the framing's limit.
     Corrupt { position: Position, head: Bytes, len: u64, reason: String },
 }
 
@@ -268,7 +269,31 @@ impl Source for SegmentDir {
                             (at, ended) = (segment_end, true);
                         }
                     }
-                    Ok(Some((len, _))) => {
+                    Ok(Some((len, n))) => {
+                        // Over the framing's limit: a record too large to
+                        // read, or a garbage prefix. One the segment holds
+                        // whole is skipped unread (it is over any record
+                        // limit), and reading goes on after it: before, the
+                        // rest of its segment was lost with it.
+                        let frame_end = at.checked_add(n as u64).and_then(|e| e.checked_add(len));
+                        let segment_now = std::fs::metadata(&path)?.len();
+                        if let Some(frame_end) = frame_end.filter(|&e| e <= segment_now) {
+                            bytes += rest.len();
+                            out.push(Frame::Corrupt {
+                                position,
+                                head: rest.clone(),
+                                len: frame_end - at,
+                                reason: format!("a record of {len} bytes, over the {MAX_FRAME}-byte frame limit"),
+                            });
+                            at = frame_end;
+                            if !self.window.as_ref().is_some_and(|w| w.holds(name, at)) {
+                                self.window = Some(Window::read(name, &path, at, self.window_size)?);
+                            }
+                            continue;
+                        } else if last {
+                            self.unfinished = Some(segment_now - at);
+                            break; // a writer may still be writing it
+                        }
                         out.push(corrupt(format!("a length prefix of {len} bytes (over the {MAX_FRAME}-byte limit)")));
                         (at, ended) = (segment_end, true);
                     }
@@ -487,6 +512,63 @@ mod tests {
         let frames = source.poll(10, usize::MAX).unwrap();
         assert!(matches!(&frames[..], [Frame::Corrupt { position, len: 3, .. }] if position.offset == 6), "{frames:?}");
         assert_eq!(source.unfinished(), None);
+    }
+
+    #[test]
+    fn a_frame_over_the_framing_limit_is_skipped_unread_and_the_rest_is_read() {
+        use std::io::{Seek as _, Write as _};
+        let big = MAX_FRAME + 1;
+        let mut prefix = Vec::new();
+        let mut v = big;
+        while v >= 0x80 {
+            prefix.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        prefix.push(v as u8);
+        for window in [WINDOW, 5] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut head = Vec::new();
+            write_delimited(&mut head, b"first");
+            let at = head.len() as u64;
+            head.extend_from_slice(&prefix);
+            let end = at + prefix.len() as u64 + big;
+            // The frame's bytes are a hole: nothing of them is written or read.
+            let mut f = std::fs::File::create(dir.path().join("s1")).unwrap();
+            f.write_all(&head).unwrap();
+            f.seek(std::io::SeekFrom::Start(end)).unwrap();
+            let mut after = Vec::new();
+            write_delimited(&mut after, b"after");
+            f.write_all(&after).unwrap();
+            drop(f);
+            let mut source = SegmentDir::new(dir.path(), None).with_window(window);
+            let mut frames = Vec::new();
+            loop {
+                let polled = source.poll(10, usize::MAX).unwrap();
+                if polled.is_empty() {
+                    break;
+                }
+                frames.extend(polled);
+            }
+            assert_eq!(frames.len(), 3, "{window}");
+            assert_eq!(records(&frames[..1]), [("s1".into(), 0, b"first".to_vec())]);
+            let Frame::Corrupt { position, len, reason, .. } = &frames[1] else { panic!("{:?}", frames[1]) };
+            assert_eq!((position.offset, *len), (at, end - at));
+            assert!(reason.contains("over the 268435456-byte frame limit"), "{reason}");
+            assert_eq!(records(&frames[2..]), [("s1".into(), end, b"after".to_vec())]);
+            assert_eq!(source.unfinished(), None);
+        }
+        // Not whole yet in the last segment: its writer may still be writing
+        // it; once a later segment exists it is garbage to the segment's end.
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = prefix.clone();
+        head.extend_from_slice(b"some");
+        std::fs::write(dir.path().join("s1"), &head).unwrap();
+        let mut source = SegmentDir::new(dir.path(), None);
+        assert!(source.poll(10, usize::MAX).unwrap().is_empty());
+        assert_eq!(source.unfinished(), Some(head.len() as u64));
+        std::fs::write(dir.path().join("s2"), b"").unwrap();
+        let frames = source.poll(10, usize::MAX).unwrap();
+        assert!(matches!(&frames[..], [Frame::Corrupt { len, .. }] if *len == head.len() as u64), "{frames:?}");
     }
 
     /// Every frame of `dir`, polling `max` frames or `max_bytes` at a time

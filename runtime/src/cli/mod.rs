@@ -67,7 +67,7 @@ enum Command {
         #[arg(long, default_value_t = 256 * 1024 * 1024, value_parser = values::count)]
         batch_bytes: usize,
         /// Records, and offloaded payloads, larger than this go to the dead-letter table.
-        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = values::record_bytes)]
         max_record_bytes: usize,
     },
     /// Step 2 once: apply the staging tables' new rows to every model's table.
@@ -468,8 +468,9 @@ mod tests {
 
     #[test]
     fn numeric_options_out_of_range_are_refused_naming_the_option() {
-        let cases: [(&str, &[&str]); 6] = [
+        let cases: [(&str, &[&str]); 7] = [
             ("--batch-records", &["ingest", "--source", "s", "--lake", "l", "--batch-records", "0"]),
+            ("--max-record-bytes", &["ingest", "--source", "s", "--lake", "l", "--max-record-bytes", "0"]),
             ("--batch-bytes", &["ingest", "--source", "s", "--lake", "l", "--batch-bytes", "0"]),
             ("--chunk-rows", &["merge", "--lake", "l", "--chunk-rows", "0"]),
             ("--interval", &["run", "--source", "s", "--lake", "l", "--interval", "inf"]),

@@ -14,6 +14,18 @@ pub(super) fn count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A record size limit: at least a byte, at most the framing's limit
+/// (`source::MAX_FRAME`, 256 MiB), past which a frame is over the limit
+/// whatever this says. (`0` made every record a dead letter.)
+pub(super) fn record_bytes(text: &str) -> Result<usize, String> {
+    let n = count(text)?;
+    let max = crate::source::MAX_FRAME;
+    if n as u64 > max {
+        return Err(format!("must be at most {max} bytes (256 MiB), the largest frame a segment may hold"));
+    }
+    Ok(n)
+}
+
 /// Seconds, more than zero.
 pub(super) fn seconds(text: &str) -> Result<Duration, String> {
     let value = number(text)?;
@@ -51,6 +63,14 @@ mod tests {
         assert_eq!(count("0"), Err("must be at least 1".into()));
         assert!(count("-1").unwrap_err().starts_with("not a count"));
         assert!(count("many").unwrap_err().starts_with("not a count"));
+    }
+
+    #[test]
+    fn record_limits_are_a_byte_to_the_frame_limit() {
+        assert_eq!(record_bytes("16777216"), Ok(16 * 1024 * 1024));
+        assert_eq!(record_bytes("268435456"), Ok(256 * 1024 * 1024));
+        assert!(record_bytes("268435457").unwrap_err().contains("at most 268435456 bytes"));
+        assert_eq!(record_bytes("0"), Err("must be at least 1".into()));
     }
 
     #[test]
