@@ -2,10 +2,11 @@
 //! its staging table (last-writer-wins within the batch, grouped by
 //! workspace), and the dead letters.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use bytes::Bytes;
+// Two lookups per record (entity, workspace): SipHash was ~1% of step 1.
+use foldhash::{HashMap, HashMapExt as _};
 
 use arrow_array::{BooleanArray, RecordBatch};
 use deltalake::arrow::compute::filter_record_batch;
@@ -89,7 +90,11 @@ pub async fn stage(
     committed: impl Fn(&str, u64) -> bool,
 ) -> Result<Staged, StoreUnavailable> {
     let mut letters = Vec::new();
-    let mut by_entity: HashMap<&'static str, Vec<Good<'_>>> = HashMap::new();
+    // The good records in source order, and per entity where its are: one
+    // buffer of the batch's size, where a buffer per entity grew by copying
+    // (reallocations were ~1.5% of step 1).
+    let mut goods: Vec<Good<'_>> = Vec::with_capacity(frames.len());
+    let mut by_entity: HashMap<&'static str, Vec<usize>> = HashMap::new();
     let mut offloaded = Offloaded { bytes: 0, limit: cx.offloaded_bytes_per_batch as u64 };
     let mut records = frames.len();
     for (i, frame) in frames.iter().enumerate() {
@@ -120,7 +125,8 @@ pub async fn stage(
         };
         match result {
             Ok((decoded, payload)) => {
-                by_entity.entry(decoded.entity.name).or_default().push(Good { decoded, payload, raw, offset })
+                by_entity.entry(decoded.entity.name).or_default().push(goods.len());
+                goods.push(Good { decoded, payload, raw, offset });
             }
             Err((reason, decoded)) => letters.push(Letter {
                 segment: segment.to_string(),
@@ -135,7 +141,7 @@ pub async fn stage(
     let mut tables = Vec::new();
     let (mut superseded, mut already_committed) = (0, 0);
     for entity in cx.registry.entities {
-        let Some(goods) = by_entity.remove(entity.name) else { continue };
+        let Some(members) = by_entity.remove(entity.name) else { continue };
         // Rows go into chunks of bounded payload bytes: a column of one Arrow
         // batch holds at most 2 GiB of text (32-bit offsets), and a burst of
         // large records — offloaded ones are up to the record limit each —
@@ -144,9 +150,9 @@ pub async fn stage(
         let mut staging = (entity.new_staging)(Explode::No);
         let mut chunk_bytes = 0;
         // Each staged good, and where its row is: (chunk, row in the chunk).
-        let mut staged: Vec<(&Good<'_>, usize, usize)> = Vec::with_capacity(goods.len());
+        let mut staged: Vec<(&Good<'_>, usize, usize)> = Vec::with_capacity(members.len());
         let mut rows_in_chunk = 0;
-        let order: Vec<&Good<'_>> = by_workspace(&goods).collect();
+        let order: Vec<&Good<'_>> = by_workspace(members.iter().map(|&i| &goods[i])).collect();
         for (at, g) in order.iter().copied().enumerate() {
             prefetch_ahead(&order, at);
             let d = &g.decoded;
@@ -222,7 +228,7 @@ pub async fn stage(
 /// `lake::runs`). Appending in this order reads the goods out of order (see
 /// `prefetch_ahead`); appending in source order and gathering the rows by
 /// workspace afterwards (`take`, a column at a time) measured no faster.
-fn by_workspace<'g, 'f>(goods: &'g [Good<'f>]) -> impl Iterator<Item = &'g Good<'f>> {
+fn by_workspace<'g, 'f: 'g>(goods: impl Iterator<Item = &'g Good<'f>>) -> impl Iterator<Item = &'g Good<'f>> {
     let mut groups: HashMap<&str, Vec<&Good<'f>>> = HashMap::new();
     for g in goods {
         groups.entry(g.decoded.workspace_id).or_default().push(g);
