@@ -185,8 +185,15 @@ pub fn optimize_table(done: &[Optimized]) -> String {
 
 pub async fn tables(lake: &Lake) -> anyhow::Result<String> {
     let mut rows = vec![vec!["table".into(), "version".into(), "rows".into()]];
+    // A table folder without a commit: its creation was interrupted (or it
+    // is being created). It is listed, not an error for the whole listing.
+    let mut uncommitted = Vec::new();
     for name in lake.list()? {
-        let table = lake.existing(&name).await?.with_context(|| format!("`{name}` disappeared"))?;
+        let Some(table) = lake.existing(&name).await? else {
+            rows.push(vec![name.to_string(), "-".into(), "-".into()]);
+            uncommitted.push(name.to_string());
+            continue;
+        };
         rows.push(vec![
             name.to_string(),
             table.version().map(|v| v.to_string()).unwrap_or_default(),
@@ -196,7 +203,16 @@ pub async fn tables(lake: &Lake) -> anyhow::Result<String> {
     if rows.len() == 1 {
         return Ok(format!("no tables in {}\n", lake.root()));
     }
-    Ok(grid(&rows))
+    let mut out = grid(&rows);
+    if !uncommitted.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: a `_delta_log` without a commit (a creation interrupted, or under way); the next ingest or merge \
+             creates the table",
+            uncommitted.join(", ")
+        );
+    }
+    Ok(out)
 }
 
 pub async fn dead_letter_reasons(lake: &Lake, product: &str) -> anyhow::Result<String> {
@@ -250,6 +266,26 @@ mod tests {
     use super::*;
     use crate::lake::TableName;
     use crate::source::Position;
+
+    #[test]
+    fn tables_lists_a_table_folder_without_a_commit_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "id",
+            arrow_schema::DataType::Utf8,
+            true,
+        )]));
+        rt.block_on(lake.table(&TableName::new("s", "made"), &schema, &[])).unwrap();
+        // What a creation killed before its first commit leaves.
+        std::fs::create_dir_all(dir.path().join("s/half/_delta_log")).unwrap();
+        let out = rt.block_on(tables(&lake)).unwrap();
+        let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(lines[2], ["s.half", "-", "-"], "{out}");
+        assert_eq!(lines[3], ["s.made", "0", "0"], "{out}");
+        assert!(out.lines().last().unwrap().starts_with("s.half: a `_delta_log` without a commit"), "{out}");
+    }
 
     #[test]
     fn the_summary_says_when_the_last_segment_ends_inside_a_record() {
