@@ -191,6 +191,15 @@ impl SegmentDir {
         Ok(names)
     }
 
+    /// Makes the window one that holds `offset` of segment `name`, reading
+    /// one from there unless the current one does.
+    fn window_at(&mut self, name: &str, path: &Path, offset: u64) -> std::io::Result<()> {
+        if !self.window.as_ref().is_some_and(|w| w.holds(name, offset)) {
+            self.window = Some(Window::read(name, path, offset, self.window_size)?);
+        }
+        Ok(())
+    }
+
     /// Reads a window from `offset` that holds at least `need` bytes when the
     /// segment has them. False when the segment has nothing past the current
     /// window: it ends there (or, for the last one, has not grown yet).
@@ -235,10 +244,8 @@ impl Source for SegmentDir {
             }
             let last = i + 1 == segments.len();
             let path = self.dir.join(name);
-            if !self.window.as_ref().is_some_and(|w| w.holds(name, self.at.offset)) {
-                self.window = Some(Window::read(name, &path, self.at.offset, self.window_size)?);
-            }
             let mut at = self.at.offset;
+            self.window_at(name, &path, at)?;
             let mut ended = false;
             while out.len() < max && bytes < max_bytes {
                 let window = self.window.as_ref().expect("just read");
@@ -286,9 +293,7 @@ impl Source for SegmentDir {
                                 reason: format!("a record of {len} bytes, over the {MAX_FRAME}-byte frame limit"),
                             });
                             at = frame_end;
-                            if !self.window.as_ref().is_some_and(|w| w.holds(name, at)) {
-                                self.window = Some(Window::read(name, &path, at, self.window_size)?);
-                            }
+                            self.window_at(name, &path, at)?;
                             continue;
                         } else if last {
                             self.unfinished = Some(segment_now - at);
