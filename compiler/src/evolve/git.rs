@@ -31,10 +31,24 @@ impl Repo {
             .stdout(Stdio::null())
             .status()
             .context("cannot run git")?;
-        if !status.success() {
-            bail!("`{rev}` is not a commit of the git repository `{}`", self.top.display());
+        if status.success() {
+            return Ok(());
         }
-        Ok(())
+        let mut message = format!("`{rev}` is not a commit of the git repository `{}`", self.top.display());
+        // CI checkouts are often shallow (one commit, no other branch): the
+        // base of a pull request is then simply not there.
+        if self.is_shallow() {
+            message.push_str(
+                "; this clone is shallow, so it may hold only the commits it was cloned with: fetch the \
+                 baseline first (e.g. `git fetch --depth=1 origin main`, or `fetch-depth: 0` for actions/checkout)",
+            );
+        }
+        bail!(message)
+    }
+
+    /// Whether the repository is a shallow clone.
+    fn is_shallow(&self) -> bool {
+        git(&self.top, &["rev-parse", "--is-shallow-repository"]).is_ok_and(|out| out.starts_with(b"true"))
     }
 
     /// `path` relative to the top ("" for the top itself).
@@ -172,6 +186,36 @@ mod tests {
         repo.verify("HEAD").unwrap();
         let e = repo.verify("no-such-ref").unwrap_err().to_string();
         assert!(e.contains("`no-such-ref` is not a commit"), "{e}");
+        assert!(!e.contains("shallow"), "{e}");
         assert!(Repo::containing(Path::new("/")).is_err(), "the root is no work tree");
+    }
+
+    #[test]
+    fn a_missing_baseline_in_a_shallow_clone_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |cwd: &Path, args: &[&str]| {
+            let ok = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "protocol.file.allow=always"])
+                .args(args)
+                .current_dir(cwd)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        let origin = dir.path().join("origin");
+        std::fs::create_dir(&origin).unwrap();
+        run(&origin, &["init", "-q"]);
+        for n in ["one", "two"] {
+            std::fs::write(origin.join("f"), n).unwrap();
+            run(&origin, &["add", "."]);
+            run(&origin, &["commit", "-qm", n]);
+        }
+        let url = format!("file://{}", origin.display());
+        run(dir.path(), &["clone", "-q", "--depth", "1", &url, "clone"]);
+        let repo = Repo::containing(&dir.path().join("clone")).unwrap();
+        repo.verify("HEAD").unwrap();
+        let e = repo.verify("HEAD~1").unwrap_err().to_string();
+        assert!(e.contains("`HEAD~1` is not a commit") && e.contains("this clone is shallow"), "{e}");
     }
 }
