@@ -50,6 +50,12 @@ pub enum LakeError {
     Location { location: String, source: Box<DeltaTableError> },
     #[error("the lake location `{location}` is a file; a lake is a directory")]
     NotADirectory { location: String },
+    #[error(
+        "the lake location `{location}` has `{escape}` in its path, which delta-rs (1.1.3) decodes a second time: \
+         it would write the tables' files under one path and look for them under another; choose a path without \
+         `%` followed by two hex digits"
+    )]
+    EscapeInPath { location: String, escape: String },
     #[error("table `{table}`: {source}")]
     Delta { table: String, source: Box<DeltaTableError> },
     #[error("table `{table}`: {message}")]
@@ -117,6 +123,10 @@ impl Lake {
     /// [`Lake::open`] with explicit object-store settings.
     pub fn open_with(location: &str, storage_options: impl IntoIterator<Item = (String, String)>) -> Result<Lake> {
         stores::register();
+        // Before `ensure_table_uri`, which creates a local directory.
+        if let Some(escape) = escape_in_path(location) {
+            return Err(LakeError::EscapeInPath { location: location.to_string(), escape });
+        }
         let root = deltalake::ensure_table_uri(location)
             .map_err(|source| LakeError::Location { location: location.to_string(), source: Box::new(source) })?;
         // Said here rather than as an object-store error on the first table.
@@ -250,6 +260,25 @@ fn dirs(path: &std::path::Path) -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.') && !n.starts_with('_'))
         .collect()
+}
+
+/// The first `%` + two hex digits in the lake's path as the file system or the
+/// object store names it (a URL's path decoded; a local path as written).
+/// delta-rs decodes the path of a table's files once more than it encodes it,
+/// so with such a sequence its commits land beside where it reads them
+/// ("File not found" after a half-created table; seen with local and S3 lakes).
+fn escape_in_path(location: &str) -> Option<String> {
+    let path = match Url::parse(location) {
+        // One letter is a Windows drive (`C:\lake`), not a scheme.
+        Ok(url) if url.scheme().len() > 1 => {
+            percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy().into_owned()
+        }
+        _ => location.to_string(),
+    };
+    let bytes = path.as_bytes();
+    (0..bytes.len().saturating_sub(2))
+        .find(|&i| bytes[i] == b'%' && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit())
+        .map(|i| path[i..i + 3].to_string())
 }
 
 fn with_trailing_slash(mut url: Url) -> Url {
