@@ -207,6 +207,24 @@ mod tests {
         assert!(matches!(stores.get("ftp://host/x.any", &ftp), Err(FetchError::Dead(_))));
     }
 
+    /// Local payloads whose paths hold characters a URL escapes (a space, `%`,
+    /// `#`, `?`, a percent escape) are read from exactly that file.
+    #[test]
+    fn local_payloads_are_read_whatever_their_names_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores::new(Vec::new());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for name in ["a b/c d.any", "pct%20x/100%.any", "h#1/q?.any", "%41/é.any"] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, name).unwrap();
+            let url = resolve(name, dir.path()).unwrap();
+            let (store, location) = stores.get(name, &url).unwrap();
+            let bytes = rt.block_on(async { store.get(&location).await.unwrap().bytes().await.unwrap() });
+            assert_eq!(&bytes[..], name.as_bytes(), "{name}");
+        }
+    }
+
     #[test]
     fn a_given_store_serves_its_origin() {
         let given: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
