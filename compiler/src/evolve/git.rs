@@ -25,16 +25,15 @@ impl Repo {
 
     /// Fails unless `rev` names a commit.
     pub fn verify(&self, rev: &str) -> anyhow::Result<()> {
-        let status = Command::new("git")
-            .args(["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
-            .current_dir(&self.top)
-            .stdout(Stdio::null())
-            .status()
-            .context("cannot run git")?;
-        if status.success() {
+        if self.is_commit(rev)? {
             return Ok(());
         }
         let mut message = format!("`{rev}` is not a commit of the git repository `{}`", self.top.display());
+        // A CI checkout has the base branch only as a remote-tracking one.
+        let remote = format!("origin/{rev}");
+        if self.is_commit(&remote)? {
+            message.push_str(&format!("; did you mean `{remote}`?"));
+        }
         // CI checkouts are often shallow (one commit, no other branch): the
         // base of a pull request is then simply not there.
         if self.is_shallow() {
@@ -44,6 +43,16 @@ impl Repo {
             );
         }
         bail!(message)
+    }
+
+    fn is_commit(&self, rev: &str) -> anyhow::Result<bool> {
+        let status = Command::new("git")
+            .args(["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+            .current_dir(&self.top)
+            .stdout(Stdio::null())
+            .status()
+            .context("cannot run git")?;
+        Ok(status.success())
     }
 
     /// Whether the repository is a shallow clone.
@@ -217,5 +226,13 @@ mod tests {
         repo.verify("HEAD").unwrap();
         let e = repo.verify("HEAD~1").unwrap_err().to_string();
         assert!(e.contains("`HEAD~1` is not a commit") && e.contains("this clone is shallow"), "{e}");
+        // The base branch of a CI checkout is a remote-tracking one (HEAD detached).
+        let branch = String::from_utf8(git(&origin, &["branch", "--show-current"]).unwrap()).unwrap();
+        let clone = dir.path().join("clone");
+        run(&clone, &["checkout", "-q", "--detach"]);
+        run(&clone, &["branch", "-q", "-D", branch.trim()]);
+        let e = repo.verify(branch.trim()).unwrap_err().to_string();
+        assert!(e.contains(&format!("did you mean `origin/{}`?", branch.trim())), "{e}");
+        repo.verify(&format!("origin/{}", branch.trim())).unwrap();
     }
 }
