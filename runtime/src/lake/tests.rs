@@ -484,6 +484,13 @@ fn partition_values_a_path_escapes_round_trip_through_appends_and_marks() {
         got.sort_by_key(|g| g.1);
         let want: Vec<_> = ws.iter().zip(&ids).map(|(w, &i)| (w.to_string(), i, w.to_string())).collect();
         assert_eq!(got, want);
+        // No live file looks like an orphan to `vacuum --orphans`; a stray file is one.
+        let stray = lake.table_url(&name).to_file_path().unwrap().join("stray.parquet");
+        std::fs::write(&stray, b"not a commit's").unwrap();
+        let deleted = t.vacuum(std::time::Duration::ZERO, true).await.unwrap();
+        assert_eq!(deleted, 1);
+        assert!(!stray.exists());
+        assert_eq!(lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap().len(), scanned.len());
         // Each partition's file: its keys read, its row marked deleted.
         let files = t.files().await.unwrap();
         assert_eq!(files.len(), ws.len());
@@ -495,6 +502,9 @@ fn partition_values_a_path_escapes_round_trip_through_appends_and_marks() {
         }
         let marks = t.mark(marks).await.unwrap();
         t.replace(&[], marks, None, None).await.unwrap();
+        assert_eq!(lake.existing(&name).await.unwrap().unwrap().row_count().await.unwrap(), 0);
+        // Nor a deletion vector of a live file.
+        assert_eq!(t.vacuum(std::time::Duration::ZERO, true).await.unwrap(), 0);
         assert_eq!(lake.existing(&name).await.unwrap().unwrap().row_count().await.unwrap(), 0);
     });
 }
