@@ -473,14 +473,18 @@ impl Table {
     /// vacuum): in `lite` mode the files the log removed; with `orphans`, also
     /// files in the table's directories that no commit ever added (left by a
     /// killed writer) and that are older than `retention` — younger ones may
-    /// belong to a commit in flight. Returns how many it deleted.
+    /// belong to a commit in flight. Returns how many files it deleted: those
+    /// listed before and gone after. (delta-rs's own count names every file
+    /// the log removed before the retention, deleted by an earlier vacuum or
+    /// not, so a second vacuum reported the first one's files again.)
     pub async fn vacuum(&mut self, retention: std::time::Duration, orphans: bool) -> Result<usize> {
         use deltalake::operations::vacuum::VacuumMode;
         let retention = chrono::Duration::from_std(retention).map_err(|e| LakeError::Table {
             table: self.name.to_string(),
             message: format!("retention out of range: {e}"),
         })?;
-        let (table, metrics) = self
+        let before = self.stored_files().await?;
+        let (table, _) = self
             .inner
             .clone()
             .vacuum()
@@ -490,7 +494,23 @@ impl Table {
             .await
             .map_err(|e| delta(&self.name, e))?;
         self.inner = table;
-        Ok(metrics.files_deleted.len())
+        let after = self.stored_files().await?;
+        Ok(before.difference(&after).count())
+    }
+
+    /// Every object under the table outside its log: data files, deletion
+    /// vectors, leftovers.
+    async fn stored_files(&self) -> Result<std::collections::HashSet<object_store::path::Path>> {
+        use futures::TryStreamExt as _;
+        let log = object_store::path::Path::from("_delta_log");
+        self.inner
+            .object_store()
+            .list(None)
+            .try_filter(|meta| std::future::ready(!meta.location.prefix_matches(&log)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(|e| LakeError::Table { table: self.name.to_string(), message: format!("listing its files: {e}") })
     }
 
     /// Writes `batch` into the table's pending files without committing: the

@@ -461,50 +461,69 @@ fn a_lake_path_with_a_percent_escape_is_refused_and_others_work() {
 
 /// Partition values are the producers' text (workspace ids): values holding
 /// what a path or URL escapes — `%20`, `/`, `=`, `#`, `..` — round-trip
-/// through files, deletion vectors and the key reads of a merge.
+/// through files, key reads, deletion vectors, `optimize` and `vacuum --orphans`,
+/// and vacuum counts the files it deleted, once.
 #[test]
-fn partition_values_a_path_escapes_round_trip_through_appends_and_marks() {
+fn partition_values_a_path_escapes_round_trip_through_every_table_operation() {
     on_a_lake(|lake| async move {
         let name = TableName::new("s", "t");
         let s = schema(DataType::Utf8);
         let mut t = lake.table_with_properties(&name, &s, &["ws"], &[ENABLE_DELETION_VECTORS]).await.unwrap();
         let ws = ["a%20b", "x/y", "k=v", "sp ace", "é", "#?", "..", "%", "a%2Fb"];
-        let ids: Vec<i64> = (0..ws.len() as i64).collect();
         let values: Vec<Option<&str>> = ws.iter().map(|w| Some(*w)).collect();
-        t.append(&[rows(&s, &ws, &ids, &values)], None).await.unwrap();
-        // Every value's row read back whole, with its own value.
-        let scanned = lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap();
-        let mut got: Vec<(String, i64, String)> = Vec::new();
-        for b in &scanned {
-            let w = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-            let id = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
-            let v = b.column(2).as_any().downcast_ref::<StringArray>().unwrap();
-            got.extend((0..b.num_rows()).map(|i| (w.value(i).to_string(), id.value(i), v.value(i).to_string())));
+        // Two files per partition: ids 0.. then 100..
+        for first in [0, 100] {
+            let ids: Vec<i64> = (first..first + ws.len() as i64).collect();
+            t.append(&[rows(&s, &ws, &ids, &values)], None).await.unwrap();
         }
-        got.sort_by_key(|g| g.1);
-        let want: Vec<_> = ws.iter().zip(&ids).map(|(w, &i)| (w.to_string(), i, w.to_string())).collect();
-        assert_eq!(got, want);
-        // No live file looks like an orphan to `vacuum --orphans`; a stray file is one.
-        let stray = lake.table_url(&name).to_file_path().unwrap().join("stray.parquet");
-        std::fs::write(&stray, b"not a commit's").unwrap();
-        let deleted = t.vacuum(std::time::Duration::ZERO, true).await.unwrap();
-        assert_eq!(deleted, 1);
-        assert!(!stray.exists());
-        assert_eq!(lake.existing(&name).await.unwrap().unwrap().scan().await.unwrap().len(), scanned.len());
-        // Each partition's file: its keys read, its row marked deleted.
+        // Every row read back with its own value, in the partition it was written to.
+        let row = |id: i64| (id, ws[id as usize % 100].to_string(), ws[id as usize % 100].to_string());
+        let all: Vec<i64> = (0..ws.len() as i64).chain(100..100 + ws.len() as i64).collect();
+        assert_eq!(live(&lake, &name).await, all.iter().map(|&i| row(i)).collect::<Vec<_>>());
+        // Each partition's first file: its key read, its row marked deleted.
         let files = t.files().await.unwrap();
-        assert_eq!(files.len(), ws.len());
+        assert_eq!(files.len(), 2 * ws.len());
         let mut marks = Vec::new();
         for file in files {
             let (keys, positions, _) = t.live_keys(&file, &["id"]).await.unwrap();
             assert_eq!((keys.num_rows(), positions), (1, vec![0]), "{:?}", file.partition_values);
-            marks.push((file, RoaringTreemap::from_iter([0u64])));
+            let id = keys.column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+            if id < 100 {
+                marks.push((file, RoaringTreemap::from_iter([0u64])));
+            }
         }
         let marks = t.mark(marks).await.unwrap();
         t.replace(&[], marks, None, None).await.unwrap();
-        assert_eq!(lake.existing(&name).await.unwrap().unwrap().row_count().await.unwrap(), 0);
-        // Nor a deletion vector of a live file.
+        let kept: Vec<_> = (100..100 + ws.len() as i64).map(row).collect();
+        assert_eq!(live(&lake, &name).await, kept);
+        // `optimize` folds each partition into one file.
+        let optimized = crate::maintain::optimize_table(&lake, &name, &["id"]).await.unwrap();
+        assert_eq!((optimized.partitions, optimized.rows), (ws.len(), ws.len()));
+        assert_eq!(live(&lake, &name).await, kept);
+        let mut t = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(t.files().await.unwrap().len(), ws.len());
+        // `vacuum --orphans` at zero retention deletes the replaced files, the
+        // file of their deletion vectors (one per commit) and a stray file, and
+        // no live file; a second one deletes nothing.
+        let stray = lake.table_url(&name).to_file_path().unwrap().join("stray.parquet");
+        std::fs::write(&stray, b"not a commit's").unwrap();
+        assert_eq!(t.vacuum(std::time::Duration::ZERO, true).await.unwrap(), 2 * ws.len() + 1 + 1);
+        assert!(!stray.exists());
+        assert_eq!(live(&lake, &name).await, kept);
         assert_eq!(t.vacuum(std::time::Duration::ZERO, true).await.unwrap(), 0);
-        assert_eq!(lake.existing(&name).await.unwrap().unwrap().row_count().await.unwrap(), 0);
+        assert_eq!(live(&lake, &name).await, kept);
     });
+}
+
+/// Every row of `name` as (id, ws, value), sorted.
+async fn live(lake: &Lake, name: &TableName) -> Vec<(i64, String, String)> {
+    let mut got: Vec<(i64, String, String)> = Vec::new();
+    for b in lake.existing(name).await.unwrap().unwrap().scan().await.unwrap() {
+        let w = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        let id = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        let v = b.column(2).as_any().downcast_ref::<StringArray>().unwrap();
+        got.extend((0..b.num_rows()).map(|i| (id.value(i), w.value(i).to_string(), v.value(i).to_string())));
+    }
+    got.sort();
+    got
 }
