@@ -453,3 +453,31 @@ fn a_chunk_ends_at_its_byte_budget() {
     assert!(merges.iter().any(|m| m.commits > 3), "{merges:?}");
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
 }
+
+/// A staging table deleted by hand and created again restarts its versions;
+/// the models' tables recorded the old ones. The merge stops with an error
+/// naming both instead of skipping the new table's first versions.
+#[test]
+fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() },
+    );
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
+    merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    assert!(merge(&rt, &jira::REGISTRY, &lake, 1_000_000).iter().all(|t| t.from == t.to), "up to date");
+    std::fs::remove_dir_all(dir.path().join("lake/manifold_entities/JiraIssue")).unwrap();
+    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
+    let err = rt
+        .block_on(merge::merge(&lake, &jira::REGISTRY, &MergeOptions::default()))
+        .expect_err("the merge stops")
+        .to_string();
+    assert!(
+        err.contains("has merged `manifold_entities.JiraIssue` up to its version")
+            && err.contains("but that table is at version 0: it was recreated"),
+        "{err}"
+    );
+}

@@ -29,6 +29,15 @@ pub fn summary(r: &Report) -> String {
         r.dead_letters,
         r.already_committed
     );
+    for table in &r.created_after_progress {
+        let _ = write!(
+            out,
+            "\n`{table}` was created by this run, after the source's progress was recorded: it holds none of the \
+             records before where this run started. A new entity's earlier records are dead letters (an unknown \
+             type); a staging table deleted by hand is not rebuilt, and the models' tables keep what they merged \
+             from it"
+        );
+    }
     if let Some(bytes) = r.unfinished {
         let _ = write!(
             out,
@@ -303,6 +312,13 @@ mod tests {
         let second = waiting.lines().nth(1).unwrap_or_default();
         assert!(second.starts_with("the last segment ends inside a record (7 bytes at 0001.pb@42)"), "{waiting}");
         assert!(second.contains("left for the next run"), "{waiting}");
+        r.created_after_progress = vec!["manifold_entities.JiraIssue".into()];
+        let created = summary(&r);
+        let line = created.lines().nth(1).unwrap_or_default();
+        assert!(
+            line.starts_with("`manifold_entities.JiraIssue` was created by this run, after the source's"),
+            "{created}"
+        );
     }
 
     #[test]

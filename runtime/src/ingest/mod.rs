@@ -179,6 +179,11 @@ pub struct Report {
     /// record yet. The last segment's writer may still be writing it, so it
     /// is left for the next run (a later segment makes it a dead letter).
     pub unfinished: Option<u64>,
+    /// Staging tables this run created although the source's progress was
+    /// already recorded: they hold no record before the position it started
+    /// at. A new entity's earlier records were dead letters (an unknown
+    /// type); a staging table deleted by hand is not rebuilt.
+    pub created_after_progress: Vec<String>,
 }
 
 impl Report {
@@ -292,10 +297,29 @@ impl Ingest {
             within_its_segment(&self.options, position)?;
         }
         let mut source = SegmentDir::new(&self.options.source, start.clone());
-        let mut report = Report { position: start, ..Report::default() };
-        // Per table, the end offset its own `txn` records in the first segment
-        // this run reads: only there can an interrupted batch have left rows.
-        let mut first: Option<(String, HashMap<String, u64>)> = None;
+        let mut report = Report { position: start.clone(), ..Report::default() };
+        if let Some(position) = &start {
+            let mut created: Vec<String> =
+                self.tables.values().filter(|t| t.was_created()).map(|t| t.name().to_string()).collect();
+            created.sort();
+            for table in &created {
+                let at = format!("{}@{}", position.segment, position.offset);
+                tracing::warn!(
+                    table,
+                    position = at,
+                    "created after this source's progress: it holds no record before it"
+                );
+            }
+            report.created_after_progress = created;
+        }
+        // Per table, the end offset its own `txn` records in the segment being
+        // read. With the progress marker, only the first segment this run
+        // reads can hold rows of an interrupted batch. Without it, but with
+        // staging tables holding commits (the dead-letter table was deleted),
+        // every segment is read again and each table's own `txn`s say which
+        // of its records it already holds.
+        let every_segment = start.is_none() && self.tables.values().any(|t| t.version().unwrap_or(0) > 0);
+        let mut loaded: Option<(String, HashMap<String, u64>)> = None;
         loop {
             if stop.requested() {
                 report.stopped = true;
@@ -317,12 +341,12 @@ impl Ingest {
             for group in frames.chunk_by(|a, b| a.position().segment == b.position().segment) {
                 let segment = group[0].position().segment.clone();
                 let app = app_id(&source_id, &segment);
-                if first.is_none() {
-                    first = Some((segment.clone(), self.committed_offsets(&app).await?));
+                if loaded.is_none() || (every_segment && loaded.as_ref().is_some_and(|(s, _)| *s != segment)) {
+                    loaded = Some((segment.clone(), self.committed_offsets(&app).await?));
                 }
-                let (first_segment, offsets) = first.as_ref().expect("set above");
+                let (loaded_segment, offsets) = loaded.as_ref().expect("set above");
                 let committed = |table: &str, offset: u64| {
-                    *first_segment == segment && offsets.get(table).is_some_and(|&end| offset < end)
+                    *loaded_segment == segment && offsets.get(table).is_some_and(|&end| offset < end)
                 };
                 // A batch whose offloaded payloads filled it ends early: the
                 // rest of the frames make the next one.

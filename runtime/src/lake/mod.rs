@@ -160,7 +160,13 @@ impl Lake {
             return Ok(None);
         }
         inner.load().await.map_err(|e| delta(name, e))?;
-        Ok(Some(Table { name: name.clone(), inner, writer: Default::default(), flushed: Default::default() }))
+        Ok(Some(Table {
+            name: name.clone(),
+            inner,
+            writer: Default::default(),
+            flushed: Default::default(),
+            created: false,
+        }))
     }
 
     /// The table, created with `schema` and `partition_by` if it does not exist.
@@ -215,8 +221,9 @@ impl Lake {
             message: format!("the schema has no Delta equivalent: {e}"),
         })?;
         if properties.contains(&ENABLE_DELETION_VECTORS) {
-            let t = create::with_deletion_vectors(self, name, &kernel, partition_by, properties).await?;
+            let mut t = create::with_deletion_vectors(self, name, &kernel, partition_by, properties).await?;
             t.check_layout(schema, partition_by)?;
+            t.created = true;
             return Ok(t);
         }
         let inner = CreateBuilder::new()
@@ -229,7 +236,7 @@ impl Lake {
             .with_save_mode(SaveMode::Ignore)
             .await
             .map_err(|e| delta(name, e))?;
-        Ok(Table { name: name.clone(), inner, writer: Default::default(), flushed: Default::default() })
+        Ok(Table { name: name.clone(), inner, writer: Default::default(), flushed: Default::default(), created: true })
     }
 
     /// Every table under the root: directories `<schema>/<table>/` holding a
@@ -329,6 +336,8 @@ pub struct Table {
     /// Files the writer flushed before the commit that adds them, and the
     /// partitions written since its last flush (see `stage`).
     flushed: std::sync::Mutex<Flushed>,
+    /// Whether the `Lake::table*` call that returned this handle created the table.
+    created: bool,
 }
 
 /// See [`Table::stage`].
@@ -344,6 +353,11 @@ struct Flushed {
 const OPEN_PARTITIONS: usize = 256;
 
 impl Table {
+    /// Whether the call that returned this handle created the table.
+    pub fn was_created(&self) -> bool {
+        self.created
+    }
+
     pub fn name(&self) -> &TableName {
         &self.name
     }
@@ -382,9 +396,9 @@ impl Table {
     async fn add_columns(self, fields: Vec<StructField>) -> Result<Table> {
         let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
         tracing::info!(table = %self.name, columns = ?names, "adding the columns this build has to the table");
-        let Table { name, inner, writer, flushed } = self;
+        let Table { name, inner, writer, flushed, created } = self;
         let inner = inner.add_columns().with_fields(fields).await.map_err(|e| delta(&name, e))?;
-        Ok(Table { name, inner, writer, flushed })
+        Ok(Table { name, inner, writer, flushed, created })
     }
 
     /// The version last recorded for `app_id`, if any.

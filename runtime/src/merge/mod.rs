@@ -46,6 +46,14 @@ pub enum MergeError {
     Transform { model: String, source: crate::transform::TransformError },
     #[error("{0}")]
     Model(String),
+    /// A target recorded a staging version the staging table has not reached:
+    /// the staging table is not the one it merged from (it was recreated).
+    #[error(
+        "`{target}` has merged `{staging}` up to its version {merged}, but that table is at version {current}: it \
+         was recreated (deleted by hand?), and its versions are not the ones merged. Restore the staging table, or \
+         delete this entity's model tables too so that they are rebuilt from the new one"
+    )]
+    StagingRecreated { target: String, staging: String, merged: i64, current: i64 },
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +136,19 @@ pub async fn merge(
             };
             let table = lake.table_with_properties(&name, &(model.schema)(), model.partition_by, &properties).await?;
             let done = table.txn_version(&app_id).await?.unwrap_or(-1);
+            // Ahead of the staging version read above: a concurrent merge of
+            // later staging commits, unless the staging table is younger still.
+            if done > upto {
+                let now = lake.existing(&staging_name).await?.and_then(|t| t.version()).unwrap_or(-1);
+                if now < done {
+                    return Err(MergeError::StagingRecreated {
+                        target: name.to_string(),
+                        staging: app_id,
+                        merged: done,
+                        current: now,
+                    });
+                }
+            }
             let report = TableMerge {
                 table: name,
                 writer: model.writer,
