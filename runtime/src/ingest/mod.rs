@@ -317,7 +317,10 @@ impl Ingest {
         // reads can hold rows of an interrupted batch. Without it, but with
         // staging tables holding commits (the dead-letter table was deleted),
         // every segment is read again and each table's own `txn`s say which
-        // of its records it already holds.
+        // of its records it already holds. (The same holds for a new source
+        // into a lake other sources fill: its first run looks its segments up
+        // in every staging table, a log read each, as those tables cannot
+        // tell whether they saw it.)
         let every_segment = start.is_none() && self.tables.values().any(|t| t.version().unwrap_or(0) > 0);
         let mut loaded: Option<(String, HashMap<String, u64>)> = None;
         loop {
