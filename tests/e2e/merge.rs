@@ -481,3 +481,31 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
         "{err}"
     );
 }
+
+/// A model table deleted to be rebuilt after `optimize` rewrote the staging
+/// files and `vacuum` deleted the old ones: the staging commits' own files are
+/// gone, and the merge says so plainly.
+#[test]
+fn a_rebuild_from_staging_commits_whose_files_were_vacuumed_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, _) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() },
+    );
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
+    merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    rt.block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY)).unwrap();
+    rt.block_on(manifold_runtime::maintain::vacuum(&lake, &jira::REGISTRY, Duration::ZERO, false)).unwrap();
+    std::fs::remove_dir_all(dir.path().join("lake/jira/jira_issue")).unwrap();
+    let err = rt
+        .block_on(merge::merge(&lake, &jira::REGISTRY, &MergeOptions::default()))
+        .expect_err("the merge stops")
+        .to_string();
+    assert!(
+        err.contains("table `manifold_entities.JiraIssue`: commit 1 added `")
+            && err.contains("which is gone (`optimize` rewrote it and `vacuum` deleted it)"),
+        "{err}"
+    );
+}

@@ -462,13 +462,30 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                 // `LogicalFileView::path` does): decoding it again would turn a
                 // partition folder's own escapes (`ws%2B5` for `ws+5`) into
                 // characters, and name a file that does not exist.
-                let (batches, _) = read_parquet(
-                    &reader,
-                    &schema,
-                    Part { path: &add.path, size: add.size, partitions: &add.partition_values },
-                    Select::All,
-                )
-                .await?;
+                let part = Part { path: &add.path, size: add.size, partitions: &add.partition_values };
+                let location = part.ranged(&reader)?.path;
+                let (batches, _) = match read_parquet(&reader, &schema, part, Select::All).await {
+                    Ok(read) => read,
+                    Err(e) => {
+                        use object_store::ObjectStoreExt as _;
+                        let gone =
+                            matches!(reader.store.head(&location).await, Err(object_store::Error::NotFound { .. }));
+                        if !gone {
+                            return Err(e);
+                        }
+                        // Said plainly: the commit's rows live on only in the
+                        // files `optimize` rewrote them into.
+                        return Err(table_error(
+                            table,
+                            format!(
+                                "commit {version} added `{}`, which is gone (`optimize` rewrote it and `vacuum` \
+                                 deleted it): the merge step cannot read that commit's rows any more; a model table \
+                                 behind it (or deleted to be rebuilt) cannot catch up from there ({e})",
+                                add.path
+                            ),
+                        ));
+                    }
+                };
                 out.extend(batches);
             }
         }
