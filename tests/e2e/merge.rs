@@ -454,27 +454,34 @@ fn a_chunk_ends_at_its_byte_budget() {
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
 }
 
+/// A jira stream ingested into `dir/lake` and merged once.
+fn a_merged_jira_lake(dir: &Path) -> (tokio::runtime::Runtime, Lake, std::path::PathBuf) {
+    let (source, _) = write_stream(
+        dir,
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() },
+    );
+    let (rt, lake) = (rt(), lake_at(&dir.join("lake")));
+    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
+    merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    (rt, lake, source)
+}
+
+fn merge_error(rt: &tokio::runtime::Runtime, lake: &Lake) -> String {
+    rt.block_on(merge::merge(lake, &jira::REGISTRY, &MergeOptions::default())).expect_err("the merge stops").to_string()
+}
+
 /// A staging table deleted by hand and created again restarts its versions;
 /// the models' tables recorded the old ones. The merge stops with an error
 /// naming both instead of skipping the new table's first versions.
 #[test]
 fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _) = write_stream(
-        dir.path(),
-        &jira::REGISTRY,
-        &ProduceOptions { keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() },
-    );
-    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
-    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
-    merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    let (rt, lake, source) = a_merged_jira_lake(dir.path());
     assert!(merge(&rt, &jira::REGISTRY, &lake, 1_000_000).iter().all(|t| t.from == t.to), "up to date");
     std::fs::remove_dir_all(dir.path().join("lake/manifold_entities/JiraIssue")).unwrap();
     ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
-    let err = rt
-        .block_on(merge::merge(&lake, &jira::REGISTRY, &MergeOptions::default()))
-        .expect_err("the merge stops")
-        .to_string();
+    let err = merge_error(&rt, &lake);
     assert!(
         err.contains("has merged `manifold_entities.JiraIssue` up to its version")
             && err.contains("but that table is at version 0: it was recreated"),
@@ -488,21 +495,11 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
 #[test]
 fn a_rebuild_from_staging_commits_whose_files_were_vacuumed_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _) = write_stream(
-        dir.path(),
-        &jira::REGISTRY,
-        &ProduceOptions { keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() },
-    );
-    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
-    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
-    merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    let (rt, lake, _) = a_merged_jira_lake(dir.path());
     rt.block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY)).unwrap();
     rt.block_on(manifold_runtime::maintain::vacuum(&lake, &jira::REGISTRY, Duration::ZERO, false)).unwrap();
     std::fs::remove_dir_all(dir.path().join("lake/jira/jira_issue")).unwrap();
-    let err = rt
-        .block_on(merge::merge(&lake, &jira::REGISTRY, &MergeOptions::default()))
-        .expect_err("the merge stops")
-        .to_string();
+    let err = merge_error(&rt, &lake);
     assert!(
         err.contains("table `manifold_entities.JiraIssue`: commit 1 added `")
             && err.contains("which is gone (`optimize` rewrote it and `vacuum` deleted it)"),
