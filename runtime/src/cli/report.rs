@@ -296,6 +296,38 @@ mod tests {
         assert!(out.lines().last().unwrap().starts_with("s.half: a `_delta_log` without a commit"), "{out}");
     }
 
+    /// Folder names are the file system's: a copy of a table in `Copy#1 a?b`
+    /// is listed as itself, and listing makes no folder.
+    #[test]
+    fn tables_lists_folders_whose_names_a_url_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "id",
+            arrow_schema::DataType::Utf8,
+            true,
+        )]));
+        let odd = TableName::new("s", "Copy#1 a?b");
+        let mut table = rt.block_on(lake.table(&odd, &schema, &[])).unwrap();
+        let rows = arrow_array::RecordBatch::try_new(
+            schema.clone(),
+            vec![std::sync::Arc::new(arrow_array::StringArray::from(vec!["x", "y"]))],
+        )
+        .unwrap();
+        rt.block_on(table.append(&[rows], None)).unwrap();
+        let out = rt.block_on(tables(&lake)).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        let cells: Vec<&str> = lines[2].split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert_eq!(cells, ["s.Copy#1 a?b", "1", "2"], "{out}");
+        let folders: Vec<String> = std::fs::read_dir(dir.path().join("s"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(folders, ["Copy#1 a?b"]);
+    }
+
     #[test]
     fn the_summary_says_when_the_last_segment_ends_inside_a_record() {
         let mut r = Report {

@@ -142,7 +142,15 @@ impl Lake {
     }
 
     pub fn table_url(&self, name: &TableName) -> Url {
-        let url = self.root.join(&format!("{}/{}/", name.schema, name.table)).expect("table names are URL-safe");
+        // Segments escaped, not joined as text: `tables` lists any folder
+        // holding a `_delta_log`, and a `#` or `?` in its name would start a
+        // fragment or a query (`Copy#1` read as `Copy`, and that folder made).
+        let mut url = self.root.clone();
+        url.path_segments_mut().expect("the root is a hierarchical URL").pop_if_empty().extend([
+            name.schema.as_str(),
+            name.table.as_str(),
+            "",
+        ]);
         // A local table directory must exist before delta-rs opens it.
         if let Ok(path) = url.to_file_path() {
             let _ = std::fs::create_dir_all(path);
