@@ -276,16 +276,18 @@ mod tests {
     use crate::lake::TableName;
     use crate::source::Position;
 
-    #[test]
-    fn tables_lists_a_table_folder_without_a_commit_instead_of_failing() {
+    /// A lake in a fresh directory, a runtime, and a one-column schema.
+    fn a_lake() -> (tempfile::TempDir, tokio::runtime::Runtime, Lake, arrow_schema::SchemaRef) {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
-            "id",
-            arrow_schema::DataType::Utf8,
-            true,
-        )]));
+        let field = arrow_schema::Field::new("id", arrow_schema::DataType::Utf8, true);
+        (dir, rt, lake, std::sync::Arc::new(arrow_schema::Schema::new(vec![field])))
+    }
+
+    #[test]
+    fn tables_lists_a_table_folder_without_a_commit_instead_of_failing() {
+        let (dir, rt, lake, schema) = a_lake();
         rt.block_on(lake.table(&TableName::new("s", "made"), &schema, &[])).unwrap();
         // What a creation killed before its first commit leaves.
         std::fs::create_dir_all(dir.path().join("s/half/_delta_log")).unwrap();
@@ -300,14 +302,7 @@ mod tests {
     /// is listed as itself, and listing makes no folder.
     #[test]
     fn tables_lists_folders_whose_names_a_url_escapes() {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
-            "id",
-            arrow_schema::DataType::Utf8,
-            true,
-        )]));
+        let (dir, rt, lake, schema) = a_lake();
         let odd = TableName::new("s", "Copy#1 a?b");
         let mut table = rt.block_on(lake.table(&odd, &schema, &[])).unwrap();
         let rows = arrow_array::RecordBatch::try_new(

@@ -302,11 +302,11 @@ impl Ingest {
             let mut created: Vec<String> =
                 self.tables.values().filter(|t| t.was_created()).map(|t| t.name().to_string()).collect();
             created.sort();
+            let at = format!("{}@{}", position.segment, position.offset);
             for table in &created {
-                let at = format!("{}@{}", position.segment, position.offset);
                 tracing::warn!(
                     table,
-                    position = at,
+                    position = at.as_str(),
                     "created after this source's progress: it holds no record before it"
                 );
             }

@@ -294,10 +294,14 @@ impl<'a> Part<'a> {
         Part { path: &file.path, size: file.add.size, partitions: &file.partition_values }
     }
 
+    /// The file's path in the table's store.
+    fn location(&self) -> Path {
+        Path::parse(self.path).unwrap_or_else(|_| Path::from(self.path))
+    }
+
     /// The file read through the table's store by byte ranges.
     fn ranged(&self, reader: &Reader) -> Result<super::ranged::Ranged> {
-        let path = self.path;
-        let location = Path::parse(path).unwrap_or_else(|_| Path::from(path));
+        let (path, location) = (self.path, self.location());
         let size =
             u64::try_from(self.size).map_err(|_| reader.error(format!("`{path}`: a negative size in the log")))?;
         Ok(super::ranged::Ranged { store: reader.store.clone(), path: location, size })
@@ -463,7 +467,7 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                 // partition folder's own escapes (`ws%2B5` for `ws+5`) into
                 // characters, and name a file that does not exist.
                 let part = Part { path: &add.path, size: add.size, partitions: &add.partition_values };
-                let location = part.ranged(&reader)?.path;
+                let location = part.location();
                 let (batches, _) = match read_parquet(&reader, &schema, part, Select::All).await {
                     Ok(read) => read,
                     Err(e) => {
