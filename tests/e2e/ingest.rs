@@ -189,6 +189,77 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     assert_eq!(keys, ["k-first", "k-last", "k-offloaded"]);
 }
 
+/// A pointer is data from the bus: a local payload is read only inside the
+/// source directory and the `offload_dirs`, and only from a regular file.
+/// Before, a pointer to `/etc/…` or to a file of another team was read (and
+/// its size told in the dead letter), and one to a FIFO blocked the ingest
+/// for good, deaf to SIGTERM.
+#[test]
+fn local_offloaded_payloads_are_read_only_inside_the_allowed_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, other) = (dir.path().join("stream"), dir.path().join("payloads"));
+    std::fs::create_dir_all(source.join("offload")).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    let any = prost_types::Any {
+        type_url: records::ISSUE_TYPE_URL.into(),
+        value: JiraIssue { issue_id: Some("1".into()), ..Default::default() }.encode_to_vec(),
+    };
+    let stored = any.encode_to_vec();
+    std::fs::write(source.join("offload/in.any"), &stored).unwrap();
+    std::fs::write(other.join("out.any"), &stored).unwrap();
+    assert!(Command::new("mkfifo").arg(source.join("offload/pipe.any")).status().unwrap().success());
+    let pointer = |uri: &str| {
+        let (uri, size_bytes, sha256) = (uri.into(), stored.len() as i64, records::sha256_hex(&stored));
+        Some(Payload::OffloadPointer(OffloadPointer { uri, size_bytes, sha256 }))
+    };
+    let outside = other.join("out.any");
+    let file_url = format!("file://{}", outside.display()); // a temporary path: nothing to escape
+    let mut segment = Vec::new();
+    for (key, uri) in [
+        ("k-in", "offload/in.any"),
+        ("k-up", "../payloads/out.any"),
+        ("k-abs", outside.to_str().unwrap()),
+        ("k-url", &file_url),
+        ("k-fifo", "offload/pipe.any"),
+    ] {
+        write_delimited(&mut segment, &records::issue(key, pointer(uri)).encode_to_vec());
+    }
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+    let run = |lake: &str, offload_dirs: Vec<std::path::PathBuf>| {
+        let (source, lake) = (source.clone(), dir.path().join(lake));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (rt, lake) = (rt(), lake_at(&lake));
+            let mut o = options(&source, 100);
+            o.offload_dirs = offload_dirs;
+            let report = ingest(&rt, &lake, o);
+            let keys = staging(&lake, &rt)["manifold_entities.JiraIssue"].iter().map(|r| r.key.clone()).collect();
+            let reasons = letters(&lake, "jira", &rt).into_iter().map(|l| l.reason).collect();
+            tx.send((report.dead_letters, keys, reasons)).unwrap();
+        });
+        let got: (u64, Vec<String>, Vec<String>) = rx.recv_timeout(Duration::from_secs(120)).expect("the ingest ends");
+        got
+    };
+    let (dead, keys, reasons) = run("lake", Vec::new());
+    assert_eq!((dead, keys), (4, vec!["k-in".to_string()]));
+    assert_eq!(reasons.iter().filter(|r| r.contains("is outside the directories")).count(), 3, "{reasons:?}");
+    assert!(reasons.iter().all(|r| !r.contains("bytes,")), "nothing outside is looked at: {reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("pipe.any` is not a regular file")), "{reasons:?}");
+    // Allowed, the other directory's payload lands through all three names.
+    let (dead, mut keys, _) = run("lake-allowed", vec![other.clone()]);
+    keys.sort_unstable();
+    assert_eq!((dead, keys), (1, ["k-abs", "k-in", "k-up", "k-url"].map(String::from).to_vec()));
+    // A mistyped allowed directory is refused before any table is created.
+    let rt = rt();
+    let lake = lake_at(&dir.path().join("lake-typo"));
+    let mut o = options(&source, 100);
+    o.offload_dirs = vec![dir.path().join("payload")];
+    let err = rt.block_on(Ingest::open(&jira::REGISTRY, &lake, o)).err().expect("refused").to_string();
+    assert!(err.contains("the offload directory") && err.contains("payload`"), "{err}");
+    let made = std::fs::read_dir(dir.path().join("lake-typo")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(made, 0, "no table was created");
+}
+
 /// Offloaded payloads count against a batch's bytes as their pointers state
 /// them: a batch ends before the one that would go over, and the rest of its
 /// frames make the next batch. Before, a batch fetched every offloaded payload

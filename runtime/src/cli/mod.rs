@@ -69,6 +69,11 @@ enum Command {
         /// Records, and offloaded payloads, larger than this go to the dead-letter table.
         #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = values::record_bytes)]
         max_record_bytes: usize,
+        /// A local directory offloaded payloads may be read from besides the
+        /// source directory (repeatable); a pointer to a local file elsewhere
+        /// is a dead letter.
+        #[arg(long = "offload-dir", value_name = "DIR")]
+        offload_dirs: Vec<PathBuf>,
     },
     /// Step 2 once: apply the staging tables' new rows to every model's table.
     /// Ctrl-C or SIGTERM stops after the chunk in flight; a second one at once.
@@ -225,8 +230,9 @@ fn init_tracing() {
 
 async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Ingest { source, lake, follow, batch_records, batch_bytes, max_record_bytes } => {
+        Command::Ingest { source, lake, follow, batch_records, batch_bytes, max_record_bytes, offload_dirs } => {
             let mut options = options(&source);
+            options.offload_dirs = offload_dirs;
             options.follow = follow;
             options.batch_records = batch_records;
             options.batch_bytes = batch_bytes;

@@ -70,6 +70,10 @@ pub struct Options {
     /// of clients made from their URLs and `storage_options`
     /// (`offload::Stores::with_store`).
     pub offload_stores: Vec<(String, std::sync::Arc<dyn object_store::ObjectStore>)>,
+    /// Local directories offloaded payloads may be read from besides the
+    /// source directory; a pointer to a local file anywhere else is a dead
+    /// letter (`offload::LocalDirs`).
+    pub offload_dirs: Vec<PathBuf>,
     /// Once requested, the run ends after the batch in flight
     /// (`Report::stopped`); a following run waiting for data ends at once.
     pub stop: Stop,
@@ -88,6 +92,7 @@ impl Options {
             poll_interval: Duration::from_millis(200),
             storage_options: offload::storage_options_from_env(),
             offload_stores: Vec::new(),
+            offload_dirs: Vec::new(),
             stop: Stop::new(),
         }
     }
@@ -124,6 +129,8 @@ pub enum IngestError {
     Offload(#[from] StoreUnavailable),
     #[error("reading the source `{dir}`: {source}")]
     Source { dir: String, source: std::io::Error },
+    #[error("the offload directory `{dir}`: {source}")]
+    OffloadDir { dir: String, source: std::io::Error },
     /// The lake's progress for this source id ends past the end of the
     /// segment it names: the directory is not the source the lake ingested
     /// under that id. Reading on would skip records without a trace.
@@ -232,6 +239,21 @@ pub(crate) fn within_its_segment(options: &Options, at: &Position) -> Result<(),
     }
 }
 
+/// The source directory and the `offload_dirs`, each of which must be a
+/// directory: a mistyped one would otherwise turn every payload under it into
+/// a dead letter.
+fn local_dirs(options: &Options) -> Result<offload::LocalDirs, IngestError> {
+    for dir in &options.offload_dirs {
+        let error = |source| IngestError::OffloadDir { dir: dir.display().to_string(), source };
+        if !std::fs::metadata(dir).map_err(error)?.is_dir() {
+            return Err(error(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory")));
+        }
+    }
+    let dirs = std::iter::once(&options.source).chain(&options.offload_dirs);
+    offload::LocalDirs::new(dirs.map(PathBuf::as_path))
+        .map_err(|e| IngestError::Source { dir: options.source.display().to_string(), source: e })
+}
+
 /// An ingest of one product's records into one lake.
 pub struct Ingest {
     registry: &'static Registry,
@@ -246,6 +268,7 @@ pub struct Ingest {
 impl Ingest {
     /// Opens (creating if needed) every staging table of `registry` and the dead-letter table.
     pub async fn open(registry: &'static Registry, lake: &Lake, options: Options) -> Result<Ingest, IngestError> {
+        let local = local_dirs(&options)?; // before any table is created
         let mut tables = HashMap::new();
         for e in registry.entities {
             let name = TableName::new(STAGING_SCHEMA, e.name);
@@ -265,7 +288,8 @@ impl Ingest {
             .iter()
             .fold(offload::Stores::new(options.storage_options.clone()), |stores, (origin, store)| {
                 stores.with_store(origin, std::sync::Arc::clone(store))
-            });
+            })
+            .with_local_dirs(local);
         Ok(Ingest { registry, options, tables, dead, stores })
     }
 

@@ -1,9 +1,22 @@
 //! Offloaded payloads: an `OffloadPointer` names an object (a URL such as
 //! `s3://bucket/key` or `file:///…`, or a path, relative paths resolved against
 //! the source directory) holding the encoded `google.protobuf.Any` of the
-//! entity. It is fetched through object_store, configured by the ingest's
-//! storage options (`aws_endpoint`, `aws_region`, …), its size and SHA-256
-//! checked, then unpacked.
+//! entity. A remote object is fetched through object_store, configured by the
+//! ingest's storage options (`aws_endpoint`, `aws_region`, …); a local one is
+//! read only from the directories the ingest allows (`LocalDirs`). Its size
+//! and SHA-256 are checked, then it is unpacked.
+//!
+//! A pointer is data from the bus, written by whatever produced the record:
+//! it must not make the ingest read any file its user can (`/etc/…`, another
+//! team's keys) nor block it for good (a FIFO or a terminal opened for
+//! reading waits for a writer, and the run never ends, not even on SIGTERM).
+//! So a local path is resolved lexically (`..` taken off before the file
+//! system is asked anything, which also tells nothing about files elsewhere),
+//! must lie inside an allowed directory, and must be a regular file, checked
+//! on the open file itself (opened non-blocking, so a FIFO swapped in after a
+//! check cannot block it either). Symbolic links inside the allowed
+//! directories are followed: whoever can make them there already writes the
+//! source (an operator may link the offload folder to another disk).
 //!
 //! Two kinds of failure, kept apart: the record's (its object does not exist,
 //! has another size or checksum, is not the entity) makes it a dead letter,
@@ -13,7 +26,8 @@
 //! next run rather than set aside for good over an outage.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use object_store::{ObjectStore, ObjectStoreExt as _, ObjectStoreScheme};
@@ -42,15 +56,23 @@ pub struct Stores {
     storage_options: Vec<(String, String)>,
     /// By origin (`s3://bucket`, see `origin`).
     by_origin: Arc<Mutex<HashMap<String, Arc<dyn ObjectStore>>>>,
+    /// Where local payloads may be read; none by default.
+    local: LocalDirs,
 }
 
 impl Stores {
     /// Stores made from URLs with `storage_options`.
     pub fn new(storage_options: Vec<(String, String)>) -> Self {
-        Stores { storage_options, by_origin: Arc::default() }
+        Stores { storage_options, by_origin: Arc::default(), local: LocalDirs::default() }
     }
 
-    /// Reads objects under `origin` (`s3://bucket`, `file://`) through `store`
+    /// Allows local payloads (paths and `file://` URLs) inside `dirs`.
+    pub fn with_local_dirs(mut self, dirs: LocalDirs) -> Self {
+        self.local = dirs;
+        self
+    }
+
+    /// Reads objects under `origin` (`s3://bucket`, `gs://bucket`) through `store`
     /// instead of a client made from the URL (a store object_store cannot
     /// make from a URL and options, or one configured otherwise, e.g. with
     /// its own retries).
@@ -114,17 +136,26 @@ pub async fn fetch(
     if claimed > max_bytes as u64 {
         return Err(fail(format!("the pointer says {claimed} bytes, over the {max_bytes}-byte limit")));
     }
-    let url = resolve(&pointer.uri, base)?;
-    let (store, path) = stores.get(&pointer.uri, &url)?;
-    let got = match store.get(&path).await {
-        Ok(got) => got,
-        Err(object_store::Error::NotFound { .. }) => return Err(fail("the object does not exist".into())),
-        Err(e) => return Err(unavailable(e)),
+    let bytes = match resolve(&pointer.uri, base)? {
+        Location::Local(path) => {
+            let (local, uri) = (stores.local.clone(), pointer.uri.clone());
+            tokio::task::spawn_blocking(move || read_local(&path, &local, claimed, &uri))
+                .await
+                .map_err(|e| FetchError::Unavailable { uri: pointer.uri.clone(), reason: e.to_string() })??
+        }
+        Location::Remote(url) => {
+            let (store, path) = stores.get(&pointer.uri, &url)?;
+            let got = match store.get(&path).await {
+                Ok(got) => got,
+                Err(object_store::Error::NotFound { .. }) => return Err(fail("the object does not exist".into())),
+                Err(e) => return Err(unavailable(e)),
+            };
+            if got.meta.size != claimed {
+                return Err(fail(format!("{} bytes, the pointer says {claimed}", got.meta.size)));
+            }
+            got.bytes().await.map_err(unavailable)?
+        }
     };
-    if got.meta.size != claimed {
-        return Err(fail(format!("{} bytes, the pointer says {claimed}", got.meta.size)));
-    }
-    let bytes = got.bytes().await.map_err(unavailable)?;
     if bytes.len() as u64 != claimed {
         return Err(fail(format!("{} bytes read, the pointer says {claimed}", bytes.len())));
     }
@@ -143,27 +174,104 @@ pub async fn fetch(
     Ok(any.value)
 }
 
-/// `uri` as a URL: as written, or a path (relative to `base`) that exists.
-fn resolve(uri: &str, base: &Path) -> Result<Url, FetchError> {
-    if let Ok(url) = Url::parse(uri)
-        && url.scheme().len() > 1
-    {
-        return Ok(url);
-    }
-    let path = base.join(uri);
-    let reason = |e: &dyn std::fmt::Display| format!("`{}`: {e}", path.display());
-    let path = path.canonicalize().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
-            FetchError::Dead(DeadLetter::Offload { uri: uri.into(), reason: reason(&e) })
+/// Where a pointer's object is.
+#[derive(Debug, PartialEq)]
+enum Location {
+    /// An absolute path, `..` resolved lexically.
+    Local(PathBuf),
+    Remote(Url),
+}
+
+/// `uri` as a URL of a remote store, or as a local file: a `file://` URL or a
+/// path (relative to `base`).
+fn resolve(uri: &str, base: &Path) -> Result<Location, FetchError> {
+    let dead = |reason: String| FetchError::Dead(DeadLetter::Offload { uri: uri.into(), reason });
+    let path = match Url::parse(uri) {
+        Ok(url) if url.scheme() == "file" => {
+            url.to_file_path().map_err(|()| dead("a `file://` URL names a file of this machine only".into()))?
         }
-        _ => FetchError::Unavailable { uri: uri.into(), reason: reason(&e) },
-    })?;
-    Url::from_file_path(&path).map_err(|()| {
-        FetchError::Dead(DeadLetter::Offload {
-            uri: uri.into(),
-            reason: format!("`{}` is not an absolute path", path.display()),
-        })
-    })
+        // A one-letter "scheme" is a Windows drive (`C:\…`): a path.
+        Ok(url) if url.scheme().len() > 1 => return Ok(Location::Remote(url)),
+        _ => base.join(uri),
+    };
+    let path = std::path::absolute(&path).map_err(|e| dead(format!("`{}`: {e}", path.display())))?;
+    Ok(Location::Local(lexical(&path)))
+}
+
+/// `path` (absolute) with `.` and `..` taken off as text, without asking the
+/// file system: `/s/offload/../../etc/passwd` is `/etc/passwd`, outside `/s`.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The local directories offloaded payloads may be read from: the source
+/// directory and those the operator names (`--offload-dir`).
+#[derive(Clone, Debug, Default)]
+pub struct LocalDirs(Arc<Vec<PathBuf>>);
+
+impl LocalDirs {
+    /// `dirs` as absolute paths (`..` resolved lexically, as pointers are).
+    pub fn new<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> std::io::Result<Self> {
+        let dirs = dirs.into_iter().map(|d| std::path::absolute(d).map(|d| lexical(&d)));
+        Ok(LocalDirs(Arc::new(dirs.collect::<std::io::Result<_>>()?)))
+    }
+
+    fn contain(&self, path: &Path) -> bool {
+        self.0.iter().any(|d| path.starts_with(d) && path != d)
+    }
+}
+
+/// The `claimed` bytes of the local file `path`, if it lies inside `dirs` and
+/// is a regular file of that size. A file that cannot be read for another
+/// reason (permissions) stops the batch: the operator's to mend, not the
+/// record's.
+fn read_local(path: &Path, dirs: &LocalDirs, claimed: u64, uri: &str) -> Result<bytes::Bytes, FetchError> {
+    let shown = path.display();
+    let dead = |reason: String| FetchError::Dead(DeadLetter::Offload { uri: uri.into(), reason });
+    if !dirs.contain(path) {
+        let allowed: Vec<String> = dirs.0.iter().map(|d| format!("`{}`", d.display())).collect();
+        return Err(dead(format!(
+            "`{shown}` is outside the directories offloaded payloads are read from ({}; more with `--offload-dir`)",
+            allowed.join(", ")
+        )));
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = match open.open(path) {
+        Ok(file) => file,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            return Err(dead(format!("`{shown}` does not exist")));
+        }
+        Err(e) => return Err(FetchError::Unavailable { uri: uri.into(), reason: format!("`{shown}`: {e}") }),
+    };
+    let unavailable =
+        |e: std::io::Error| FetchError::Unavailable { uri: uri.into(), reason: format!("`{shown}`: {e}") };
+    let meta = file.metadata().map_err(unavailable)?;
+    if !meta.is_file() {
+        return Err(dead(format!("`{shown}` is not a regular file (a directory, FIFO, socket or device)")));
+    }
+    if meta.len() != claimed {
+        return Err(dead(format!("{} bytes, the pointer says {claimed}", meta.len())));
+    }
+    // One byte more than claimed, to see a file that grew since.
+    let mut bytes = Vec::with_capacity(claimed as usize);
+    file.by_ref().take(claimed + 1).read_to_end(&mut bytes).map_err(unavailable)?;
+    Ok(bytes.into())
 }
 
 /// Object-store settings from the environment: every `AWS_*`, `AZURE_*` and
@@ -207,22 +315,84 @@ mod tests {
         assert!(matches!(stores.get("ftp://host/x.any", &ftp), Err(FetchError::Dead(_))));
     }
 
+    fn local(uri: &str, base: &Path) -> PathBuf {
+        match resolve(uri, base) {
+            Ok(Location::Local(path)) => path,
+            other => panic!("{uri}: {other:?}"),
+        }
+    }
+
     /// Local payloads whose paths hold characters a URL escapes (a space, `%`,
     /// `#`, `?`, a percent escape) are read from exactly that file.
     #[test]
     fn local_payloads_are_read_whatever_their_names_hold() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = Stores::new(Vec::new());
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let dirs = LocalDirs::new([dir.path()]).unwrap();
         for name in ["a b/c d.any", "pct%20x/100%.any", "h#1/q?.any", "%41/é.any"] {
             let path = dir.path().join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, name).unwrap();
-            let url = resolve(name, dir.path()).unwrap();
-            let (store, location) = stores.get(name, &url).unwrap();
-            let bytes = rt.block_on(async { store.get(&location).await.unwrap().bytes().await.unwrap() });
+            let bytes = read_local(&local(name, dir.path()), &dirs, name.len() as u64, name).unwrap();
             assert_eq!(&bytes[..], name.as_bytes(), "{name}");
+            let url = Url::from_file_path(&path).unwrap();
+            assert_eq!(local(url.as_str(), Path::new("/elsewhere")), path, "{url}");
         }
+    }
+
+    #[test]
+    fn pointers_resolve_lexically_and_remote_urls_stay_urls() {
+        let base = Path::new("/s/stream");
+        assert_eq!(local("offload/x.any", base), Path::new("/s/stream/offload/x.any"));
+        assert_eq!(local("./offload/../offload/./x.any", base), Path::new("/s/stream/offload/x.any"));
+        assert_eq!(local("offload/../../../../etc/passwd", base), Path::new("/etc/passwd"));
+        assert_eq!(local("/etc/passwd", base), Path::new("/etc/passwd"));
+        assert_eq!(local("file:///s/stream/../other/x.any", base), Path::new("/s/other/x.any"));
+        assert!(matches!(resolve("s3://b/k.any", base), Ok(Location::Remote(u)) if u.as_str() == "s3://b/k.any"));
+        // A file URL naming another machine's file is the pointer's fault.
+        assert!(matches!(resolve("file://host/x.any", base), Err(FetchError::Dead(_))));
+        let dirs = LocalDirs::new([base, Path::new("/data/payloads/../offload")]).unwrap();
+        assert!(dirs.contain(Path::new("/s/stream/offload/x.any")));
+        assert!(dirs.contain(Path::new("/data/offload/x.any")));
+        for outside in ["/s/stream", "/s/streamx/a", "/s/other/x.any", "/data/payloads/x.any", "/etc/passwd"] {
+            assert!(!dirs.contain(Path::new(outside)), "{outside}");
+        }
+    }
+
+    /// Outside the allowed directories nothing is read, or even looked up:
+    /// the reason is the same for a file that exists and one that does not.
+    /// Inside, only regular files are read; a FIFO (or a terminal) would
+    /// block the ingest for good if it were opened for a blocking read.
+    #[test]
+    fn local_payloads_are_regular_files_inside_the_allowed_directories() {
+        let root = tempfile::tempdir().unwrap();
+        let (source, other) = (root.path().join("stream"), root.path().join("other"));
+        std::fs::create_dir_all(source.join("offload")).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("secret.any"), "secret").unwrap();
+        let fifo = source.join("offload/pipe.any");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let dirs = LocalDirs::new([source.as_path()]).unwrap();
+        let reason = |uri: &str, claimed: u64| {
+            let path = local(uri, &source);
+            let dirs = dirs.clone();
+            let uri = uri.to_string();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(read_local(&path, &dirs, claimed, &uri)));
+            match rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the read does not block") {
+                Err(FetchError::Dead(DeadLetter::Offload { reason, .. })) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        for uri in ["../other/secret.any", "../other/none.any", other.join("secret.any").to_str().unwrap()] {
+            assert!(reason(uri, 6).contains("is outside the directories"), "{uri}: {}", reason(uri, 6));
+        }
+        assert!(reason("offload/pipe.any", 0).contains("is not a regular file"));
+        assert!(reason("offload", 0).contains("is not a regular file"));
+        assert!(reason("offload/none.any", 6).ends_with("does not exist"));
+        // Allowed, the other directory is read.
+        let both = LocalDirs::new([source.as_path(), other.as_path()]).unwrap();
+        let got = read_local(&local("../other/secret.any", &source), &both, 6, "x").unwrap();
+        assert_eq!(&got[..], b"secret");
     }
 
     #[test]
