@@ -435,22 +435,42 @@ fn the_merge_bench_prints_a_table_and_the_growth_of_paired_runs() {
 
 /// A merge chunk ends at `chunk_bytes` of staging rows as well as at
 /// `chunk_rows` (the writers hold a chunk as one Arrow batch, whose text
-/// columns stop at 2 GiB): at one byte, every staging commit is a chunk of its
-/// own, and the tables still equal the oracle.
+/// columns stop at 2 GiB): at one byte, a fresh table is filled one staging
+/// file per commit (an `append` table in one), and a later merge applies every
+/// staging commit as a chunk of its own; the tables still equal the oracle.
 #[test]
 fn a_chunk_ends_at_its_byte_budget() {
     let dir = tempfile::tempdir().unwrap();
     let options = ProduceOptions { keys_per_entity: 10, segments: 2, bad_records: false, ..ProduceOptions::default() };
     let (source, _) = write_stream(dir.path(), &opsgenie::REGISTRY, &options);
+    // The second segment is ingested after the first merge.
+    let later = dir.path().join("later");
+    std::fs::create_dir_all(&later).unwrap();
+    let mut segments: Vec<_> = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().path()).collect();
+    segments.retain(|p| p.extension().is_some_and(|x| x == "pb"));
+    segments.sort();
+    let second = segments.last().unwrap().clone();
+    std::fs::rename(&second, later.join(second.file_name().unwrap())).unwrap();
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 25);
     let options = MergeOptions { chunk_rows: usize::MAX, chunk_bytes: 1, ..MergeOptions::default() };
     let merges = rt.block_on(merge::merge(&lake, &opsgenie::REGISTRY, &options)).unwrap();
     for m in &merges {
-        // Version 0 creates the staging table, without rows: it joins the first chunk.
-        assert_eq!(m.commits as i64, m.to - m.from - 1, "one commit per staging version with rows: {m:?}");
+        let entity = opsgenie::REGISTRY.entities.iter().find(|e| e.models.iter().any(|x| x.name == m.table.table));
+        let staging = manifold_runtime::lake::TableName::new("manifold_entities", entity.unwrap().name);
+        let files = rt.block_on(async { lake.existing(&staging).await.unwrap().unwrap().files().await.unwrap().len() });
+        let want = if m.writer == Writer::Append { 1 } else { files };
+        assert_eq!((m.from, m.commits), (-1, want), "one commit per staging file: {m:?}");
     }
     assert!(merges.iter().any(|m| m.commits > 3), "{merges:?}");
+    assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
+    std::fs::rename(later.join(second.file_name().unwrap()), &second).unwrap();
+    ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 25);
+    let merges = rt.block_on(merge::merge(&lake, &opsgenie::REGISTRY, &options)).unwrap();
+    for m in &merges {
+        assert_eq!(m.commits as i64, m.to - m.from, "one commit per staging version: {m:?}");
+    }
+    assert!(merges.iter().any(|m| m.commits > 1), "{merges:?}");
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
 }
 
@@ -489,20 +509,63 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
     );
 }
 
-/// A model table deleted to be rebuilt after `optimize` rewrote the staging
-/// files and `vacuum` deleted the old ones: the staging commits' own files are
-/// gone, and the merge says so plainly.
+/// Model tables deleted to be rebuilt — or added by a later release — after
+/// `optimize` rewrote the staging files and `vacuum` deleted the old ones,
+/// whose commits can no longer be read: they are filled from the staging
+/// table's current files and end as they were. A main table rebuilt takes its
+/// child tables along (they are applied against it); a child table rebuilt
+/// alone is filled against its complete main table. A table still behind such
+/// commits is told how to get out.
 #[test]
-fn a_rebuild_from_staging_commits_whose_files_were_vacuumed_says_so() {
+fn model_tables_are_rebuilt_from_the_staging_files_after_vacuum() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, lake, _) = a_merged_jira_lake(dir.path());
+    let before = model_tables(&jira::REGISTRY, &lake, &rt);
+    assert_eq!(before, expected_models(&jira::REGISTRY, &lake, &rt));
     rt.block_on(manifold_runtime::maintain::optimize(&lake, &jira::REGISTRY)).unwrap();
     rt.block_on(manifold_runtime::maintain::vacuum(&lake, &jira::REGISTRY, Duration::ZERO, false)).unwrap();
-    std::fs::remove_dir_all(dir.path().join("lake/jira/jira_issue")).unwrap();
-    let err = merge_error(&rt, &lake);
+    for table in ["jira_issue", "jira_project__issue_types"] {
+        std::fs::remove_dir_all(dir.path().join("lake/jira").join(table)).unwrap();
+    }
+    let merges = merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    // Only the filled tables commit: the others hold every staging version.
+    let filled: Vec<&str> = merges.iter().filter(|m| m.commits > 0).map(|m| m.table.table.as_str()).collect();
+    assert!(filled.contains(&"jira_issue") && filled.contains(&"jira_issue__labels"), "{filled:?}");
+    assert!(filled.contains(&"jira_project__issue_types") && !filled.contains(&"jira_project"), "{filled:?}");
+    assert_eq!(model_tables(&jira::REGISTRY, &lake, &rt), before);
+    // A model table behind commits whose files are gone cannot catch up
+    // through them, and the error says what to do.
+    // A stream of three segments, the second and third held back.
+    let options = ProduceOptions { keys_per_entity: 8, segments: 3, bad_records: false, ..ProduceOptions::default() };
+    let (source, _) = write_stream(&dir.path().join("two"), &jira::REGISTRY, &options);
+    let held = dir.path().join("held");
+    std::fs::create_dir_all(&held).unwrap();
+    let mut segments: Vec<_> = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().file_name()).collect();
+    segments.retain(|n| n.to_str().unwrap().ends_with(".pb"));
+    segments.sort();
+    for name in &segments[1..] {
+        std::fs::rename(source.join(name), held.join(name)).unwrap();
+    }
+    let (rt2, lake2) = (rt, lake_at(&dir.path().join("lake2")));
+    ingest(&rt2, &jira::REGISTRY, &lake2, &source, 20);
+    merge(&rt2, &jira::REGISTRY, &lake2, 1_000_000);
+    let release = |i: usize| {
+        std::fs::rename(held.join(&segments[i]), source.join(&segments[i])).unwrap();
+        ingest(&rt2, &jira::REGISTRY, &lake2, &source, 20);
+    };
+    // A main table rebuilt while its child tables are behind: they are filled
+    // after it, not merged against it while it is still empty.
+    release(1);
+    std::fs::remove_dir_all(dir.path().join("lake2/jira/jira_issue")).unwrap();
+    merge(&rt2, &jira::REGISTRY, &lake2, 1_000_000);
+    assert_eq!(model_tables(&jira::REGISTRY, &lake2, &rt2), expected_models(&jira::REGISTRY, &lake2, &rt2));
+    release(2);
+    rt2.block_on(manifold_runtime::maintain::optimize(&lake2, &jira::REGISTRY)).unwrap();
+    rt2.block_on(manifold_runtime::maintain::vacuum(&lake2, &jira::REGISTRY, Duration::ZERO, false)).unwrap();
+    let err = merge_error(&rt2, &lake2);
     assert!(
-        err.contains("table `manifold_entities.JiraIssue`: commit 1 added `")
-            && err.contains("which is gone (`optimize` rewrote it and `vacuum` deleted it)"),
+        err.contains("which is gone (`optimize` rewrote it and `vacuum` deleted it)")
+            && err.contains("Delete the model tables that are behind"),
         "{err}"
     );
 }

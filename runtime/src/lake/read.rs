@@ -450,7 +450,7 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
         let bytes = log.read_commit_entry(version).await.map_err(|e| delta_error(table, e))?.ok_or_else(|| {
             table_error(
                 table,
-                format!("commit {version} is no longer in the log (log retention removed it); the merge step cannot catch up from there"),
+                format!("commit {version} is no longer in the log (log retention removed it); the merge step cannot catch up from there. Delete the model tables that are behind: the next merge fills them from the staging table's current files"),
             )
         })?;
         let actions = deltalake::logstore::get_actions(version, &bytes).map_err(|e| delta_error(table, e))?;
@@ -483,8 +483,9 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                             table,
                             format!(
                                 "commit {version} added `{}`, which is gone (`optimize` rewrote it and `vacuum` \
-                                 deleted it): the merge step cannot read that commit's rows any more; a model table \
-                                 behind it (or deleted to be rebuilt) cannot catch up from there ({e})",
+                                 deleted it): the merge step cannot read that commit's rows any more, and a model table \
+                                 behind it cannot catch up from there. Delete the model tables that are behind: \
+                                 the next merge fills them from the staging table's current files ({e})",
                                 add.path
                             ),
                         ));

@@ -21,6 +21,7 @@
 
 mod files;
 mod rows;
+mod snapshot;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -103,6 +104,9 @@ struct Target {
     model: &'static ModelInfo,
     table: Table,
     done: i64,
+    /// Merged nothing yet: filled from the staging table's current files
+    /// (`snapshot.rs`), not its commits.
+    fresh: bool,
     report: TableMerge,
 }
 
@@ -158,9 +162,16 @@ pub async fn merge(
                 commits: 0,
                 written: Written::default(),
             };
-            targets.push(Target { model, table, done, report });
+            // A child table's rows are applied against its main table's: a
+            // main table filled from the snapshot takes its children along.
+            let fresh = upto > 0
+                && (done < 0
+                    || model.parent.is_some_and(|p| targets.iter().any(|t: &Target| t.fresh && t.model.name == p)));
+            targets.push(Target { model, table, done, fresh, report });
         }
-        let mut at = targets.iter().map(|t| t.done).min().unwrap_or(upto);
+        // Tables that merged before catch up through the commits first, so that
+        // a fresh child table finds its main table complete.
+        let mut at = targets.iter().filter(|t| !t.fresh).map(|t| t.done).min().unwrap_or(upto);
         while at < upto && !options.stop.requested() {
             // Whole staging commits, up to about `chunk_rows` rows.
             let mut chunk: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
@@ -193,6 +204,9 @@ pub async fn merge(
             }
             at = end;
         }
+        if at >= upto {
+            snapshot::fill(lake, &staging, &mut targets, upto, &app_id, options).await?;
+        }
         out.extend(targets.into_iter().map(|t| t.report));
     }
     Ok(out)
@@ -207,8 +221,8 @@ async fn apply(
     app_id: &str,
 ) -> Result<(), MergeError> {
     let done = targets[i].done;
-    if done >= end {
-        return Ok(());
+    if done >= end || targets[i].fresh {
+        return Ok(()); // a fresh table is filled from the snapshot after
     }
     let staging: Vec<RecordBatch> = chunk
         .iter()

@@ -1,0 +1,122 @@
+//! Filling a model table that has merged nothing yet — a model added in a
+//! later release, a child table of a new array field, a table deleted to be
+//! rebuilt — from the staging table's current files instead of its commits.
+//!
+//! The commits may no longer be readable: `optimize` rewrites staging files
+//! and `vacuum` deletes the old ones a week later, and log retention removes
+//! commit files after 30 days. A model added after that could never catch up
+//! through the change feed. The current files hold the same rows (staging is
+//! append-only, and a compaction keeps every row), so applying them gives the
+//! table what applying every commit would have.
+//!
+//! Exactly once, without a position inside the snapshot: the merging writers
+//! are idempotent (a stored row and the same row again: one stays; a parent's
+//! child rows replaced by the same rows), so a snapshot is applied in chunks
+//! of whole files, and only the last chunk's commit records the staging
+//! version (`txn(<staging>, v)`) — a run that stops half-way is redone from the
+//! start by the next, at no cost to correctness. The `append` writer is not
+//! idempotent: its rows are gathered and written in one commit, which holds
+//! the whole table in memory once (a model that appends every staging row
+//! verbatim is expected to be small, or rebuilt rarely).
+
+use arrow_array::RecordBatch;
+use deltalake::kernel::Transaction;
+
+use super::{MergeError, MergeOptions, Target, write};
+use crate::lake::{Lake, Table};
+use crate::mapping::Writer;
+
+/// The app id of a snapshot's chunks before the last: informative only (a
+/// chunk applied again changes nothing).
+fn chunk_app_id(app_id: &str) -> String {
+    format!("{app_id}#snapshot")
+}
+
+/// Applies `staging`'s files at version `upto` (the handle's) to every target
+/// marked `fresh`, in order (a main table before its child tables), leaving
+/// each at `done == upto`. Stops between chunks when asked; the targets then
+/// stay fresh and the next merge starts over.
+pub(super) async fn fill(
+    lake: &Lake,
+    staging: &Table,
+    targets: &mut [Target],
+    upto: i64,
+    app_id: &str,
+    options: &MergeOptions,
+) -> Result<(), MergeError> {
+    let fresh: Vec<usize> = (0..targets.len()).filter(|&i| targets[i].fresh).collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let mut files = staging.files().await?.into_iter().peekable();
+    // Per append target, its model's rows so far (written with the last chunk).
+    let mut appended: Vec<Vec<RecordBatch>> = vec![Vec::new(); targets.len()];
+    let mut chunk_no = 0;
+    loop {
+        if options.stop.requested() {
+            return Ok(());
+        }
+        let (mut chunk, mut rows, mut bytes) = (Vec::new(), 0, 0);
+        while let Some(file) = files.next_if(|_| rows < options.chunk_rows && bytes < options.chunk_bytes) {
+            let batches = staging.read_file(&file).await?;
+            rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+            bytes += batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+            chunk.extend(batches.into_iter().filter(|b| b.num_rows() > 0));
+        }
+        let last = files.peek().is_none();
+        chunk_no += 1;
+        let txn = || match last {
+            true => Transaction::new(app_id, upto),
+            false => Transaction::new(chunk_app_id(app_id), chunk_no),
+        };
+        for &i in &fresh {
+            targets[i].report.staging_rows += rows;
+            let model = targets[i].model;
+            let model_rows = chunk
+                .iter()
+                .map(|b| (model.transform)(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|source| MergeError::Transform { model: model.name.to_string(), source })?;
+            let (staging_rows, model_rows) = if model.writer == Writer::Append {
+                appended[i].extend(model_rows);
+                if !last {
+                    continue;
+                }
+                (&[][..], std::mem::take(&mut appended[i]))
+            } else {
+                (&chunk[..], model_rows)
+            };
+            let mut attempt = 0;
+            let written = loop {
+                let written = write(targets, i, staging_rows, &model_rows, txn()).await;
+                if written.is_err() {
+                    targets[i].table.discard_staged();
+                }
+                match written {
+                    // A concurrent optimize removed a file this chunk rewrote:
+                    // the chunk again, on the fresh table state.
+                    Err(MergeError::Lake(e)) if e.is_conflict() && attempt + 1 < super::ATTEMPTS => {
+                        attempt += 1;
+                        let t = &mut targets[i];
+                        t.table = lake.existing(&t.report.table).await?.expect("a table does not vanish");
+                    }
+                    other => break other?,
+                }
+            };
+            let t = &mut targets[i];
+            t.report.commits += 1;
+            t.report.written.rows += written.rows;
+            t.report.written.replaced += written.replaced;
+            t.report.written.files_read += written.files_read;
+            t.report.written.files_changed += written.files_changed;
+        }
+        if last {
+            break;
+        }
+    }
+    for &i in &fresh {
+        let t = &mut targets[i];
+        (t.done, t.report.to, t.fresh) = (upto, upto, false);
+    }
+    Ok(())
+}
