@@ -233,12 +233,7 @@ async fn apply(
         // Nothing for this table: its progress is caught up without a commit.
         return Ok(());
     }
-    let model = targets[i].model;
-    let rows = staging
-        .iter()
-        .map(|b| (model.transform)(b))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| MergeError::Transform { model: model.name.to_string(), source })?;
+    let rows = transform(targets[i].model, &staging)?;
     let txn = Transaction::new(app_id, end);
     let written = write(targets, i, &staging, &rows, txn).await;
     if written.is_err() {
@@ -250,12 +245,29 @@ async fn apply(
     t.done = end;
     t.report.to = end;
     t.report.staging_rows += staging.iter().map(RecordBatch::num_rows).sum::<usize>();
-    t.report.commits += 1;
-    t.report.written.rows += written.rows;
-    t.report.written.replaced += written.replaced;
-    t.report.written.files_read += written.files_read;
-    t.report.written.files_changed += written.files_changed;
+    t.count(written);
     Ok(())
+}
+
+/// `model`'s rows of the staging rows `batches`.
+fn transform(model: &ModelInfo, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>, MergeError> {
+    batches
+        .iter()
+        .map(|b| (model.transform)(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| MergeError::Transform { model: model.name.to_string(), source })
+}
+
+impl Target {
+    /// One more commit, which wrote `written`, in the report.
+    fn count(&mut self, written: Written) {
+        self.report.commits += 1;
+        let w = &mut self.report.written;
+        w.rows += written.rows;
+        w.replaced += written.replaced;
+        w.files_read += written.files_read;
+        w.files_changed += written.files_changed;
+    }
 }
 
 /// Target `i`'s writer over the chunk's rows.

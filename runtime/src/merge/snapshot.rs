@@ -22,7 +22,7 @@
 use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
 
-use super::{MergeError, MergeOptions, Target, write};
+use super::{MergeError, MergeOptions, Target, transform, write};
 use crate::lake::{Lake, Table};
 use crate::mapping::Writer;
 
@@ -72,11 +72,7 @@ pub(super) async fn fill(
         for &i in &fresh {
             targets[i].report.staging_rows += rows;
             let model = targets[i].model;
-            let model_rows = chunk
-                .iter()
-                .map(|b| (model.transform)(b))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|source| MergeError::Transform { model: model.name.to_string(), source })?;
+            let model_rows = transform(model, &chunk)?;
             let (staging_rows, model_rows) = if model.writer == Writer::Append {
                 appended[i].extend(model_rows);
                 if !last {
@@ -103,12 +99,7 @@ pub(super) async fn fill(
                     other => break other?,
                 }
             };
-            let t = &mut targets[i];
-            t.report.commits += 1;
-            t.report.written.rows += written.rows;
-            t.report.written.replaced += written.replaced;
-            t.report.written.files_read += written.files_read;
-            t.report.written.files_changed += written.files_changed;
+            targets[i].count(written);
         }
         if last {
             break;
