@@ -7,7 +7,10 @@
 //! smallest such version (only their added files: the cost follows the new
 //! data, not the table), in chunks of about [`MergeOptions::chunk_rows`] rows,
 //! and gives each target the rows of the versions it has not seen — so a crash
-//! anywhere neither loses nor repeats work.
+//! anywhere neither loses nor repeats work. A target that has merged nothing
+//! yet (a new model, a table deleted to be rebuilt) is filled from the staging
+//! table's current files instead, once the others have caught up
+//! (`snapshot.rs`): the commits it would need may be gone.
 //!
 //! Within a chunk the targets run in order: an entity's main table before its
 //! `merge_exploded` child tables, which ask the main table which version of
