@@ -60,6 +60,10 @@ pub enum LakeError {
     Delta { table: String, source: Box<DeltaTableError> },
     #[error("table `{table}`: {message}")]
     Table { table: String, message: String },
+    /// A commit's rows can no longer be read (its file was compacted and
+    /// vacuumed, or the commit itself removed by log retention).
+    #[error("table `{table}`: {message}")]
+    CommitGone { table: String, message: String },
     /// A concurrent commit changed what this one read (see `conflict.rs`).
     #[error("table `{table}`: {message}")]
     Conflict { table: String, message: String },

@@ -435,6 +435,10 @@ pub(super) async fn actions_between(table: &Table, after: i64, upto: i64) -> Res
     Ok(out)
 }
 
+fn gone_error(table: &Table, message: String) -> LakeError {
+    LakeError::CommitGone { table: table.name.to_string(), message }
+}
+
 /// The rows added by the commits `after + 1 ..= upto` (data changes only: a
 /// compaction's re-adds are not new rows).
 pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<RecordBatch>> {
@@ -448,9 +452,9 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
     }
     for version in first as u64..=upto as u64 {
         let bytes = log.read_commit_entry(version).await.map_err(|e| delta_error(table, e))?.ok_or_else(|| {
-            table_error(
+            gone_error(
                 table,
-                format!("commit {version} is no longer in the log (log retention removed it); the merge step cannot catch up from there. Delete the model tables that are behind: the next merge fills them from the staging table's current files"),
+                format!("commit {version} is no longer in the log (log retention removed it); the merge step cannot catch up from there"),
             )
         })?;
         let actions = deltalake::logstore::get_actions(version, &bytes).map_err(|e| delta_error(table, e))?;
@@ -479,13 +483,11 @@ pub(super) async fn changes(table: &Table, after: i64, upto: i64) -> Result<Vec<
                         }
                         // Said plainly: the commit's rows live on only in the
                         // files `optimize` rewrote them into.
-                        return Err(table_error(
+                        return Err(gone_error(
                             table,
                             format!(
                                 "commit {version} added `{}`, which is gone (`optimize` rewrote it and `vacuum` \
-                                 deleted it): the merge step cannot read that commit's rows any more, and a model table \
-                                 behind it cannot catch up from there. Delete the model tables that are behind: \
-                                 the next merge fills them from the staging table's current files ({e})",
+                                 deleted it): the merge step cannot read that commit's rows any more ({e})",
                                 add.path
                             ),
                         ));

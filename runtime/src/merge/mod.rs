@@ -10,7 +10,8 @@
 //! anywhere neither loses nor repeats work. A target that has merged nothing
 //! yet (a new model, a table deleted to be rebuilt) is filled from the staging
 //! table's current files instead, once the others have caught up
-//! (`snapshot.rs`): the commits it would need may be gone.
+//! (`snapshot.rs`): the commits it would need may be gone. So is a target
+//! behind a staging commit that can no longer be read (`refill_behind`).
 //!
 //! Within a chunk the targets run in order: an entity's main table before its
 //! `merge_exploded` child tables, which ask the main table which version of
@@ -58,6 +59,12 @@ pub enum MergeError {
          delete this entity's model tables too so that they are rebuilt from the new one"
     )]
     StagingRecreated { target: String, staging: String, merged: i64, current: i64 },
+    /// An `append` table behind a staging commit that can no longer be read.
+    #[error(
+        "`{tables}` (append) cannot catch up: {source}. Delete it: the next merge fills it from the staging \
+         table's current files"
+    )]
+    AppendBehindGoneCommit { tables: String, source: LakeError },
 }
 
 #[derive(Clone, Debug)]
@@ -165,24 +172,29 @@ pub async fn merge(
                 commits: 0,
                 written: Written::default(),
             };
-            // A child table's rows are applied against its main table's: a
-            // main table filled from the snapshot takes its children along.
-            let fresh = upto > 0
-                && (done < 0
-                    || model.parent.is_some_and(|p| targets.iter().any(|t: &Target| t.fresh && t.model.name == p)));
+            let fresh = upto > 0 && (done < 0 || parent_is_fresh(model, &targets));
             targets.push(Target { model, table, done, fresh, report });
         }
         // Tables that merged before catch up through the commits first, so that
         // a fresh child table finds its main table complete.
-        let mut at = targets.iter().filter(|t| !t.fresh).map(|t| t.done).min().unwrap_or(upto);
-        while at < upto && !options.stop.requested() {
+        let behind = |targets: &[Target]| targets.iter().filter(|t| !t.fresh).map(|t| t.done).min().unwrap_or(upto);
+        let mut at = behind(&targets);
+        'chunks: while at < upto && !options.stop.requested() {
             // Whole staging commits, up to about `chunk_rows` rows.
             let mut chunk: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
             let (mut rows, mut bytes) = (0, 0);
             let mut end = at;
             while end < upto && rows < options.chunk_rows && bytes < options.chunk_bytes {
                 end += 1;
-                let batches = staging.changes(end - 1, end).await?;
+                let batches = match staging.changes(end - 1, end).await {
+                    Ok(batches) => batches,
+                    Err(gone @ LakeError::CommitGone { .. }) => {
+                        refill_behind(&mut targets, end, gone)?;
+                        at = behind(&targets);
+                        continue 'chunks;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
                 bytes += batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
                 chunk.push((end, batches));
@@ -249,6 +261,38 @@ async fn apply(
     t.report.to = end;
     t.report.staging_rows += staging.iter().map(RecordBatch::num_rows).sum::<usize>();
     t.count(written);
+    Ok(())
+}
+
+/// Whether `model` is a child table whose main table, among `targets`, is
+/// to be filled from the snapshot: its rows are applied against the main
+/// table's, so it is filled after it too.
+fn parent_is_fresh(model: &ModelInfo, targets: &[Target]) -> bool {
+    model.parent.is_some_and(|p| targets.iter().any(|t| t.fresh && t.model.name == p))
+}
+
+/// Staging commit `version` can no longer be read (`gone`): the targets that
+/// still need it are filled from the staging table's current files instead —
+/// the merging writers are idempotent, so applying every row again on top of
+/// what they hold ends where applying the missing commits would have. An
+/// `append` table cannot be (it would hold rows twice): the merge stops and
+/// says how to rebuild it.
+fn refill_behind(targets: &mut [Target], version: i64, gone: LakeError) -> Result<(), MergeError> {
+    let needs = |t: &Target| !t.fresh && t.done < version;
+    let appends: Vec<String> = targets
+        .iter()
+        .filter(|t| needs(t) && t.model.writer == Writer::Append)
+        .map(|t| t.report.table.to_string())
+        .collect();
+    if !appends.is_empty() {
+        return Err(MergeError::AppendBehindGoneCommit { tables: appends.join("`, `"), source: gone });
+    }
+    for i in 0..targets.len() {
+        if needs(&targets[i]) || (!targets[i].fresh && parent_is_fresh(targets[i].model, &targets[..i])) {
+            tracing::warn!(table = %targets[i].report.table, "{gone}; filling it from the staging table's current files");
+            targets[i].fresh = true;
+        }
+    }
     Ok(())
 }
 
