@@ -433,6 +433,32 @@ fn the_merge_bench_prints_a_table_and_the_growth_of_paired_runs() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the bench removes its tables");
 }
 
+/// The segments of a stream after its first, moved aside (into `held`) and
+/// given back one at a time: a stream that arrives in parts.
+struct HeldBack {
+    source: std::path::PathBuf,
+    held: std::path::PathBuf,
+    segments: Vec<std::ffi::OsString>,
+}
+
+impl HeldBack {
+    fn new(source: &Path, held: &Path) -> HeldBack {
+        std::fs::create_dir_all(held).unwrap();
+        let mut segments: Vec<_> = std::fs::read_dir(source).unwrap().map(|e| e.unwrap().file_name()).collect();
+        segments.retain(|n| n.to_str().unwrap().ends_with(".pb"));
+        segments.sort();
+        for name in &segments[1..] {
+            std::fs::rename(source.join(name), held.join(name)).unwrap();
+        }
+        HeldBack { source: source.to_path_buf(), held: held.to_path_buf(), segments }
+    }
+
+    /// Gives segment `i` (1 for the second) back to the source.
+    fn release(&self, i: usize) {
+        std::fs::rename(self.held.join(&self.segments[i]), self.source.join(&self.segments[i])).unwrap();
+    }
+}
+
 /// A merge chunk ends at `chunk_bytes` of staging rows as well as at
 /// `chunk_rows` (the writers hold a chunk as one Arrow batch, whose text
 /// columns stop at 2 GiB): at one byte, a fresh table is filled one staging
@@ -444,13 +470,7 @@ fn a_chunk_ends_at_its_byte_budget() {
     let options = ProduceOptions { keys_per_entity: 10, segments: 2, bad_records: false, ..ProduceOptions::default() };
     let (source, _) = write_stream(dir.path(), &opsgenie::REGISTRY, &options);
     // The second segment is ingested after the first merge.
-    let later = dir.path().join("later");
-    std::fs::create_dir_all(&later).unwrap();
-    let mut segments: Vec<_> = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().path()).collect();
-    segments.retain(|p| p.extension().is_some_and(|x| x == "pb"));
-    segments.sort();
-    let second = segments.last().unwrap().clone();
-    std::fs::rename(&second, later.join(second.file_name().unwrap())).unwrap();
+    let held = HeldBack::new(&source, &dir.path().join("later"));
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 25);
     let options = MergeOptions { chunk_rows: usize::MAX, chunk_bytes: 1, ..MergeOptions::default() };
@@ -464,7 +484,7 @@ fn a_chunk_ends_at_its_byte_budget() {
     }
     assert!(merges.iter().any(|m| m.commits > 3), "{merges:?}");
     assert_eq!(model_tables(&opsgenie::REGISTRY, &lake, &rt), expected_models(&opsgenie::REGISTRY, &lake, &rt));
-    std::fs::rename(later.join(second.file_name().unwrap()), &second).unwrap();
+    held.release(1);
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 25);
     let merges = rt.block_on(merge::merge(&lake, &opsgenie::REGISTRY, &options)).unwrap();
     for m in &merges {
@@ -538,19 +558,12 @@ fn model_tables_are_rebuilt_from_the_staging_files_after_vacuum() {
     // A stream of three segments, the second and third held back.
     let options = ProduceOptions { keys_per_entity: 8, segments: 3, bad_records: false, ..ProduceOptions::default() };
     let (source, _) = write_stream(&dir.path().join("two"), &jira::REGISTRY, &options);
-    let held = dir.path().join("held");
-    std::fs::create_dir_all(&held).unwrap();
-    let mut segments: Vec<_> = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().file_name()).collect();
-    segments.retain(|n| n.to_str().unwrap().ends_with(".pb"));
-    segments.sort();
-    for name in &segments[1..] {
-        std::fs::rename(source.join(name), held.join(name)).unwrap();
-    }
+    let held = HeldBack::new(&source, &dir.path().join("held"));
     let (rt2, lake2) = (rt, lake_at(&dir.path().join("lake2")));
     ingest(&rt2, &jira::REGISTRY, &lake2, &source, 20);
     merge(&rt2, &jira::REGISTRY, &lake2, 1_000_000);
     let release = |i: usize| {
-        std::fs::rename(held.join(&segments[i]), source.join(&segments[i])).unwrap();
+        held.release(i);
         ingest(&rt2, &jira::REGISTRY, &lake2, &source, 20);
     };
     // A main table rebuilt while its child tables are behind: they are filled
@@ -577,15 +590,11 @@ fn an_append_table_behind_vanished_commits_is_rebuilt_once_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let options = ProduceOptions { keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() };
     let (source, _) = write_stream(dir.path(), &opsgenie::REGISTRY, &options);
-    let mut segments: Vec<_> = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().file_name()).collect();
-    segments.retain(|n| n.to_str().unwrap().ends_with(".pb"));
-    segments.sort();
-    let held = dir.path().join(&segments[1]);
-    std::fs::rename(source.join(&segments[1]), &held).unwrap();
+    let held = HeldBack::new(&source, &dir.path().join("held"));
     let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
     merge(&rt, &opsgenie::REGISTRY, &lake, 1_000_000);
-    std::fs::rename(&held, source.join(&segments[1])).unwrap();
+    held.release(1);
     ingest(&rt, &opsgenie::REGISTRY, &lake, &source, 20);
     rt.block_on(manifold_runtime::maintain::optimize(&lake, &opsgenie::REGISTRY)).unwrap();
     rt.block_on(manifold_runtime::maintain::vacuum(&lake, &opsgenie::REGISTRY, Duration::ZERO, false)).unwrap();

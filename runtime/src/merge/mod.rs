@@ -207,11 +207,9 @@ pub async fn merge(
                         // chunk rewrote: redo the chunk on the fresh table state.
                         Err(MergeError::Lake(e)) if e.is_conflict() && attempt + 1 < ATTEMPTS => {
                             attempt += 1;
-                            tracing::info!(table = %targets[i].report.table, attempt, "merge lost a race; retrying");
                             let t = &mut targets[i];
-                            t.table = lake.existing(&t.report.table).await?.expect("a table does not vanish");
+                            t.reopen_after_race(lake, attempt).await?;
                             t.done = t.table.txn_version(&app_id).await?.unwrap_or(-1);
-                            tokio::time::sleep(std::time::Duration::from_millis(25 * attempt as u64)).await;
                         }
                         other => break other?,
                     }
@@ -306,6 +304,16 @@ fn transform(model: &ModelInfo, batches: &[RecordBatch]) -> Result<Vec<RecordBat
 }
 
 impl Target {
+    /// The table's fresh state after its commit lost race number `attempt`
+    /// (a concurrent optimize removed a file the commit rewrote), after a
+    /// pause that grows with the attempts.
+    async fn reopen_after_race(&mut self, lake: &Lake, attempt: usize) -> Result<(), MergeError> {
+        tracing::info!(table = %self.report.table, attempt, "merge lost a race; retrying");
+        self.table = lake.existing(&self.report.table).await?.expect("a table does not vanish");
+        tokio::time::sleep(std::time::Duration::from_millis(25 * attempt as u64)).await;
+        Ok(())
+    }
+
     /// One more commit, which wrote `written`, in the report.
     fn count(&mut self, written: Written) {
         self.report.commits += 1;

@@ -93,8 +93,7 @@ pub(super) async fn fill(
                     // the chunk again, on the fresh table state.
                     Err(MergeError::Lake(e)) if e.is_conflict() && attempt + 1 < super::ATTEMPTS => {
                         attempt += 1;
-                        let t = &mut targets[i];
-                        t.table = lake.existing(&t.report.table).await?.expect("a table does not vanish");
+                        targets[i].reopen_after_race(lake, attempt).await?;
                     }
                     other => break other?,
                 }
