@@ -123,8 +123,13 @@ fn the_corpus_covers_every_front_end_code() {
 /// The rendered text of a few diagnostics, reviewed in diffs.
 #[test]
 fn rendered_diagnostics() {
-    for name in ["010_unknown_type.ts", "013_duplicate_field.ts", "025_column_collision.ts", "027e_non_ascii_field.ts"]
-    {
+    for name in [
+        "010_unknown_type.ts",
+        "013_duplicate_field.ts",
+        "025_column_collision.ts",
+        "027e_non_ascii_field.ts",
+        "e002i_nullable_merge_key",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         prepare(&fixtures_dir().join(name), dir.path());
         let (_, rendered) = actual(dir.path());

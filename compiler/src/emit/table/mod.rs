@@ -107,8 +107,8 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
         let derived: Vec<_> = ready
             .par_iter()
             .map(|m| {
-                let query = derive::parse(&m.compiled.sql).map_err(|e| (e.message, e.near))?;
-                let cols = derive::derive_query(&query, &catalog).map_err(|e| (e.message, e.near))?;
+                let query = derive::parse(&m.compiled.sql).map_err(Problem::from)?;
+                let cols = derive::derive_query(&query, &catalog).map_err(Problem::from)?;
                 let cols = check(m, cols)?;
                 let staging = |entity: &str| {
                     let name = format!("manifold_entities.{entity}").to_ascii_lowercase();
@@ -130,7 +130,13 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
                     files.push(file);
                     catalog.tables.insert(format!("{TARGET_SCHEMA}.{}", m.name), cols);
                 }
-                Err((message, near)) => diagnostics.push(model_error(model, m, message, near)),
+                Err(Problem { message, near, help }) => {
+                    let d = model_error(model, m, message, near);
+                    diagnostics.push(match (help, &m.origin) {
+                        (Some(help), Origin::User { .. }) => d.help(help),
+                        _ => d,
+                    });
+                }
             }
         }
         pending = waiting;
@@ -149,29 +155,47 @@ impl Catalog for Known {
     }
 }
 
+/// Why a model's table does not check: what is wrong, the word of the model to
+/// point at, and a hint for this problem (else `model_error`'s general one).
+struct Problem {
+    message: String,
+    near: Option<String>,
+    help: Option<&'static str>,
+}
+
+impl Problem {
+    fn new(message: String, near: Option<String>) -> Problem {
+        Problem { message, near, help: None }
+    }
+}
+
+impl From<derive::DeriveError> for Problem {
+    fn from(e: derive::DeriveError) -> Problem {
+        Problem::new(e.message, e.near)
+    }
+}
+
 /// The rules every model's table obeys: primitive columns, unique names, its key
-/// and partition columns present.
-fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option<String>)> {
+/// and partition columns present, a merging model's key never NULL.
+fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
     let mut seen = BTreeSet::new();
     for c in &cols {
+        let at = Some(c.name.clone());
         if !seen.insert(c.name.clone()) {
-            return Err((format!("two output columns are named `{}`", c.name), Some(c.name.clone())));
+            return Err(Problem::new(format!("two output columns are named `{}`", c.name), at));
         }
         match &c.ty {
             ColType::Primitive(_) => {}
             ColType::Null => {
-                return Err((
-                    format!("the type of `{}` cannot be derived from NULL: CAST it", c.name),
-                    Some(c.name.clone()),
-                ));
+                return Err(Problem::new(format!("the type of `{}` cannot be derived from NULL: CAST it", c.name), at));
             }
             _ => {
-                return Err((
+                return Err(Problem::new(
                     format!(
                         "`{}` is an array or struct; tables hold primitive columns (explode arrays into child tables)",
                         c.name
                     ),
-                    Some(c.name.clone()),
+                    at,
                 ));
             }
         }
@@ -179,29 +203,53 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, (String, Option
     for (what, list) in [("key", &m.key), ("partition", &m.partition_by)] {
         for k in list {
             if !seen.contains(k) {
-                return Err((format!("the {what} column `{k}` is not among the model's columns"), Some(k.clone())));
+                return Err(Problem::new(
+                    format!("the {what} column `{k}` is not among the model's columns"),
+                    Some(k.clone()),
+                ));
             }
         }
     }
     // The merge writers decide by the envelope's version (last writer wins), and
     // merge_exploded replaces a parent's rows by the parent's row identity.
-    let needs: &[&str] = match m.kind {
+    let (needs, identity): (&[&str], &[&str]) = match m.kind {
         Kind::Ingestion(Writer::Merge) => {
-            &[columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN]
+            (&[columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN], &[])
         }
-        Kind::Ingestion(Writer::MergeExploded) => {
-            &[columns::ROW_KEY, columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN]
-        }
-        _ => &[],
+        Kind::Ingestion(Writer::MergeExploded) => (
+            &[columns::ROW_KEY, columns::GENERATION_COLUMN, columns::VERSION_COLUMN, columns::TOMBSTONE_COLUMN],
+            &[columns::ROW_KEY],
+        ),
+        _ => (&[], &[]),
     };
     if let Some(missing) = needs.iter().find(|c| !seen.contains(**c)) {
-        return Err((
+        return Err(Problem::new(
             format!(
                 "a {} model needs the column `{missing}`: select `{{{{ select_envelope_fields() }}}}`",
                 writer_name(m)
             ),
             None,
         ));
+    }
+    // A merging model holds one row per key. A NULL key would be one row in a
+    // batch but never found among the stored rows (NULL equals nothing), so
+    // what a table held would depend on how the stream was cut into batches.
+    if matches!(m.kind, Kind::Ingestion(Writer::Merge | Writer::MergeExploded)) {
+        let keys = m.key.iter().map(String::as_str).chain(identity.iter().copied());
+        if let Some(c) = keys.filter_map(|k| cols.iter().find(|c| c.name == k)).find(|c| c.nullable) {
+            return Err(Problem {
+                message: format!(
+                    "the key column `{}` can be NULL, and a {} model's key must be set in every row",
+                    c.name,
+                    writer_name(m)
+                ),
+                near: Some(c.name.clone()),
+                help: Some(
+                    "key the model by columns that are always set (the entity's id, `envelope_fields_resource_ari_value`), \
+                     or give the NULL a value: `COALESCE(<column>, '<none>') AS <column>`",
+                ),
+            });
+        }
     }
     Ok(cols)
 }
