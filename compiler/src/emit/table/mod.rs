@@ -279,6 +279,38 @@ fn check_lowering(
             });
         }
     };
+    // A `merge` writer upserts the rows the transform gives: a row whose newer
+    // version the model's WHERE drops, or an array element a newer version no
+    // longer has, would stay in the table for good. `merge_exploded` replaces a
+    // parent's rows as a whole, so only it may drop rows.
+    if m.kind == Kind::Ingestion(Writer::Merge) {
+        let refused = if !plan.filter.is_empty() {
+            Some((
+                "WHERE",
+                "a merge model cannot filter rows: a row whose newer version the WHERE drops would stay in the table \
+                 as it was",
+                "select every row and filter where the table is read (deleted rows are there too, with \
+                 `envelope_fields_is_tombstone`), make it an `append` model (every version, filtered), or mark it \
+                 `config(analytics=true)`",
+            ))
+        } else if plan.explode.is_some() {
+            Some((
+                "LATERAL",
+                "a merge model cannot explode an array: an element a newer version no longer holds would stay in \
+                 the table",
+                "explode arrays in a `merge_exploded` model (it replaces a parent's rows as a whole)",
+            ))
+        } else {
+            None
+        };
+        if let Some((near, message, help)) = refused {
+            let d = model_error(model, m, message.into(), Some(near.into()));
+            return Some(match &m.origin {
+                Origin::User { .. } => d.help(help),
+                Origin::Generated { .. } => d,
+            });
+        }
+    }
     let planned: Vec<(&str, ColType, bool)> =
         plan.outputs.iter().map(|o| (o.name.as_str(), ColType::Primitive(o.expr.ty), o.expr.nullable)).collect();
     let derived: Vec<(&str, ColType, bool)> =
