@@ -129,6 +129,7 @@ fn rendered_diagnostics() {
         "025_column_collision.ts",
         "027e_non_ascii_field.ts",
         "e002i_nullable_merge_key",
+        "e002j_merge_model_filters",
     ] {
         let dir = tempfile::tempdir().unwrap();
         prepare(&fixtures_dir().join(name), dir.path());

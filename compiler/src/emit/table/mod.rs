@@ -289,9 +289,10 @@ fn check_lowering(
                 "WHERE",
                 "a merge model cannot filter rows: a row whose newer version the WHERE drops would stay in the table \
                  as it was",
-                "select every row and filter where the table is read (deleted rows are there too, with \
-                 `envelope_fields_is_tombstone`), make it an `append` model (every version, filtered), or mark it \
-                 `config(analytics=true)`",
+                "make it a `merge_exploded` model keyed by `envelope_fields_resource_ari_value`: that writer \
+                 replaces each row as a whole, so a row whose newer version the WHERE drops leaves the table \
+                 (`opsgenie_open_alerts` in the examples); or filter where the table is read, or in an `append` \
+                 model (every version)",
             ))
         } else if plan.explode.is_some() {
             Some((
