@@ -244,10 +244,14 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
                     writer_name(m)
                 ),
                 near: Some(c.name.clone()),
-                help: Some(
-                    "key the model by columns that are always set (the entity's id, `envelope_fields_resource_ari_value`), \
-                     or give the NULL a value: `COALESCE(<column>, '<none>') AS <column>`",
-                ),
+                help: Some(if m.kind == Kind::Ingestion(Writer::Merge) {
+                    "key the model by `envelope_fields_resource_ari_value`, the row's identity: an entity's \
+                     columns are NULL in a tombstone without payload, so a key made of them cannot find the row \
+                     the tombstone deletes"
+                } else {
+                    "key the model by `envelope_fields_resource_ari_value` and the element's position \
+                     (`LATERAL VIEW POSEXPLODE(<array>) t AS position, <element>`)"
+                }),
             });
         }
     }
