@@ -183,6 +183,33 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
         reasons.iter().any(|r| r.contains("the pointer says 10000 bytes, over the 4096-byte limit")),
         "{reasons:?}"
     );
+    // Each row says which entity and row the record claims to be, where its
+    // envelope reads (an oversized record is never decoded).
+    let identities: Vec<(&str, Option<i32>, Option<&str>)> = got
+        .iter()
+        .map(|l| (l.reason_code.as_str(), l.entity_type, l.resource_ari.as_deref()))
+        .filter(|(code, ..)| *code != "offload" && *code != "payload_mismatch")
+        .collect();
+    let mut identities = identities;
+    identities.sort();
+    let want_identities = vec![
+        ("corrupt_frame", None, None),
+        ("missing_identity", Some(issue_type), Some("k-no-ws")),
+        ("missing_payload", Some(issue_type), Some("k-empty")),
+        ("oversized", None, None),
+        ("type_mismatch", Some(issue_type + 1), Some("k-wrong-type")),
+        ("undecodable", None, None),
+        ("unknown_entity_type", Some(9999), Some("k-unknown")),
+        ("unknown_type_url", Some(issue_type), Some("k-url")),
+        ("unusable_workspace_id", Some(issue_type), Some("k-long-ws")),
+    ];
+    assert_eq!(identities, want_identities);
+    assert!(
+        got.iter().filter(|l| l.reason_code == "offload" || l.reason_code == "payload_mismatch").all(|l| l.entity_type
+            == Some(issue_type)
+            && l.resource_ari.as_deref().is_some_and(|k| k.starts_with("k-"))),
+        "{got:?}"
+    );
     // The good records on both sides of the bad ones, and the offloaded one, landed.
     let tables = staging(&lake, &rt);
     let keys: Vec<&str> = tables["manifold_entities.JiraIssue"].iter().map(|r| r.key.as_str()).collect();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use manifold_runtime::arrow_array::cast::AsArray;
-use manifold_runtime::arrow_array::types::Int64Type;
+use manifold_runtime::arrow_array::types::{Int32Type, Int64Type};
 use manifold_runtime::arrow_array::{Array, RecordBatch};
 use manifold_runtime::lake::{Lake, TableName};
 use manifold_runtime::produce::Expected;
@@ -100,6 +100,9 @@ pub struct Letter {
     pub reason_code: String,
     pub reason: String,
     pub raw: Vec<u8>,
+    /// What the record says about itself, where its envelope reads.
+    pub entity_type: Option<i32>,
+    pub resource_ari: Option<String>,
 }
 
 pub fn letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> Vec<Letter> {
@@ -111,6 +114,8 @@ pub fn letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> Vec<
         let (segment, code, reason) = (s("segment"), s("reason_code"), s("reason"));
         let offset = b.column_by_name("offset").unwrap().as_primitive::<Int64Type>().clone();
         let raw = b.column_by_name("raw").unwrap().as_binary::<i32>().clone();
+        let entity_type = b.column_by_name("entity_type").unwrap().as_primitive::<Int32Type>().clone();
+        let ari = s("resource_ari");
         for r in 0..b.num_rows() {
             out.push(Letter {
                 segment: segment.value(r).into(),
@@ -118,6 +123,8 @@ pub fn letters(lake: &Lake, product: &str, rt: &tokio::runtime::Runtime) -> Vec<
                 reason_code: code.value(r).into(),
                 reason: reason.value(r).into(),
                 raw: raw.value(r).to_vec(),
+                entity_type: entity_type.is_valid(r).then(|| entity_type.value(r)),
+                resource_ari: ari.is_valid(r).then(|| ari.value(r).to_string()),
             });
         }
     }

@@ -159,6 +159,20 @@ pub enum Body<'a> {
     None,
 }
 
+/// What a rejected record says about itself, for its dead-letter row: the
+/// envelope's `entity_type` (0, protobuf's unset, is none) and `resource_ari`
+/// (empty is none), when the envelope reads at all. Not for records over the
+/// size limit, which are never decoded.
+pub fn identity(bytes: &[u8]) -> (Option<i32>, Option<&str>) {
+    match crate::wire::decode::<RecordView<'_>>(bytes) {
+        Ok(r) => {
+            let ari = r.resource_ari.value.as_str();
+            ((r.entity_type != 0).then_some(r.entity_type), (!ari.is_empty()).then_some(ari))
+        }
+        Err(_) => (None, None),
+    }
+}
+
 /// Decodes one raw record against `registry`. Records over `max_bytes` are
 /// rejected before decoding.
 pub fn decode<'a>(bytes: &'a [u8], registry: &Registry, max_bytes: usize) -> Result<Decoded<'a>, DeadLetter> {

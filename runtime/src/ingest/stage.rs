@@ -117,9 +117,9 @@ pub async fn stage(
                 let kept = head.len().min(cx.max_record_bytes);
                 if (kept as u64) < *len {
                     let reason = format!("{reason} (the first {kept} of its {len} bytes kept)");
-                    (&head[..kept], Err((DeadLetter::Corrupt(reason), None)))
+                    (&head[..kept], Err((DeadLetter::Corrupt(reason), Identity::default())))
                 } else {
-                    (&head[..], Err((DeadLetter::Corrupt(reason.clone()), None)))
+                    (&head[..], Err((DeadLetter::Corrupt(reason.clone()), Identity::default())))
                 }
             }
         };
@@ -128,12 +128,12 @@ pub async fn stage(
                 by_entity.entry(decoded.entity.name).or_default().push(goods.len());
                 goods.push(Good { decoded, payload, raw, offset });
             }
-            Err((reason, decoded)) => letters.push(Letter {
+            Err((reason, known)) => letters.push(Letter {
                 segment: segment.to_string(),
                 offset,
                 reason,
-                entity_type: decoded.as_ref().map(|d| d.entity.entity_type),
-                resource_ari: decoded.map(|d| d.resource_ari.to_string()),
+                entity_type: known.entity_type,
+                resource_ari: known.resource_ari.map(str::to_string),
                 raw: raw.to_vec(),
             }),
         }
@@ -239,7 +239,15 @@ fn by_workspace<'g, 'f: 'g>(goods: impl Iterator<Item = &'g Good<'f>>) -> impl I
 }
 
 /// A good or dead record.
-type Outcome<'f> = Result<(Decoded<'f>, Option<Payload<'f>>), (DeadLetter, Option<Decoded<'f>>)>;
+type Outcome<'f> = Result<(Decoded<'f>, Option<Payload<'f>>), (DeadLetter, Identity<'f>)>;
+
+/// A dead letter's `entity_type` and `resource_ari`, as far as they are known:
+/// an operator tells which producer or entity a burst of them comes from.
+#[derive(Default)]
+struct Identity<'f> {
+    entity_type: Option<i32>,
+    resource_ari: Option<&'f str>,
+}
 
 /// A record's entity message: a slice of the record, or fetched from where it was offloaded.
 enum Payload<'f> {
@@ -273,7 +281,11 @@ async fn decode<'f>(
 ) -> Result<Option<Outcome<'f>>, (String, String)> {
     let mut decoded = match envelope::decode(bytes, cx.registry, cx.max_record_bytes) {
         Ok(decoded) => decoded,
-        Err(e) => return Ok(Some(Err((e, None)))),
+        Err(e @ DeadLetter::Oversized { .. }) => return Ok(Some(Err((e, Identity::default())))),
+        Err(e) => {
+            let (entity_type, resource_ari) = envelope::identity(bytes);
+            return Ok(Some(Err((e, Identity { entity_type, resource_ari }))));
+        }
     };
     let payload = match std::mem::replace(&mut decoded.body, Body::None) {
         Body::Inline(bytes) => Some(Payload::Inline(bytes)),
@@ -290,8 +302,11 @@ async fn decode<'f>(
             match offload::fetch(&pointer, decoded.entity, cx.base, cx.stores, cx.max_record_bytes).await {
                 Ok(bytes) => Some(Payload::Fetched(bytes)),
                 Err(FetchError::Dead(e)) => {
-                    decoded.body = Body::Offloaded(pointer);
-                    return Ok(Some(Err((e, Some(decoded)))));
+                    let known = Identity {
+                        entity_type: Some(decoded.entity.entity_type),
+                        resource_ari: Some(decoded.resource_ari),
+                    };
+                    return Ok(Some(Err((e, known))));
                 }
                 Err(FetchError::Unavailable { uri, reason }) => return Err((uri, reason)),
             }
