@@ -137,7 +137,8 @@ pub enum IngestError {
     #[error(
         "the lake has committed source `{source_id}` up to {segment}@{offset}, but `{path}` has {len} bytes: \
          this is not the source the lake ingested as `{source_id}` (another directory of that name? give it its \
-         own `--source-id`), or that segment was truncated or replaced. Nothing was ingested"
+         own `--source-id`), or that segment was truncated or replaced; nothing is ingested from it until that is \
+         settled"
     )]
     NotThisSource { source_id: String, segment: String, offset: u64, path: String, len: u64 },
     /// A commit lost to a concurrent one: another ingest of the same source
