@@ -231,6 +231,24 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
             None,
         ));
     }
+    // merge_exploded replaces a parent's rows and keeps one row per key among
+    // them: a key without the parent's identity would let two parents' rows
+    // overwrite each other.
+    if m.kind == Kind::Ingestion(Writer::MergeExploded) && !m.key.iter().any(|k| k == columns::ROW_KEY) {
+        return Err(Problem {
+            message: format!(
+                "a merge_exploded model's key must hold `{}`: its rows are replaced per parent, and two \
+                 parents' rows with one key would overwrite each other",
+                columns::ROW_KEY
+            ),
+            near: m.key.first().cloned(),
+            help: Some(
+                "key it by the parent and the element's position: \
+                 `unique_key=['envelope_fields_resource_ari_value', 'position']` with \
+                 `LATERAL VIEW POSEXPLODE(<array>) t AS position, <element>`",
+            ),
+        });
+    }
     // A merging model holds one row per key. A NULL key would be one row in a
     // batch but never found among the stored rows (NULL equals nothing), so
     // what a table held would depend on how the stream was cut into batches.
