@@ -130,6 +130,7 @@ fn rendered_diagnostics() {
         "027e_non_ascii_field.ts",
         "e002i_nullable_merge_key",
         "e002j_merge_model_filters",
+        "e002m_merge_key_not_the_row",
     ] {
         let dir = tempfile::tempdir().unwrap();
         prepare(&fixtures_dir().join(name), dir.path());

@@ -231,6 +231,23 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
             None,
         ));
     }
+    // Versions order the changes of one record: a merge key of other columns
+    // would compare versions of different records, or keep a row per value a
+    // record ever had (a key that changes between its versions).
+    if m.kind == Kind::Ingestion(Writer::Merge) && m.key != [columns::ROW_KEY] {
+        return Err(Problem {
+            message: format!(
+                "a merge model is keyed by the row's identity, `{}`: versions order one record's changes, so \
+                 another key would compare versions of different records or keep a row per value a record had",
+                columns::ROW_KEY
+            ),
+            near: m.key.iter().find(|k| *k != columns::ROW_KEY).cloned(),
+            help: Some(
+                "set `unique_key='envelope_fields_resource_ari_value'`; for several rows per record, \
+                 use a `merge_exploded` model keyed by the row and the element's position",
+            ),
+        });
+    }
     // merge_exploded replaces a parent's rows and keeps one row per key among
     // them: a key without the parent's identity would let two parents' rows
     // overwrite each other.
