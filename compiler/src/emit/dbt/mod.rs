@@ -372,7 +372,7 @@ fn user_model(p: &Product, um: &UserModel, macros: &str, diags: &mut Diagnostics
         diags.push(
             Diagnostic::error(codes::E002, format!("model `{}` merges but has no `unique_key`", um.name))
                 .primary(line_span(config_line), "in this config")
-                .help("merge writers upsert by key: add `unique_key='envelope_fields_resource_ari_value'` (or the key columns)"),
+                .help("merge writers upsert by key: add `unique_key='envelope_fields_resource_ari_value'` (a `merge_exploded` model: `unique_key=['envelope_fields_resource_ari_value', 'position']`)"),
         );
         return None;
     }
