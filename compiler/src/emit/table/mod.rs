@@ -248,6 +248,29 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
             ),
         });
     }
+    // A merge looks for a record's stored rows in the partitions its new rows
+    // name (and merge_exploded in its staging row's): a partition column whose
+    // value can change between a record's versions would leave the old row in
+    // the old partition. The staging partition column, the record's workspace,
+    // is the one that cannot.
+    if matches!(m.kind, Kind::Ingestion(Writer::Merge | Writer::MergeExploded))
+        && let Some(p) = m.partition_by.iter().find(|p| *p != columns::PARTITION_COLUMN)
+    {
+        return Err(Problem {
+            message: format!(
+                "a {} model is partitioned by `{}` or not at all, not by `{p}`: a record's stored rows are \
+                     looked for in the partition its new version names, so a row whose `{p}` changed would stay \
+                     in the old partition",
+                writer_name(m),
+                columns::PARTITION_COLUMN
+            ),
+            near: Some(p.clone()),
+            help: Some(
+                "set `partition_by=['workspace_id']`; partition by other columns in an `append` model or an \
+                     analytics model",
+            ),
+        });
+    }
     // merge_exploded replaces a parent's rows and keeps one row per key among
     // them: a key without the parent's identity would let two parents' rows
     // overwrite each other.
