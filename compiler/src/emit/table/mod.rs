@@ -176,7 +176,7 @@ impl From<derive::DeriveError> for Problem {
 }
 
 /// The rules every model's table obeys: primitive columns, unique names, its key
-/// and partition columns present, a merging model's key never NULL.
+/// and partition columns present; and a merging model's (`merging_rules`).
 fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
     let mut seen = BTreeSet::new();
     for c in &cols {
@@ -231,6 +231,14 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
             None,
         ));
     }
+    merging_rules(m, &cols, identity)?;
+    Ok(cols)
+}
+
+/// What makes a merging writer's table equal its SQL over each record's latest
+/// version, however the stream is cut into batches and chunks. `identity`: the
+/// columns that name a row's parent (merge_exploded).
+fn merging_rules(m: &DbtModel, cols: &[Column], identity: &[&str]) -> Result<(), Problem> {
     // Versions order the changes of one record: a merge key of other columns
     // would compare versions of different records, or keep a row per value a
     // record ever had (a key that changes between its versions).
@@ -302,18 +310,15 @@ fn check(m: &DbtModel, cols: Vec<Column>) -> Result<Vec<Column>, Problem> {
                     writer_name(m)
                 ),
                 near: Some(c.name.clone()),
-                help: Some(if m.kind == Kind::Ingestion(Writer::Merge) {
-                    "key the model by `envelope_fields_resource_ari_value`, the row's identity: an entity's \
-                     columns are NULL in a tombstone without payload, so a key made of them cannot find the row \
-                     the tombstone deletes"
-                } else {
-                    "key the model by `envelope_fields_resource_ari_value` and the element's position \
-                     (`LATERAL VIEW POSEXPLODE(<array>) t AS position, <element>`)"
-                }),
+                help: Some(
+                    "key by `envelope_fields_resource_ari_value` as `select_envelope_fields()` gives it (and, \
+                     exploding, the element's position: `LATERAL VIEW POSEXPLODE(<array>) t AS position, \
+                     <element>`); an entity's columns are NULL in a tombstone without payload",
+                ),
             });
         }
     }
-    Ok(cols)
+    Ok(())
 }
 
 /// An ingestion model must lower to Rust (`lower`), and its plan must give the
