@@ -861,14 +861,23 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     // `run --once`: both steps, nothing new either.
     let once = run(&["run", "--source", "stream", "--lake", "lake", "--once"]);
     assert!(once.contains("0 records") && once.matches("up to date").count() == models, "{once}");
-    // Errors name what failed and exit 1.
-    let out = Command::new(bin)
-        .args(["ingest", "--source", "missing", "--lake", "lake"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Errors name what failed and exit 1, and make nothing: a mistyped source
+    // leaves no lake of empty tables, and a mistyped lake is not a new, empty
+    // one with nothing to merge, list, optimize or vacuum.
+    let fails = |args: &[&str], names: &str| {
+        let out = Command::new(bin).args(args).current_dir(dir.path()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(names), "{args:?}: {stderr}");
+    };
+    fails(&["ingest", "--source", "missing", "--lake", "new-lake"], "reading the source `missing`");
+    fails(&["run", "--source", "missing", "--lake", "new-lake", "--once"], "reading the source `missing`");
+    for command in [&["merge", "--lake", "lak"][..], &["tables", "--lake", "lak"], &["optimize", "--lake", "lak"]] {
+        fails(command, "there is no lake at `lak`");
+    }
+    fails(&["vacuum", "--lake", "file:///nowhere/lak"], "there is no lake at `file:///nowhere/lak`");
+    assert!(!dir.path().join("new-lake").exists() && !dir.path().join("lak").exists());
+    assert!(!std::path::Path::new("/nowhere").exists());
 }
 
 /// `bench` on a small stream: decode + flatten and step 1, each run twice

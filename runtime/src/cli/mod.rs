@@ -281,12 +281,12 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             }
         }
         Command::Optimize { lake } => {
-            let handle = open_lake(&lake)?;
+            let handle = open_existing_lake(&lake)?;
             let done = maintain::optimize(&handle, registry).await.with_context(|| format!("optimizing `{lake}`"))?;
             print!("{}", report::optimize_table(&done));
         }
         Command::Vacuum { lake, retention_hours, orphans } => {
-            let handle = open_lake(&lake)?;
+            let handle = open_existing_lake(&lake)?;
             let done = maintain::vacuum(&handle, registry, retention_hours, orphans)
                 .await
                 .with_context(|| format!("vacuuming `{lake}`"))?;
@@ -294,6 +294,8 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             println!("vacuumed {} tables: {deleted} files deleted", done.len());
         }
         Command::Status { source, lake } => {
+            // Before the first ingest too: every table then shows the whole
+            // source as its lag.
             let lake = open_lake(&lake)?;
             let status = ingest::status(registry, &lake, &options(&source))
                 .await
@@ -306,7 +308,7 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             print!("\nstep 2, staging → model tables:\n{}", report::merge_status_table(&merges, now));
         }
         Command::Tables { lake } => {
-            let lake = open_lake(&lake)?;
+            let lake = open_existing_lake(&lake)?;
             print!("{}", report::tables(&lake).await?);
         }
         Command::Produce { out, seed, keys, segments, no_bad_records } => {
@@ -352,8 +354,17 @@ fn options(source: &SourceArgs) -> Options {
     options
 }
 
+/// The lake at `location`, made if it is a local directory that does not
+/// exist yet (what `ingest` and `run` write into).
 fn open_lake(location: &str) -> anyhow::Result<Lake> {
     Lake::open(location).with_context(|| format!("opening the lake `{location}`"))
+}
+
+/// The lake at `location`, which must exist: the commands that read or
+/// maintain a lake make nothing (a mistyped path is an error, not a new,
+/// empty lake with nothing to do).
+fn open_existing_lake(location: &str) -> anyhow::Result<Lake> {
+    Lake::open_existing(location).with_context(|| format!("opening the lake `{location}`"))
 }
 
 fn produce_into(registry: &Registry, out: &Path, options: &ProduceOptions) -> anyhow::Result<()> {
@@ -373,7 +384,7 @@ fn produce_into(registry: &Registry, out: &Path, options: &ProduceOptions) -> an
 }
 
 async fn merge_into(registry: &'static Registry, lake: &str, options: MergeOptions) -> anyhow::Result<Vec<TableMerge>> {
-    let lake_handle = open_lake(lake)?;
+    let lake_handle = open_existing_lake(lake)?;
     let options = MergeOptions { chunk_rows: options.chunk_rows.max(1), ..options };
     let merges = merge::merge(&lake_handle, registry, &options)
         .await
@@ -388,8 +399,9 @@ async fn merge_into(registry: &'static Registry, lake: &str, options: MergeOptio
 }
 
 async fn ingest_into(registry: &'static Registry, lake: &str, options: Options) -> anyhow::Result<ingest::Report> {
-    let lake_handle = open_lake(lake)?;
     let context = || format!("ingesting `{}` into `{lake}`", options.source.display());
+    ingest::check_source(&options).with_context(context)?; // before the lake is made
+    let lake_handle = open_lake(lake)?;
     let progress = report::Progress::new(&options.source);
     let mut ingest = Ingest::open(registry, &lake_handle, options.clone()).await.with_context(context)?;
     let report = ingest

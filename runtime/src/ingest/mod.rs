@@ -240,10 +240,22 @@ pub(crate) fn within_its_segment(options: &Options, at: &Position) -> Result<(),
     }
 }
 
+/// The source directory must exist before anything is made: a mistyped one
+/// would otherwise leave a lake of empty tables behind its error. (A run that
+/// follows a source waits for its segments, not for the directory.)
+pub fn check_source(options: &Options) -> Result<(), IngestError> {
+    let error = |source| IngestError::Source { dir: options.source.display().to_string(), source };
+    if !std::fs::metadata(&options.source).map_err(error)?.is_dir() {
+        return Err(error(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory")));
+    }
+    Ok(())
+}
+
 /// The source directory and the `offload_dirs`, each of which must be a
 /// directory: a mistyped one would otherwise turn every payload under it into
 /// a dead letter.
 fn local_dirs(options: &Options) -> Result<offload::LocalDirs, IngestError> {
+    check_source(options)?;
     for dir in &options.offload_dirs {
         let error = |source| IngestError::OffloadDir { dir: dir.display().to_string(), source };
         if !std::fs::metadata(dir).map_err(error)?.is_dir() {

@@ -50,6 +50,11 @@ pub enum LakeError {
     Location { location: String, source: Box<DeltaTableError> },
     #[error("the lake location `{location}` is a file; a lake is a directory")]
     NotADirectory { location: String },
+    /// A command that reads or maintains a lake was given a local directory
+    /// that does not exist (a mistyped path would otherwise become a new,
+    /// empty lake that reports nothing to do).
+    #[error("there is no lake at `{location}`: the directory does not exist (`ingest` makes a lake)")]
+    NoLake { location: String },
     #[error(
         "the lake location `{location}` has `{escape}` in its path, which delta-rs (1.1.3) decodes a second time: \
          it would write the tables' files under one path and look for them under another; choose a path without \
@@ -122,6 +127,18 @@ impl Lake {
     /// (see [`crate::ingest::offload::storage_options_from_env`]).
     pub fn open(location: &str) -> Result<Lake> {
         Lake::open_with(location, crate::ingest::offload::storage_options_from_env())
+    }
+
+    /// [`Lake::open`] for a lake that must exist already: a local directory
+    /// that does not is [`LakeError::NoLake`], and nothing is created. (An
+    /// object store has no directories to check: its tables are looked up.)
+    pub fn open_existing(location: &str) -> Result<Lake> {
+        if let Some(path) = local_path(location)
+            && !path.exists()
+        {
+            return Err(LakeError::NoLake { location: location.to_string() });
+        }
+        Lake::open(location)
     }
 
     /// [`Lake::open`] with explicit object-store settings.
@@ -279,6 +296,17 @@ fn dirs(path: &std::path::Path) -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.') && !n.starts_with('_'))
         .collect()
+}
+
+/// The local directory `location` names: a path, or a `file://` URL; `None`
+/// for an object store's URL.
+fn local_path(location: &str) -> Option<std::path::PathBuf> {
+    match Url::parse(location) {
+        Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+        // A one-letter scheme is a Windows drive (`C:\lake`).
+        Ok(url) if url.scheme().len() > 1 => None,
+        _ => Some(std::path::PathBuf::from(location)),
+    }
 }
 
 /// The first `%` + two hex digits in the lake's path as the file system or the
