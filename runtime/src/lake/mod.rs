@@ -162,7 +162,18 @@ impl Lake {
         &self.root
     }
 
+    /// Where table `name` lives, its local folder made (delta-rs opens only
+    /// a local table whose folder exists): for making or writing the table.
     pub fn table_url(&self, name: &TableName) -> Url {
+        let url = self.table_location(name);
+        if let Ok(path) = url.to_file_path() {
+            let _ = std::fs::create_dir_all(path);
+        }
+        url
+    }
+
+    /// Where table `name` lives, nothing made.
+    fn table_location(&self, name: &TableName) -> Url {
         // Segments escaped, not joined as text: `tables` lists any folder
         // holding a `_delta_log`, and a `#` or `?` in its name would start a
         // fragment or a query (`Copy#1` read as `Copy`, and that folder made).
@@ -172,15 +183,18 @@ impl Lake {
             name.table.as_str(),
             "",
         ]);
-        // A local table directory must exist before delta-rs opens it.
-        if let Ok(path) = url.to_file_path() {
-            let _ = std::fs::create_dir_all(path);
-        }
         url
     }
 
-    /// The table if it exists.
+    /// The table if it exists. Asking makes nothing: a local table without a
+    /// `_delta_log` folder is absent without delta-rs opening it (which needs
+    /// the table's folder made first).
     pub async fn existing(&self, name: &TableName) -> Result<Option<Table>> {
+        if let Ok(path) = self.table_location(name).to_file_path()
+            && !path.join("_delta_log").is_dir()
+        {
+            return Ok(None);
+        }
         let mut inner = DeltaTableBuilder::from_url(self.table_url(name))
             .and_then(|b| b.with_storage_options(self.storage_options.clone()).build())
             .map_err(|e| delta(name, e))?;
