@@ -312,14 +312,19 @@ fn dirs(path: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// `location` as a URL, if it is one: a path is not, nor a Windows drive
+/// (`C:\lake`, whose one letter would parse as a scheme).
+fn as_url(location: &str) -> Option<Url> {
+    Url::parse(location).ok().filter(|url| url.scheme().len() > 1)
+}
+
 /// The local directory `location` names: a path, or a `file://` URL; `None`
 /// for an object store's URL.
 fn local_path(location: &str) -> Option<std::path::PathBuf> {
-    match Url::parse(location) {
-        Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
-        // A one-letter scheme is a Windows drive (`C:\lake`).
-        Ok(url) if url.scheme().len() > 1 => None,
-        _ => Some(std::path::PathBuf::from(location)),
+    match as_url(location) {
+        Some(url) if url.scheme() == "file" => url.to_file_path().ok(),
+        Some(_) => None,
+        None => Some(std::path::PathBuf::from(location)),
     }
 }
 
@@ -329,12 +334,9 @@ fn local_path(location: &str) -> Option<std::path::PathBuf> {
 /// so with such a sequence its commits land beside where it reads them
 /// ("File not found" after a half-created table; seen with local and S3 lakes).
 fn escape_in_path(location: &str) -> Option<String> {
-    let path = match Url::parse(location) {
-        // One letter is a Windows drive (`C:\lake`), not a scheme.
-        Ok(url) if url.scheme().len() > 1 => {
-            percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy().into_owned()
-        }
-        _ => location.to_string(),
+    let path = match as_url(location) {
+        Some(url) => percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy().into_owned(),
+        None => location.to_string(),
     };
     let bytes = path.as_bytes();
     (0..bytes.len().saturating_sub(2))
