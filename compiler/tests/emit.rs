@@ -373,3 +373,68 @@ fn crlf_and_bom_schemas_build_the_same_bytes() {
     assert!(!lf_stale && !crlf_stale);
     assert!(lf_artifacts == crlf_artifacts, "CRLF schemas emit other bytes");
 }
+
+/// A team model's fingerprint (the version of the `txn` by which the merge
+/// step tells which model computed a table's rows) follows what the model
+/// computes: not its SQL's whitespace or comments, but any change to an
+/// expression, its filter or how its rows are written. Generated models have
+/// none.
+#[test]
+fn a_team_models_fingerprint_follows_what_it_computes() {
+    let schema = "import { Entity, Manifest, EntityState, Team, Int } from \"../manifold\";\n\
+                  export interface FooManifest extends Manifest {\n  owner: Team.JIRA_AGILE;\n  status: EntityState.ACTIVE;\n}\n\
+                  /** An entity. */\nexport interface Foo extends Entity {\n  id: String;\n  n: Int;\n}\n";
+    let fingerprint = |sql: &str| -> String {
+        let files = vec![
+            ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
+            ("p/foo.ts".to_string(), schema.to_string()),
+            ("p/models/foo_log.sql".to_string(), sql.to_string()),
+        ];
+        let c = manifold_compiler::compile_loaded(
+            manifold_compiler::load::from_memory(&files, None),
+            "manifold.lock".into(),
+        );
+        assert!(!c.diagnostics.has_errors(), "{}", diag::render_text(&c.db, &c.diagnostics, false));
+        let out = manifold_compiler::emit(&c);
+        assert!(!out.diagnostics.has_errors(), "{}", diag::render_text(&c.db, &out.diagnostics, false));
+        let fds = &out.artifacts.iter().find(|a| a.path == emit::proto::DESCRIPTOR_SET).unwrap().bytes;
+        let rust = emit::rust::product_rust(&c.model, &c.lock, "p", fds, &out.models).unwrap();
+        // The registry: the team's model names its fingerprint, the generated one none.
+        let info = |name: &str| {
+            let at = rust.find(&format!("name: \"{name}\"")).unwrap();
+            let field = at + rust[at..].find("sql_fingerprint: ").unwrap();
+            let text = &rust[field..field + rust[field..].find('}').unwrap()];
+            text.split_whitespace().collect::<String>()
+        };
+        assert_eq!(info("foo"), "sql_fingerprint:None,");
+        assert_eq!(info("foo_log"), "sql_fingerprint:Some(super::transforms::foo_log::FINGERPRINT),");
+        let module = rust.find("pub mod foo_log {").unwrap();
+        let at = module + rust[module..].find("pub const FINGERPRINT: i64 = ").unwrap();
+        rust[at..at + rust[at..].find(';').unwrap()].to_string()
+    };
+    let model = |config: &str, n: &str, filter: &str| {
+        format!(
+            "{{{{ config({config}) }}}}\nSELECT\n  {{{{ select_envelope_fields() }}}}\n  {n} AS n,\n  \
+             {{{{ select_required_fields() }}}}\nFROM {{{{ source('manifold_entities', 'Foo') }}}}\n{filter}"
+        )
+    };
+    let base = fingerprint(&model("writer='append'", "CAST(n AS BIGINT)", ""));
+    let spaced = model("writer='append'", "CAST( n  AS BIGINT )", "-- the same rows\n");
+    assert_eq!(fingerprint(&spaced), base, "whitespace and comments are not what a model computes");
+    let other = [
+        model("writer='append'", "CAST(n + 1 AS BIGINT)", ""),
+        model("writer='append'", "CAST(n AS BIGINT)", "WHERE n > 0"),
+        model("writer='append', partition_by=['workspace_id']", "CAST(n AS BIGINT)", ""),
+        model(
+            "writer='merge_exploded', unique_key='envelope_fields_resource_ari_value'",
+            "CAST(n AS BIGINT)",
+            "WHERE n > 0",
+        ),
+    ];
+    let mut seen = vec![base];
+    for sql in other {
+        let f = fingerprint(&sql);
+        assert!(!seen.contains(&f), "{sql}\n{f} seen before");
+        seen.push(f);
+    }
+}

@@ -81,6 +81,12 @@ pub struct ModelInfo {
     /// For `merge_exploded`: the entity's main table, whose rows tell which
     /// (generation, version) of each parent is current.
     pub parent: Option<&'static str>,
+    /// For a team's model, a hash of what it computes (its lowered transform,
+    /// writer, key and partitioning; 63 bits): each fill of the model's table
+    /// records it, and a release whose model has another fingerprint fills the
+    /// table again (`merge::model_app_id`). `None` for generated models, whose
+    /// SQL changes only as their entity's fields do.
+    pub sql_fingerprint: Option<i64>,
 }
 
 /// Everything the runtime needs to know about one entity.

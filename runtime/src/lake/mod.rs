@@ -467,7 +467,13 @@ impl Table {
     /// as a blind append (it read nothing, so it never conflicts with another
     /// append). With no rows, commits `txn` alone. Returns the new version.
     pub async fn append(&mut self, batches: &[RecordBatch], txn: Option<Transaction>) -> Result<i64> {
-        self.commit(batches, Vec::new(), txn, Change::Append).await
+        self.commit(batches, Vec::new(), txn.into_iter().collect(), Change::Append).await
+    }
+
+    /// [`Table::append`] recording several `txns`; the first is the writer's
+    /// progress, which a concurrent commit must not have recorded too.
+    pub async fn append_recording(&mut self, batches: &[RecordBatch], txns: Vec<Transaction>) -> Result<i64> {
+        self.commit(batches, Vec::new(), txns, Change::Append).await
     }
 
     /// Writes `batches` as new files in one commit with `retired` (removes of
@@ -485,14 +491,26 @@ impl Table {
         txn: Option<Transaction>,
         scope: Option<&Scope>,
     ) -> Result<i64> {
-        self.commit(batches, retired, txn, Change::Merge(scope)).await
+        self.commit(batches, retired, txn.into_iter().collect(), Change::Merge(scope)).await
+    }
+
+    /// [`Table::replace`] recording several `txns`; the first is the writer's
+    /// progress, which a concurrent commit must not have recorded too.
+    pub async fn replace_recording(
+        &mut self,
+        batches: &[RecordBatch],
+        retired: Vec<Action>,
+        txns: Vec<Transaction>,
+        scope: Option<&Scope>,
+    ) -> Result<i64> {
+        self.commit(batches, retired, txns, Change::Merge(scope)).await
     }
 
     /// Replaces the files `removes` by `batches` (the same rows, rewritten) in
     /// one commit that changes no data (`dataChange: false`): a compaction.
     pub async fn compact(&mut self, batches: &[RecordBatch], removes: Vec<Remove>) -> Result<i64> {
         let removes = removes.into_iter().map(|r| Action::Remove(Remove { data_change: false, ..r })).collect();
-        self.commit(batches, removes, None, Change::Rearrange).await
+        self.commit(batches, removes, Vec::new(), Change::Rearrange).await
     }
 
     /// Whether writers may add deletion vectors: the table was created with
@@ -688,7 +706,7 @@ impl Table {
         &mut self,
         batches: &[RecordBatch],
         retired: Vec<Action>,
-        txn: Option<Transaction>,
+        txns: Vec<Transaction>,
         change: Change<'_>,
     ) -> Result<i64> {
         let data_change = change != Change::Rearrange;
@@ -703,17 +721,17 @@ impl Table {
             adds.extend(writer.flush().await.map_err(|e| delta(&self.name, e))?);
         }
         actions.extend(adds.into_iter().map(|add| Action::Add(Add { data_change, ..add })));
-        if actions.is_empty() && txn.is_none() {
+        if actions.is_empty() && txns.is_empty() {
             return Ok(self.version().unwrap_or(0));
         }
-        let app_id = txn.as_ref().map(|t| t.app_id.clone());
+        let app_id = txns.first().map(|t| t.app_id.clone());
         let props = || {
             let mut props = CommitProperties::default();
             if change == Change::Append {
                 props = props.with_metadata([("isBlindAppend".to_string(), serde_json::Value::Bool(true))]);
             }
-            if let Some(txn) = txn.clone() {
-                props = props.with_application_transaction(txn);
+            for txn in &txns {
+                props = props.with_application_transaction(txn.clone());
             }
             if let Change::Merge(Some(_)) = change {
                 // Races are judged by `conflict.rs`, not by delta-rs's whole-table rule.

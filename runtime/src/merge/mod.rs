@@ -11,7 +11,13 @@
 //! yet (a new model, a table deleted to be rebuilt) is filled from the staging
 //! table's current files instead, once the others have caught up
 //! (`snapshot.rs`): the commits it would need may be gone. So is a target
-//! behind a staging commit that can no longer be read (`refill_behind`).
+//! behind a staging commit that can no longer be read (`refill_behind`), and
+//! a team model's table whose rows another version of the model computed:
+//! the fill's last commit records the model's fingerprint
+//! (`txn(<staging>#model, <fingerprint>)`, see [`model_app_id`]), and a
+//! release whose model has another fingerprint — a changed SQL, or a release
+//! rolled back — fills the table again, replacing what it holds
+//! (`snapshot.rs`).
 //!
 //! Within a chunk the targets run in order: an entity's main table before its
 //! `merge_exploded` child tables, which ask the main table which version of
@@ -30,6 +36,8 @@ mod status;
 #[cfg(test)]
 mod tests;
 pub(crate) mod writers;
+
+use std::collections::HashSet;
 
 use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
@@ -59,12 +67,6 @@ pub enum MergeError {
          delete this entity's model tables too so that they are rebuilt from the new one"
     )]
     StagingRecreated { target: String, staging: String, merged: i64, current: i64 },
-    /// An `append` table behind a staging commit that can no longer be read.
-    #[error(
-        "`{tables}` (append) cannot catch up: {source}. Delete it: the next merge fills it from the staging \
-         table's current files"
-    )]
-    AppendBehindGoneCommit { tables: String, source: LakeError },
 }
 
 #[derive(Clone, Debug)]
@@ -107,16 +109,43 @@ pub fn target_name(product: &str, model: &ModelInfo) -> TableName {
     TableName::new(product, model.name)
 }
 
+/// The app id of the `txn` whose version says which model computed a model
+/// table's rows: the model's fingerprint (`ModelInfo::sql_fingerprint`),
+/// recorded by the last commit of each fill.
+pub fn model_app_id(staging: &TableName) -> String {
+    format!("{staging}#model")
+}
+
+/// Whether `table`, which has merged before, holds rows of another version
+/// of `model` than this release's: the fingerprint it recorded (if any).
+async fn computed_by_another_model(
+    table: &Table,
+    staging: &TableName,
+    model: &ModelInfo,
+) -> Result<Option<Option<i64>>, MergeError> {
+    let Some(fingerprint) = model.sql_fingerprint else { return Ok(None) };
+    let recorded = table.txn_version(&model_app_id(staging)).await?;
+    Ok((recorded != Some(fingerprint)).then_some(recorded))
+}
+
 /// A chunk whose commit conflicts is redone at most this many times.
 const ATTEMPTS: usize = 5;
 
 struct Target {
     model: &'static ModelInfo,
     table: Table,
+    /// The app id its commits record progress under: the staging table's name.
+    progress: String,
+    /// What the last commit of a fill also records: the model's fingerprint.
+    model_txn: Option<Transaction>,
     done: i64,
     /// Merged nothing yet: filled from the staging table's current files
     /// (`snapshot.rs`), not its commits.
     fresh: bool,
+    /// For a fill on top of rows the table holds: the files that held them
+    /// when it began. Their rows yield to the fill's (`writers::merge_over`):
+    /// they may be what an older SQL of the model computed.
+    stale: Option<HashSet<String>>,
     report: TableMerge,
 }
 
@@ -134,7 +163,6 @@ pub async fn merge(
         let staging_name = TableName::new(STAGING_SCHEMA, entity.name);
         let Some(staging) = lake.existing(&staging_name).await? else { continue };
         let upto = staging.version().unwrap_or(0);
-        let app_id = staging_name.to_string();
         // Parents first: merge_exploded models read their main table.
         let mut models: Vec<&'static ModelInfo> = entity.models.iter().collect();
         models.sort_by_key(|m| m.writer == Writer::MergeExploded);
@@ -149,7 +177,8 @@ pub async fn merge(
                 _ => vec![crate::lake::ENABLE_DELETION_VECTORS, (crate::lake::LOOKUP_COLUMNS, &lookup)],
             };
             let table = lake.table_with_properties(&name, &(model.schema)(), model.partition_by, &properties).await?;
-            let done = table.txn_version(&app_id).await?.unwrap_or(-1);
+            let progress = staging_name.to_string();
+            let done = table.txn_version(&progress).await?.unwrap_or(-1);
             // Ahead of the staging version read above: a concurrent merge of
             // later staging commits, unless the staging table is younger still.
             if done > upto {
@@ -157,7 +186,7 @@ pub async fn merge(
                 if now < done {
                     return Err(MergeError::StagingRecreated {
                         target: name.to_string(),
-                        staging: app_id,
+                        staging: staging_name.to_string(),
                         merged: done,
                         current: now,
                     });
@@ -172,8 +201,26 @@ pub async fn merge(
                 commits: 0,
                 written: Written::default(),
             };
-            let fresh = upto > 0 && (done < 0 || parent_is_fresh(model, &targets));
-            targets.push(Target { model, table, done, fresh, report });
+            let other_model = match done {
+                0.. => computed_by_another_model(&table, &staging_name, model).await?,
+                _ => None,
+            };
+            let fresh = upto > 0 && (done < 0 || other_model.is_some() || parent_is_fresh(model, &targets));
+            let model_txn = model.sql_fingerprint.map(|f| Transaction::new(model_app_id(&staging_name), f));
+            let mut target = Target { model, table, progress, model_txn, done, fresh, stale: None, report };
+            if let (true, Some(recorded)) = (fresh, other_model) {
+                let recorded = recorded.map_or("none".to_string(), |f| format!("{f:016x}"));
+                tracing::warn!(
+                    table = %target.report.table,
+                    "its rows were computed by another version of its model (fingerprint {recorded}, this \
+                     release's {:016x}): computing them again from the staging table's current files",
+                    model.sql_fingerprint.unwrap_or_default()
+                );
+            }
+            if fresh {
+                target.fill_on_top().await?;
+            }
+            targets.push(target);
         }
         // Tables that merged before catch up through the commits first, so that
         // a fresh child table finds its main table complete.
@@ -189,7 +236,7 @@ pub async fn merge(
                 let batches = match staging.changes(end - 1, end).await {
                     Ok(batches) => batches,
                     Err(gone @ LakeError::CommitGone { .. }) => {
-                        refill_behind(&mut targets, end, gone)?;
+                        refill_behind(&mut targets, end, gone).await?;
                         at = behind(&targets);
                         continue 'chunks;
                     }
@@ -202,14 +249,14 @@ pub async fn merge(
             for i in 0..targets.len() {
                 let mut attempt = 0;
                 loop {
-                    match apply(&mut targets, i, &chunk, end, &app_id).await {
+                    match apply(&mut targets, i, &chunk, end).await {
                         // A concurrent commit (an optimize) removed a file this
                         // chunk rewrote: redo the chunk on the fresh table state.
                         Err(MergeError::Lake(e)) if e.is_conflict() && attempt + 1 < ATTEMPTS => {
                             attempt += 1;
                             let t = &mut targets[i];
                             t.reopen_after_race(lake, attempt).await?;
-                            t.done = t.table.txn_version(&app_id).await?.unwrap_or(-1);
+                            t.done = t.table.txn_version(&t.progress).await?.unwrap_or(-1);
                         }
                         other => break other?,
                     }
@@ -218,7 +265,7 @@ pub async fn merge(
             at = end;
         }
         if at >= upto {
-            snapshot::fill(lake, &staging, &mut targets, upto, &app_id, options).await?;
+            snapshot::fill(lake, &staging, &mut targets, upto, options).await?;
         }
         out.extend(targets.into_iter().map(|t| t.report));
     }
@@ -231,7 +278,6 @@ async fn apply(
     i: usize,
     chunk: &[(i64, Vec<RecordBatch>)],
     end: i64,
-    app_id: &str,
 ) -> Result<(), MergeError> {
     let done = targets[i].done;
     if done >= end || targets[i].fresh {
@@ -247,8 +293,8 @@ async fn apply(
         return Ok(());
     }
     let rows = transform(targets[i].model, &staging)?;
-    let txn = Transaction::new(app_id, end);
-    let written = write(targets, i, &staging, &rows, txn).await;
+    let txn = Transaction::new(&targets[i].progress, end);
+    let written = write(targets, i, &staging, &rows, vec![txn]).await;
     if written.is_err() {
         // Rows a failed merge staged must not reach a later commit.
         targets[i].table.discard_staged();
@@ -270,25 +316,18 @@ fn parent_is_fresh(model: &ModelInfo, targets: &[Target]) -> bool {
 }
 
 /// Staging commit `version` can no longer be read (`gone`): the targets that
-/// still need it are filled from the staging table's current files instead —
-/// the merging writers are idempotent, so applying every row again on top of
-/// what they hold ends where applying the missing commits would have. An
-/// `append` table cannot be (it would hold rows twice): the merge stops and
-/// says how to rebuild it.
-fn refill_behind(targets: &mut [Target], version: i64, gone: LakeError) -> Result<(), MergeError> {
-    let needs = |t: &Target| !t.fresh && t.done < version;
-    let appends: Vec<String> = targets
-        .iter()
-        .filter(|t| needs(t) && t.model.writer == Writer::Append)
-        .map(|t| t.report.table.to_string())
-        .collect();
-    if !appends.is_empty() {
-        return Err(MergeError::AppendBehindGoneCommit { tables: appends.join("`, `"), source: gone });
-    }
+/// still need it are filled from the staging table's current files instead,
+/// on top of what they hold — applying every row again ends where applying
+/// the missing commits would have (an `append` table's fill replaces its
+/// files: see `snapshot.rs`).
+async fn refill_behind(targets: &mut [Target], version: i64, gone: LakeError) -> Result<(), MergeError> {
     for i in 0..targets.len() {
-        if needs(&targets[i]) || (!targets[i].fresh && parent_is_fresh(targets[i].model, &targets[..i])) {
-            tracing::warn!(table = %targets[i].report.table, "{gone}; filling it from the staging table's current files");
+        let t = &targets[i];
+        let needs = !t.fresh && t.done < version;
+        if needs || (!t.fresh && parent_is_fresh(t.model, &targets[..i])) {
+            tracing::warn!(table = %t.report.table, "{gone}; filling it from the staging table's current files");
             targets[i].fresh = true;
+            targets[i].fill_on_top().await?;
         }
     }
     Ok(())
@@ -304,6 +343,14 @@ fn transform(model: &ModelInfo, batches: &[RecordBatch]) -> Result<Vec<RecordBat
 }
 
 impl Target {
+    /// Before this (fresh) target is filled: the files holding the rows it
+    /// has already, which the fill replaces (none for a new table).
+    async fn fill_on_top(&mut self) -> Result<(), MergeError> {
+        let files: HashSet<String> = self.table.files().await?.into_iter().map(|f| f.path).collect();
+        self.stale = (!files.is_empty()).then_some(files);
+        Ok(())
+    }
+
     /// The table's fresh state after its commit lost race number `attempt`
     /// (a concurrent optimize removed a file the commit rewrote), after a
     /// pause that grows with the attempts.
@@ -331,12 +378,18 @@ async fn write(
     i: usize,
     staging: &[RecordBatch],
     rows: &[RecordBatch],
-    txn: Transaction,
+    txns: Vec<Transaction>,
 ) -> Result<Written, MergeError> {
     let model = targets[i].model;
     Ok(match model.writer {
-        Writer::Append => writers::append(&mut targets[i].table, rows, txn).await?,
-        Writer::Merge => writers::merge(&mut targets[i].table, rows, model.key, txn).await?,
+        // A fill writes an `append` table's rows in one commit, which
+        // replaces what it held (no files for a new table).
+        Writer::Append if targets[i].fresh => writers::append_replacing(&mut targets[i].table, rows, txns).await?,
+        Writer::Append => writers::append(&mut targets[i].table, rows, txns).await?,
+        Writer::Merge => {
+            let t = &mut targets[i];
+            writers::merge_over(&mut t.table, rows, model.key, txns, t.stale.as_ref()).await?
+        }
         Writer::MergeExploded => {
             let parent = model.parent.ok_or_else(|| {
                 MergeError::Model(format!("`{}` is merge_exploded but names no main table", model.name))
@@ -348,7 +401,7 @@ async fn write(
                 ))
             })?;
             let (before, rest) = targets.split_at_mut(i);
-            writers::merge_exploded(&mut rest[0].table, &before[p].table, staging, rows, model.key, txn).await?
+            writers::merge_exploded(&mut rest[0].table, &before[p].table, staging, rows, model.key, txns).await?
         }
     })
 }

@@ -17,7 +17,16 @@
 //! start by the next, at no cost to correctness. The `append` writer is not
 //! idempotent: its rows are gathered and written in one commit, which holds
 //! the whole table in memory once (a model that appends every staging row
-//! verbatim is expected to be small, or rebuilt rarely).
+//! verbatim is expected to be small, or rebuilt rarely), and which removes
+//! every file the table held, so filling it again never doubles a row.
+//!
+//! A fill on top of rows the table holds (it is behind a commit that is gone,
+//! or another version of its model computed them) must end where a
+//! fill of the empty table would: the rows may be an older SQL's. So the
+//! `merge` writer gives each stored row of the files present when the fill
+//! began (`Target::stale`) up to the fill's row of its key and version, where
+//! a tie otherwise goes by content; `merge_exploded` replaces each parent's
+//! rows whatever they hold; `append` replaces the files.
 
 use arrow_array::RecordBatch;
 use deltalake::kernel::Transaction;
@@ -41,7 +50,6 @@ pub(super) async fn fill(
     staging: &Table,
     targets: &mut [Target],
     upto: i64,
-    app_id: &str,
     options: &MergeOptions,
 ) -> Result<(), MergeError> {
     let fresh: Vec<usize> = (0..targets.len()).filter(|&i| targets[i].fresh).collect();
@@ -65,11 +73,14 @@ pub(super) async fn fill(
         }
         let last = files.peek().is_none();
         chunk_no += 1;
-        let txn = || match last {
-            true => Transaction::new(app_id, upto),
-            false => Transaction::new(chunk_app_id(app_id), chunk_no),
-        };
         for &i in &fresh {
+            // The last chunk records the fill's progress and which model
+            // computed the rows (`super::model_app_id`).
+            let (progress, model_txn) = (targets[i].progress.clone(), targets[i].model_txn.clone());
+            let txn = || match last {
+                true => std::iter::once(Transaction::new(&progress, upto)).chain(model_txn.clone()).collect(),
+                false => vec![Transaction::new(chunk_app_id(&progress), chunk_no)],
+            };
             targets[i].report.staging_rows += rows;
             let model = targets[i].model;
             let model_rows = transform(model, &chunk)?;
@@ -106,7 +117,7 @@ pub(super) async fn fill(
     }
     for &i in &fresh {
         let t = &mut targets[i];
-        (t.done, t.report.to, t.fresh) = (upto, upto, false);
+        (t.done, t.report.to, t.fresh, t.stale) = (upto, upto, false, None);
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! age of the oldest staging commit it has not merged (the lag that matters
 //! to whoever waits for the rows, and to lag-driven scaling).
 
-use super::{MergeError, target_name};
+use super::{MergeError, computed_by_another_model, target_name};
 use crate::ingest::STAGING_SCHEMA;
 use crate::lake::{Lake, TableName};
 use crate::mapping::{Registry, Writer};
@@ -31,11 +31,16 @@ pub async fn status(lake: &Lake, registry: &Registry) -> Result<Vec<MergeStatus>
         let staging_name = TableName::new(STAGING_SCHEMA, entity.name);
         let Some(staging) = lake.existing(&staging_name).await? else { continue };
         let upto = staging.version().unwrap_or(0);
-        let app_id = staging_name.to_string();
+        let progress = staging_name.to_string();
         for model in entity.models {
             let name = target_name(registry.product, model);
             let (version, rows, merged) = match lake.existing(&name).await? {
-                Some(t) => (t.version(), t.row_count().await?, t.txn_version(&app_id).await?),
+                // Rows another version of the model computed: every staging
+                // commit is still to merge (the next merge fills it again).
+                Some(t) if computed_by_another_model(&t, &staging_name, model).await?.is_some() => {
+                    (t.version(), t.row_count().await?, None)
+                }
+                Some(t) => (t.version(), t.row_count().await?, t.txn_version(&progress).await?),
                 None => (None, 0, None),
             };
             let done = merged.unwrap_or(-1);

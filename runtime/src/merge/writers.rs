@@ -3,10 +3,10 @@
 //! not at all.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use arrow_array::RecordBatch;
-use deltalake::kernel::Transaction;
+use deltalake::kernel::{Action, Transaction};
 
 use super::MergeError;
 use super::files::{self, Probe, Stamps};
@@ -35,10 +35,26 @@ fn concat(table: &Table, rows: &[RecordBatch]) -> Result<RecordBatch, MergeError
     arrow_select::concat::concat_batches(&schema, &rows).map_err(|e| MergeError::Model(e.to_string()))
 }
 
-/// `append`: the rows as they are.
-pub async fn append(table: &mut Table, rows: &[RecordBatch], txn: Transaction) -> Result<Written, MergeError> {
-    table.append(rows, Some(txn)).await?;
+/// `append`: the rows as they are, in one commit recording `txns` (the
+/// first: the progress).
+pub async fn append(table: &mut Table, rows: &[RecordBatch], txns: Vec<Transaction>) -> Result<Written, MergeError> {
+    table.append_recording(rows, txns).await?;
     Ok(Written { rows: rows.iter().map(RecordBatch::num_rows).sum(), ..Written::default() })
+}
+
+/// `append` filling a table: the rows in one commit that removes every file
+/// the table holds (none for a new table), so that a table filled again
+/// holds each row once.
+pub async fn append_replacing(
+    table: &mut Table,
+    rows: &[RecordBatch],
+    txns: Vec<Transaction>,
+) -> Result<Written, MergeError> {
+    let held = table.files().await?;
+    let replaced = held.iter().filter_map(|f| f.num_records).sum::<u64>() as usize;
+    let held = held.into_iter().map(|f| Action::Remove(f.remove)).collect();
+    table.replace_recording(rows, held, txns, None).await?;
+    Ok(Written { rows: rows.iter().map(RecordBatch::num_rows).sum(), replaced, ..Written::default() })
 }
 
 /// `merge`: upsert by `key`. Of the chunk's rows and the stored row of a key,
@@ -49,6 +65,20 @@ pub async fn merge(
     rows: &[RecordBatch],
     key: &[&str],
     txn: Transaction,
+) -> Result<Written, MergeError> {
+    merge_over(table, rows, key, vec![txn], None).await
+}
+
+/// [`merge`], where a stored row in one of the files `stale` loses a tie of
+/// last-writer-wins stamps to the chunk's row whatever the content: it is the
+/// same version of the record, computed by what may be an older SQL of the
+/// model (a fill on top of what a table holds: see `snapshot.rs`).
+pub async fn merge_over(
+    table: &mut Table,
+    rows: &[RecordBatch],
+    key: &[&str],
+    txns: Vec<Transaction>,
+    stale: Option<&HashSet<String>>,
 ) -> Result<Written, MergeError> {
     let started = std::time::Instant::now();
     let all = concat(table, rows)?;
@@ -83,6 +113,11 @@ pub async fn merge(
                 Ordering::Equal => ties.push((i, stored.position)),
             }
         }
+        if stale.is_some_and(|files| files.contains(&holding.file.path)) {
+            // The stored rows give way to this version of them.
+            out.extend(ties.drain(..).map(|(_, position)| position));
+            out.sort_unstable();
+        }
         if !ties.is_empty() {
             // Equal stamps: the content decides (whole stored rows, these only).
             let positions: Vec<u64> = ties.iter().map(|(_, p)| *p).collect();
@@ -109,7 +144,7 @@ pub async fn merge(
     };
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed: retired.files_changed };
     let scope = probe.scope(&new_rows)?;
-    table.replace(&[new_rows], retired.actions, Some(txn), Some(&scope)).await?;
+    table.replace_recording(&[new_rows], retired.actions, txns, Some(&scope)).await?;
     tracing::debug!(
         table = %table.name(),
         rows = written.rows,
@@ -138,11 +173,11 @@ pub async fn merge_exploded(
     staging: &[RecordBatch],
     rows: &[RecordBatch],
     key: &[&str],
-    txn: Transaction,
+    txns: Vec<Transaction>,
 ) -> Result<Written, MergeError> {
     // The chunk's last-writer-wins version of every parent.
     let Some(first) = staging.first() else {
-        table.append(&[], Some(txn)).await?;
+        table.append_recording(&[], txns).await?;
         return Ok(Written::default());
     };
     let parents =
@@ -188,6 +223,6 @@ pub async fn merge_exploded(
     let files_changed = retired.files_changed;
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed };
     let scope = probe.scope(&new_rows)?;
-    table.replace(&[new_rows], retired.actions, Some(txn), Some(&scope)).await?;
+    table.replace_recording(&[new_rows], retired.actions, txns, Some(&scope)).await?;
     Ok(written)
 }

@@ -605,6 +605,15 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
         let (n, sql) = (&m.name, &m.compiled.sql);
         let (key, part) = (&m.key, &m.partition_by);
         let module = ident(&m.name);
+        // Team models only: a generated model's SQL follows its entity's
+        // fields, which change only as `manifold check` allows (a new optional
+        // field is a new column, NULL in the rows of records that never had
+        // it, as the new SQL computes them too). A team's SQL may change what
+        // every row holds.
+        let fingerprint = match m.origin {
+            Origin::User { .. } => quote! { Some(super::transforms::#module::FINGERPRINT) },
+            Origin::Generated { .. } => quote! { None },
+        };
         quote! {
             ModelInfo {
                 name: #n,
@@ -615,6 +624,7 @@ fn entity_info(lock: &Lock, p: &Product, e: &Entity, dbt: &[DbtModel]) -> TokenS
                 schema: super::transforms::#module::schema,
                 transform: super::transforms::#module::run,
                 parent: #parent,
+                sql_fingerprint: #fingerprint,
             }
         }
     });

@@ -4,6 +4,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use sha2::{Digest, Sha256};
 
 use super::mapping::ident;
 use crate::emit::columns::SqlType;
@@ -62,6 +63,21 @@ fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
         }
     });
     let columns = plan.outputs.iter().map(|o| expr(&o.expr));
+    let code = quote! {
+        /// The Arrow schema of the model's table.
+        pub fn schema() -> SchemaRef {
+            Arc::new(Schema::new(vec![#(#fields),*]))
+        }
+
+        /// The model's rows for a batch of staging rows.
+        pub fn run(staging: &RecordBatch) -> t::Result<RecordBatch> {
+            let frame = #frame;
+            #filter
+            let rows = frame.rows();
+            t::output(schema(), vec![#(#columns),*])
+        }
+    };
+    let fingerprint = fingerprint(m, &code);
     quote! {
         #[doc = #doc]
         pub mod #name {
@@ -70,20 +86,29 @@ fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
             use ::manifold_runtime::arrow_schema::{Field, Schema, SchemaRef};
             use ::manifold_runtime::transform::{self as t, Frame, Ty};
 
-            /// The Arrow schema of the model's table.
-            pub fn schema() -> SchemaRef {
-                Arc::new(Schema::new(vec![#(#fields),*]))
-            }
+            /// What the model computes, hashed: its table's schema and
+            /// transform (below) and how its rows are written.
+            pub const FINGERPRINT: i64 = #fingerprint;
 
-            /// The model's rows for a batch of staging rows.
-            pub fn run(staging: &RecordBatch) -> t::Result<RecordBatch> {
-                let frame = #frame;
-                #filter
-                let rows = frame.rows();
-                t::output(schema(), vec![#(#columns),*])
-            }
+            #code
         }
     }
+}
+
+/// A short, stable hash of what model `m` computes: `code` (its table's
+/// schema and its transform, the Rust that runs — so whitespace and comments
+/// in its SQL do not count, and neither do rewrites that lower to the same
+/// code) and how its rows are written (writer, key, partitioning). The merge
+/// step records its staging progress under it, so a release whose model
+/// computes something else fills the model's table again (see the runtime's
+/// `merge::progress_id`).
+fn fingerprint(m: &DbtModel, code: &TokenStream) -> proc_macro2::Literal {
+    let mut hash = Sha256::new();
+    hash.update(code.to_string());
+    hash.update(format!("\n{:?}\n{:?}\n{:?}", m.kind, m.key, m.partition_by));
+    let bytes: [u8; 8] = hash.finalize()[..8].try_into().expect("a SHA-256 has 32 bytes");
+    // 63 bits: a Delta `txn` version is a signed long, and this one is >= 0.
+    proc_macro2::Literal::i64_unsuffixed((u64::from_be_bytes(bytes) >> 1) as i64)
 }
 
 fn ty(t: SqlType) -> TokenStream {
