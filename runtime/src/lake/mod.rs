@@ -209,6 +209,7 @@ impl Lake {
             writer: Default::default(),
             flushed: Default::default(),
             created: false,
+            last_added: Vec::new(),
         }))
     }
 
@@ -279,7 +280,14 @@ impl Lake {
             .with_save_mode(SaveMode::Ignore)
             .await
             .map_err(|e| delta(name, e))?;
-        Ok(Table { name: name.clone(), inner, writer: Default::default(), flushed: Default::default(), created: true })
+        Ok(Table {
+            name: name.clone(),
+            inner,
+            writer: Default::default(),
+            flushed: Default::default(),
+            created: true,
+            last_added: Vec::new(),
+        })
     }
 
     /// Every table under the root: directories `<schema>/<table>/` holding a
@@ -394,6 +402,8 @@ pub struct Table {
     flushed: std::sync::Mutex<Flushed>,
     /// Whether the `Lake::table*` call that returned this handle created the table.
     created: bool,
+    /// The files (log paths) this handle's last commit added.
+    last_added: Vec<String>,
 }
 
 /// See [`Table::stage`].
@@ -452,9 +462,15 @@ impl Table {
     async fn add_columns(self, fields: Vec<StructField>) -> Result<Table> {
         let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
         tracing::info!(table = %self.name, columns = ?names, "adding the columns this build has to the table");
-        let Table { name, inner, writer, flushed, created } = self;
+        let Table { name, inner, writer, flushed, created, last_added } = self;
         let inner = inner.add_columns().with_fields(fields).await.map_err(|e| delta(&name, e))?;
-        Ok(Table { name, inner, writer, flushed, created })
+        Ok(Table { name, inner, writer, flushed, created, last_added })
+    }
+
+    /// The files (their paths as the log holds them, [`DataFile`]'s
+    /// `add.path`) that this handle's last commit added.
+    pub fn last_added(&self) -> &[String] {
+        &self.last_added
     }
 
     /// The version last recorded for `app_id`, if any.
@@ -720,6 +736,7 @@ impl Table {
         if let Some(writer) = self.writer.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) {
             adds.extend(writer.flush().await.map_err(|e| delta(&self.name, e))?);
         }
+        let added: Vec<String> = adds.iter().map(|add| add.path.clone()).collect();
         actions.extend(adds.into_iter().map(|add| Action::Add(Add { data_change, ..add })));
         if actions.is_empty() && txns.is_empty() {
             return Ok(self.version().unwrap_or(0));
@@ -770,6 +787,7 @@ impl Table {
                     // loading it again would re-read the whole log for nothing.
                     let version = commit.version() as i64;
                     self.inner.state = Some(commit.snapshot);
+                    self.last_added = added;
                     tracing::debug!(
                         table = %self.name,
                         version,

@@ -142,10 +142,11 @@ struct Target {
     /// Merged nothing yet: filled from the staging table's current files
     /// (`snapshot.rs`), not its commits.
     fresh: bool,
-    /// For a fill on top of rows the table holds: the files that held them
-    /// when it began. Their rows yield to the fill's (`writers::merge_over`):
-    /// they may be what an older SQL of the model computed.
-    stale: Option<HashSet<String>>,
+    /// For a fill on top of rows the table holds: the files the fill has
+    /// written (log paths). Rows of other files yield to the fill's
+    /// (`writers::merge_over`): they may be what an older SQL of the model
+    /// computed.
+    filled: Option<HashSet<String>>,
     report: TableMerge,
 }
 
@@ -207,7 +208,7 @@ pub async fn merge(
             };
             let fresh = upto > 0 && (done < 0 || other_model.is_some() || parent_is_fresh(model, &targets));
             let model_txn = model.sql_fingerprint.map(|f| Transaction::new(model_app_id(&staging_name), f));
-            let mut target = Target { model, table, progress, model_txn, done, fresh, stale: None, report };
+            let mut target = Target { model, table, progress, model_txn, done, fresh, filled: None, report };
             if let (true, Some(recorded)) = (fresh, other_model) {
                 let recorded = recorded.map_or("none".to_string(), |f| format!("{f:016x}"));
                 tracing::warn!(
@@ -343,11 +344,11 @@ fn transform(model: &ModelInfo, batches: &[RecordBatch]) -> Result<Vec<RecordBat
 }
 
 impl Target {
-    /// Before this (fresh) target is filled: the files holding the rows it
-    /// has already, which the fill replaces (none for a new table).
+    /// Before this (fresh) target is filled: whether it holds rows already,
+    /// which the fill replaces (none for a new table).
     async fn fill_on_top(&mut self) -> Result<(), MergeError> {
-        let files: HashSet<String> = self.table.files().await?.into_iter().map(|f| f.path).collect();
-        self.stale = (!files.is_empty()).then_some(files);
+        let holds_rows = !self.table.files().await?.is_empty();
+        self.filled = holds_rows.then(HashSet::new);
         Ok(())
     }
 
@@ -388,7 +389,7 @@ async fn write(
         Writer::Append => writers::append(&mut targets[i].table, rows, txns).await?,
         Writer::Merge => {
             let t = &mut targets[i];
-            writers::merge_over(&mut t.table, rows, model.key, txns, t.stale.as_ref()).await?
+            writers::merge_over(&mut t.table, rows, model.key, txns, t.filled.as_ref()).await?
         }
         Writer::MergeExploded => {
             let parent = model.parent.ok_or_else(|| {

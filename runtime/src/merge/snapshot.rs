@@ -23,9 +23,9 @@
 //! A fill on top of rows the table holds (it is behind a commit that is gone,
 //! or another version of its model computed them) must end where a
 //! fill of the empty table would: the rows may be an older SQL's. So the
-//! `merge` writer gives each stored row of the files present when the fill
-//! began (`Target::stale`) up to the fill's row of its key and version, where
-//! a tie otherwise goes by content; `merge_exploded` replaces each parent's
+//! `merge` writer gives each stored row of a file the fill did not write
+//! (`Target::filled`) up to the fill's row of its key and version, where a
+//! tie otherwise goes by content; `merge_exploded` replaces each parent's
 //! rows whatever they hold; `append` replaces the files.
 
 use arrow_array::RecordBatch;
@@ -109,7 +109,16 @@ pub(super) async fn fill(
                     other => break other?,
                 }
             };
-            targets[i].count(written);
+            let t = &mut targets[i];
+            // With deletion vectors, the files a commit added hold only the
+            // fill's rows; copy-on-write also rewrites rows it kept, which may
+            // be an older SQL's: those files stay outside `filled`.
+            if let Some(filled) = t.filled.as_mut()
+                && t.table.has_deletion_vectors()?
+            {
+                filled.extend(t.table.last_added().iter().cloned());
+            }
+            t.count(written);
         }
         if last {
             break;
@@ -117,7 +126,7 @@ pub(super) async fn fill(
     }
     for &i in &fresh {
         let t = &mut targets[i];
-        (t.done, t.report.to, t.fresh, t.stale) = (upto, upto, false, None);
+        (t.done, t.report.to, t.fresh, t.filled) = (upto, upto, false, None);
     }
     Ok(())
 }

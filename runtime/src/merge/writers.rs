@@ -69,16 +69,19 @@ pub async fn merge(
     merge_over(table, rows, key, vec![txn], None).await
 }
 
-/// [`merge`], where a stored row in one of the files `stale` loses a tie of
-/// last-writer-wins stamps to the chunk's row whatever the content: it is the
-/// same version of the record, computed by what may be an older SQL of the
-/// model (a fill on top of what a table holds: see `snapshot.rs`).
+/// [`merge`] within a fill on top of rows the table held (`filled`: the
+/// files this fill has written, by their log paths; see `snapshot.rs`): a
+/// stored row in any other file loses a tie of last-writer-wins stamps to the
+/// chunk's row whatever the content — it is the same version of the record,
+/// computed by what may be an older SQL of the model. (Other files, not the
+/// files present when the fill began: an `optimize` beside the fill rewrites
+/// those rows into new files.)
 pub async fn merge_over(
     table: &mut Table,
     rows: &[RecordBatch],
     key: &[&str],
     txns: Vec<Transaction>,
-    stale: Option<&HashSet<String>>,
+    filled: Option<&HashSet<String>>,
 ) -> Result<Written, MergeError> {
     let started = std::time::Instant::now();
     let all = concat(table, rows)?;
@@ -113,7 +116,7 @@ pub async fn merge_over(
                 Ordering::Equal => ties.push((i, stored.position)),
             }
         }
-        if stale.is_some_and(|files| files.contains(&holding.file.path)) {
+        if filled.is_some_and(|files| !files.contains(&holding.file.add.path)) {
             // The stored rows give way to this version of them.
             out.extend(ties.drain(..).map(|(_, position)| position));
             out.sort_unstable();
