@@ -1,4 +1,5 @@
-//! Every rule of `manifold check`, as data (mirrors shared/EVOLUTION-RULES.md):
+//! Every rule of `manifold check`, as data (mirrors shared/EVOLUTION-RULES.md,
+//! plus EC025, which the runtime's refilling of a team model's table needs):
 //! id, default severity, what it catches, the anchors that forbid the same change
 //! elsewhere, and the safe path to suggest. Handlers live in `rules.rs`.
 
@@ -67,6 +68,7 @@ rules! {
     EC022, Warn, "a change that needs a Delta table feature (column mapping, type widening) the table does not have yet", "Delta reader/writer protocol versions", "enable the feature in its own release first";
     EC023, Info, "a new optional field", "non-breaking everywhere", "nothing to do";
     EC024, Error, "an override without a reason, or wider than one element", "buf `ignore_only` too broad", "scope it to one element with a reason";
+    EC025, Info, "a team ingestion model computes other rows (an expression, filter, writer, key or partitioning changed)", "dbt: an incremental model whose logic changed needs `--full-refresh`", "nothing to do: the next merge fills its table again from the staging table (the cost of a rebuild; a rollback fills it again too)";
     LC001, Error, "an illegal lifecycle transition (ACTIVE → RETIRED, anything out of RETIRED, a new entity born DEPRECATED/RETIRED)", "dbt deprecation_date", "ACTIVE → DEPRECATED (release N) → RETIRED (later)";
     LC002, Error, "DEPRECATED without its metadata (since, sunset date, replacement or an explicit none)", "dbt deprecation_date; proto deprecated", "fill in deprecatedSince, sunset and replacedBy (an entity or null)";
     LC003, Error, "retired before its sunset date, or while an ACTIVE entity still references it", "dbt: a contracted model cannot be deleted before deprecation_date", "wait, or move the referrers first";
@@ -95,6 +97,6 @@ mod tests {
         for pair in ALL.windows(2) {
             assert!(pair[0].id < pair[1].id);
         }
-        assert_eq!(ALL.len(), 30);
+        assert_eq!(ALL.len(), 31);
     }
 }

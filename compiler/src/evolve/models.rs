@@ -1,7 +1,8 @@
 //! Rules that need the baseline's Model (a baseline compiled from a git ref):
 //! owner changes (LC008) and the team models' contracts — a writer weakened from
 //! merge to append, a model turned analytics or deleted (EC013), its key or
-//! partitioning changed (EC021).
+//! partitioning changed (EC021) — and what else changes what an ingestion
+//! model computes (EC025: the merge step fills its table again).
 
 use super::Finding;
 use super::catalogue::{self as c, Rule};
@@ -43,6 +44,7 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             }
             Origin::Generated { .. } => base_span(b),
         };
+        let mut contract_broken = true;
         match (b.kind, n.kind) {
             (Kind::Ingestion(Writer::Merge | Writer::MergeExploded), Kind::Ingestion(Writer::Append)) => {
                 push(c::EC013, n.name.clone(), format!("`{}` changed its writer from merge to append", n.name), here)
@@ -50,16 +52,33 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             (Kind::Ingestion(_), Kind::Analytics) => {
                 push(c::EC013, n.name.clone(), format!("`{}` stopped being an ingestion model", n.name), here)
             }
-            _ => {}
+            _ => contract_broken = false,
         }
         if b.key != n.key {
             let msg = format!("`{}` changed its key from {:?} to {:?}", n.name, b.key, n.key);
             push(c::EC021, n.name.clone(), msg, here);
+            contract_broken = true;
         }
         if b.partition_by != n.partition_by {
             let msg =
                 format!("`{}` changed its partitioning from {:?} to {:?}", n.name, b.partition_by, n.partition_by);
             push(c::EC021, n.name.clone(), msg, here);
+            contract_broken = true;
+        }
+        // Its table is filled again when what it computes changes (its
+        // fingerprint); a model that does not lower is the build's to report.
+        if !contract_broken && matches!(n.kind, Kind::Ingestion(_)) {
+            let fingerprint = crate::emit::rust::transform::model_fingerprint;
+            if let (Ok(was), Ok(is)) = (fingerprint(base, b), fingerprint(current, n))
+                && was != is
+            {
+                let msg = format!(
+                    "`{}` computes other rows than the baseline's: the next merge fills its table again from the \
+                     staging table",
+                    n.name
+                );
+                push(c::EC025, n.name.clone(), msg, here);
+            }
         }
     }
     out

@@ -64,7 +64,9 @@ fn text(report: &Report, color: bool) -> String {
     }
     let (e, w, i) = (report.count(Severity::Error), report.count(Severity::Warn), report.count(Severity::Info));
     let verdict = if report.is_breaking() { "error" } else { "check" };
-    out.push_str(&format!("{verdict}: {e} errors, {w} warnings without an override, {i} notes\n"));
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (e, w, i) = (count(e, "error", "errors"), count(w, "warning", "warnings"), count(i, "note", "notes"));
+    out.push_str(&format!("{verdict}: {e}, {w} without an override, {i}\n"));
     out
 }
 

@@ -527,3 +527,34 @@ async fn live(lake: &Lake, name: &TableName) -> Vec<(i64, String, String)> {
     got.sort();
     got
 }
+
+/// `last_added` names the files a commit added as the log holds them — the
+/// `add.path` of the table's `DataFile`s, also where a partition value is
+/// escaped in the path — and a commit may record several `txn`s.
+#[test]
+fn a_commit_names_the_files_it_added_and_records_every_txn() {
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+        let s = schema(DataType::Utf8);
+        let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
+        let first = rows(&s, &["plain", "ari:cloud:x::workspace/w+1 1%"], &[1, 2], &[None, None]);
+        t.append(&[first], None).await.unwrap();
+        let before: Vec<String> = t.files().await.unwrap().into_iter().map(|f| f.add.path).collect();
+        assert_eq!(t.last_added().len(), 2);
+        assert!(t.last_added().iter().all(|p| before.contains(p)), "{:?} {before:?}", t.last_added());
+
+        let second = rows(&s, &["ari:cloud:x::workspace/w+1 1%", "new ws"], &[3, 4], &[None, None]);
+        let txns = vec![Transaction::new("progress", 7), Transaction::new("progress#model", 1234)];
+        t.replace_recording(&[second], Vec::new(), txns, None).await.unwrap();
+        let after: Vec<String> = t.files().await.unwrap().into_iter().map(|f| f.add.path).collect();
+        let new: Vec<&String> = after.iter().filter(|p| !before.contains(p)).collect();
+        let mut added: Vec<&String> = t.last_added().iter().collect();
+        added.sort();
+        let mut new_sorted = new.clone();
+        new_sorted.sort();
+        assert_eq!(added, new_sorted);
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        assert_eq!(t.txn_version("progress").await.unwrap(), Some(7));
+        assert_eq!(t.txn_version("progress#model").await.unwrap(), Some(1234));
+    });
+}

@@ -17,7 +17,7 @@ mod views;
 
 pub use mapping::descriptor_file;
 mod prost_types;
-mod transform;
+pub mod transform;
 
 use crate::emit::dbt::DbtModel;
 use crate::lock::Lock;

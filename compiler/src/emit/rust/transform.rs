@@ -40,9 +40,38 @@ pub fn generate(model: &Model, p: &Product, dbt: &[DbtModel]) -> Result<TokenStr
     })
 }
 
+/// The fingerprint of ingestion model `m` (see [`fingerprint`]), or why it
+/// does not lower. `manifold check` compares a team model's with the
+/// baseline's (EC025).
+pub fn model_fingerprint(model: &Model, m: &DbtModel) -> Result<i64, String> {
+    let plan = lower::lower_model(model, m).map_err(|e| e.message)?;
+    Ok(fingerprint(m, &model_code(&plan)))
+}
+
 fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
     let name = ident(&m.name);
     let doc = format!(" `{}`: its table's schema and its transform of staging rows.", m.name);
+    let code = model_code(plan);
+    let fingerprint = proc_macro2::Literal::i64_unsuffixed(fingerprint(m, &code));
+    quote! {
+        #[doc = #doc]
+        pub mod #name {
+            use std::sync::Arc;
+            use ::manifold_runtime::arrow_array::RecordBatch;
+            use ::manifold_runtime::arrow_schema::{Field, Schema, SchemaRef};
+            use ::manifold_runtime::transform::{self as t, Frame, Ty};
+
+            /// What the model computes, hashed: its table's schema and
+            /// transform (below) and how its rows are written.
+            pub const FINGERPRINT: i64 = #fingerprint;
+
+            #code
+        }
+    }
+}
+
+/// The model's `schema()` and `run()`.
+fn model_code(plan: &Plan) -> TokenStream {
     let fields = plan.outputs.iter().map(|o| {
         let (n, ty, nullable) = (&o.name, ty(o.expr.ty), o.expr.nullable);
         quote! { Field::new(#n, #ty.data_type(), #nullable) }
@@ -63,7 +92,7 @@ fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
         }
     });
     let columns = plan.outputs.iter().map(|o| expr(&o.expr));
-    let code = quote! {
+    quote! {
         /// The Arrow schema of the model's table.
         pub fn schema() -> SchemaRef {
             Arc::new(Schema::new(vec![#(#fields),*]))
@@ -76,39 +105,23 @@ fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
             let rows = frame.rows();
             t::output(schema(), vec![#(#columns),*])
         }
-    };
-    let fingerprint = fingerprint(m, &code);
-    quote! {
-        #[doc = #doc]
-        pub mod #name {
-            use std::sync::Arc;
-            use ::manifold_runtime::arrow_array::RecordBatch;
-            use ::manifold_runtime::arrow_schema::{Field, Schema, SchemaRef};
-            use ::manifold_runtime::transform::{self as t, Frame, Ty};
-
-            /// What the model computes, hashed: its table's schema and
-            /// transform (below) and how its rows are written.
-            pub const FINGERPRINT: i64 = #fingerprint;
-
-            #code
-        }
     }
 }
 
 /// A short, stable hash of what model `m` computes: `code` (its table's
 /// schema and its transform, the Rust that runs — so whitespace and comments
 /// in its SQL do not count, and neither do rewrites that lower to the same
-/// code) and how its rows are written (writer, key, partitioning). The merge
-/// step records its staging progress under it, so a release whose model
-/// computes something else fills the model's table again (see the runtime's
-/// `merge::progress_id`).
-fn fingerprint(m: &DbtModel, code: &TokenStream) -> proc_macro2::Literal {
+/// code) and how its rows are written (writer, key, partitioning). Each fill
+/// of the model's table records it, so a release whose model computes
+/// something else fills the table again (see the runtime's
+/// `merge::model_app_id`).
+fn fingerprint(m: &DbtModel, code: &TokenStream) -> i64 {
     let mut hash = Sha256::new();
     hash.update(code.to_string());
     hash.update(format!("\n{:?}\n{:?}\n{:?}", m.kind, m.key, m.partition_by));
     let bytes: [u8; 8] = hash.finalize()[..8].try_into().expect("a SHA-256 has 32 bytes");
     // 63 bits: a Delta `txn` version is a signed long, and this one is >= 0.
-    proc_macro2::Literal::i64_unsuffixed((u64::from_be_bytes(bytes) >> 1) as i64)
+    (u64::from_be_bytes(bytes) >> 1) as i64
 }
 
 fn ty(t: SqlType) -> TokenStream {
