@@ -643,12 +643,37 @@ fn recomputed(name: &str, staging: &RecordBatch) -> manifold_runtime::transform:
             _ => c.clone(),
         })
         .collect();
-    let rows = RecordBatch::try_new(rows.schema(), columns).unwrap();
+    // And a new NOT NULL column.
+    let mut columns = columns;
+    columns.push(std::sync::Arc::new(manifold_runtime::arrow_array::Int64Array::from(vec![1; rows.num_rows()])));
+    let rows = RecordBatch::try_new(with_mark((model.schema)()), columns).unwrap();
     if model.writer != Writer::MergeExploded {
         return Ok(rows);
     }
     let keep: manifold_runtime::arrow_array::BooleanArray = even.iter().map(|&e| Some(e)).collect();
     Ok(manifold_runtime::arrow_select::filter::filter_record_batch(&rows, &keep).unwrap())
+}
+
+/// `schema` and a NOT NULL column `mark`: what [`recomputed`] adds.
+fn with_mark(schema: manifold_runtime::arrow_schema::SchemaRef) -> manifold_runtime::arrow_schema::SchemaRef {
+    use manifold_runtime::arrow_schema::{DataType, Field, Schema};
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("mark", DataType::Int64, false));
+    std::sync::Arc::new(Schema::new(fields))
+}
+
+fn model_schema(name: &str) -> manifold_runtime::arrow_schema::SchemaRef {
+    let model = opsgenie::REGISTRY.entities.iter().flat_map(|e| e.models).find(|m| m.name == name).unwrap();
+    (model.schema)()
+}
+fn recomputed_alert_schema() -> manifold_runtime::arrow_schema::SchemaRef {
+    with_mark(model_schema("opsgenie_alert"))
+}
+fn recomputed_history_schema() -> manifold_runtime::arrow_schema::SchemaRef {
+    with_mark(model_schema("opsgenie_alert_history"))
+}
+fn recomputed_open_alerts_schema() -> manifold_runtime::arrow_schema::SchemaRef {
+    with_mark(model_schema("opsgenie_open_alerts"))
 }
 
 fn recomputed_alert(b: &RecordBatch) -> manifold_runtime::transform::Result<RecordBatch> {
@@ -675,16 +700,18 @@ fn opsgenie_release(recompute: bool) -> &'static Registry {
                 .models
                 .iter()
                 .map(|m| {
-                    let transform = match m.name {
-                        "opsgenie_alert" => recomputed_alert,
-                        "opsgenie_alert_history" => recomputed_history,
-                        "opsgenie_open_alerts" => recomputed_open_alerts,
+                    type Transform = fn(&RecordBatch) -> manifold_runtime::transform::Result<RecordBatch>;
+                    type Schema = fn() -> manifold_runtime::arrow_schema::SchemaRef;
+                    let (transform, schema): (Transform, Schema) = match m.name {
+                        "opsgenie_alert" => (recomputed_alert, recomputed_alert_schema),
+                        "opsgenie_alert_history" => (recomputed_history, recomputed_history_schema),
+                        "opsgenie_open_alerts" => (recomputed_open_alerts, recomputed_open_alerts_schema),
                         _ => return *m,
                     };
                     let fingerprint = m.sql_fingerprint.unwrap_or(7);
                     match recompute {
                         false => ModelInfo { sql_fingerprint: Some(fingerprint), ..*m },
-                        true => ModelInfo { transform, sql_fingerprint: Some(fingerprint ^ 1), ..*m },
+                        true => ModelInfo { transform, schema, sql_fingerprint: Some(fingerprint ^ 1), ..*m },
                     }
                 })
                 .collect();
@@ -694,9 +721,10 @@ fn opsgenie_release(recompute: bool) -> &'static Registry {
     Box::leak(Box::new(Registry { entities: Box::leak(entities.into_boxed_slice()), ..opsgenie::REGISTRY }))
 }
 
-/// A release whose models compute something else (a team changed their SQL)
-/// fills their tables again, replacing the rows the old SQL computed — for
-/// each writer, and across a chunked fill and a rollback.
+/// A release whose models compute something else (a team changed their SQL,
+/// adding a NOT NULL column) fills their tables again, replacing the rows the
+/// old SQL computed — for each writer, and across a chunked fill and a
+/// rollback.
 #[test]
 fn a_model_that_computes_something_else_fills_its_table_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -736,8 +764,15 @@ fn a_model_that_computes_something_else_fills_its_table_again() {
     ingest(&rt, new, &lake, &source, 20);
     merge(&rt, new, &lake, 1_000_000);
     assert_eq!(model_tables(new, &lake, &rt), expected_models(new, &lake, &rt));
-    // Rolled back: the old release's rows again, everywhere.
+    // Rolled back: the old release's rows again, everywhere (the new
+    // release's column stays in the tables, NULL in every row).
     let merges = merge(&rt, old, &lake, 1_000_000);
     assert!(merges.iter().filter(|m| m.commits > 0).count() >= changed.len(), "{merges:?}");
-    assert_eq!(model_tables(old, &lake, &rt), expected_models(old, &lake, &rt));
+    let mut tables = model_tables(old, &lake, &rt);
+    for table in changed {
+        for row in tables.get_mut(table).unwrap() {
+            *row = row.strip_suffix(", mark=NULL").unwrap_or_else(|| panic!("{table}: {row}")).to_string();
+        }
+    }
+    assert_eq!(tables, expected_models(old, &lake, &rt));
 }

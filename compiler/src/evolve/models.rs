@@ -1,13 +1,15 @@
 //! Rules that need the baseline's Model (a baseline compiled from a git ref):
 //! owner changes (LC008) and the team models' contracts — a writer weakened from
 //! merge to append, a model turned analytics or deleted (EC013), its key or
-//! partitioning changed (EC021) — and what else changes what an ingestion
-//! model computes (EC025: the merge step fills its table again).
+//! partitioning changed (EC021), a column's type changed (EC006) — and what
+//! else changes what an ingestion model computes (EC025: the merge step fills
+//! its table again).
 
 use super::Finding;
 use super::catalogue::{self as c, Rule};
 use crate::emit::dbt::{self, DbtModel, Kind, Origin, Writer};
 use crate::lock::Lock;
+use crate::lower;
 use crate::model::Model;
 use crate::source::Span;
 
@@ -65,8 +67,30 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             push(c::EC021, n.name.clone(), msg, here);
             contract_broken = true;
         }
+        // A column's type cannot change in its Delta table (nor for its
+        // readers); a model that does not lower is the build's to report.
+        if let (Kind::Ingestion(_), Kind::Ingestion(_), Ok(was), Ok(is)) =
+            (b.kind, n.kind, lower::lower_model(base, b), lower::lower_model(current, n))
+        {
+            for o in &is.outputs {
+                if let Some(w) = was.outputs.iter().find(|w| w.name == o.name)
+                    && w.expr.ty != o.expr.ty
+                {
+                    let msg = format!(
+                        "column `{}` of `{}` changed its type from {} to {}: its table cannot take it (the \
+                         merge stops until the table is deleted), and its readers read another type",
+                        o.name,
+                        n.name,
+                        w.expr.ty.cast_name(),
+                        o.expr.ty.cast_name()
+                    );
+                    push(c::EC006, format!("{}.{}", n.name, o.name), msg, here);
+                    contract_broken = true;
+                }
+            }
+        }
         // Its table is filled again when what it computes changes (its
-        // fingerprint); a model that does not lower is the build's to report.
+        // fingerprint).
         if !contract_broken && matches!(n.kind, Kind::Ingestion(_)) {
             let fingerprint = crate::emit::rust::transform::model_fingerprint;
             if let (Ok(was), Ok(is)) = (fingerprint(base, b), fingerprint(current, n))

@@ -18,23 +18,50 @@ use arrow_array::{RecordBatch, new_null_array};
 use arrow_schema::SchemaRef;
 use deltalake::kernel::{StructField, StructType};
 
-/// The columns `want` adds to `table`, or why the table cannot take `want`'s
-/// rows.
-pub(super) fn added_columns(table: &StructType, want: &StructType) -> Result<Vec<StructField>, String> {
+/// What a table's rows are, which decides how its schema may evolve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// Records as they arrived (a staging table): its schema follows the
+    /// entity's fields, and a change `manifold check` forbids is refused.
+    Source,
+    /// Computed from a staging table (a model's table), which the merge step
+    /// can compute again: a new NOT NULL column is added nullable — the rows
+    /// written before read NULL there until they are computed again, which a
+    /// changed model's table is (`merge::model_app_id`) — and what cannot
+    /// evolve says to delete the table, which the next merge fills again.
+    Computed,
+}
+
+/// The columns `want` adds to `table` (a table of `rows`), or why the table
+/// cannot take `want`'s rows.
+pub(super) fn added_columns(table: &StructType, want: &StructType, rows: Rows) -> Result<Vec<StructField>, String> {
+    let rebuild = match rows {
+        Rows::Source => "",
+        Rows::Computed => {
+            ". A model's table holds only what its SQL computes from the staging table: delete the table, and \
+             the next merge fills it again"
+        }
+    };
     let mut added = Vec::new();
     for field in want.fields() {
         match table.field(field.name()) {
             Some(have) if have.data_type() == field.data_type() => {}
             Some(have) => {
+                let change = match rows {
+                    Rows::Source => "a type change is a new field (manifold check EC006)",
+                    Rows::Computed => "a column's type cannot change in place",
+                };
                 return Err(format!(
-                    "column `{}` is {} in the table and {} in this build: a type change is a new field \
-                     (manifold check EC006)",
+                    "column `{}` is {} in the table and {} in this build: {change}{rebuild}",
                     field.name(),
                     have.data_type(),
                     field.data_type()
                 ));
             }
             None if field.is_nullable() => added.push(field.clone()),
+            None if rows == Rows::Computed => {
+                added.push(StructField::new(field.name(), field.data_type().clone(), true));
+            }
             None => {
                 return Err(format!(
                     "column `{}` is new and NOT NULL: the rows already written have no value for it \
@@ -46,7 +73,8 @@ pub(super) fn added_columns(table: &StructType, want: &StructType) -> Result<Vec
     }
     if let Some(kept) = table.fields().find(|f| want.field(f.name()).is_none() && !f.is_nullable()) {
         return Err(format!(
-            "column `{}` is NOT NULL in the table and not in this build: new rows would have no value for it",
+            "column `{}` is NOT NULL in the table and not in this build: new rows would have no value for \
+             it{rebuild}",
             kept.name()
         ));
     }
@@ -100,16 +128,35 @@ mod tests {
     fn only_nullable_additions_and_removals_evolve_a_table() {
         let table = kernel(&[("id", DataType::STRING, false), ("old", DataType::LONG, true)]);
         let want = kernel(&[("id", DataType::STRING, false), ("new", DataType::STRING, true)]);
-        let added = added_columns(&table, &want).unwrap();
+        let added = added_columns(&table, &want, Rows::Source).unwrap();
         assert_eq!(added.iter().map(|f| f.name().as_str()).collect::<Vec<_>>(), ["new"]);
-        assert!(added_columns(&table, &table).unwrap().is_empty());
+        assert!(added_columns(&table, &table, Rows::Source).unwrap().is_empty());
 
         let retyped = kernel(&[("id", DataType::LONG, false)]);
-        assert!(added_columns(&table, &retyped).unwrap_err().contains("EC006"));
+        assert!(added_columns(&table, &retyped, Rows::Source).unwrap_err().contains("EC006"));
         let required = kernel(&[("id", DataType::STRING, false), ("new", DataType::STRING, false)]);
-        assert!(added_columns(&table, &required).unwrap_err().contains("EC011"));
+        assert!(added_columns(&table, &required, Rows::Source).unwrap_err().contains("EC011"));
         let without_id = kernel(&[("old", DataType::LONG, true)]);
-        assert!(added_columns(&table, &without_id).unwrap_err().contains("`id` is NOT NULL in the table"));
+        assert!(
+            added_columns(&table, &without_id, Rows::Source).unwrap_err().contains("`id` is NOT NULL in the table")
+        );
+    }
+
+    /// A model's table is computed again from its staging table: a new NOT
+    /// NULL column is added nullable, and what cannot evolve says to delete
+    /// the table.
+    #[test]
+    fn a_computed_table_takes_a_new_not_null_column_as_nullable() {
+        let table = kernel(&[("id", DataType::STRING, false), ("old", DataType::LONG, true)]);
+        let required = kernel(&[("id", DataType::STRING, false), ("new", DataType::STRING, false)]);
+        let added = added_columns(&table, &required, Rows::Computed).unwrap();
+        assert_eq!(added, [StructField::new("new", DataType::STRING, true)]);
+        let retyped = kernel(&[("id", DataType::LONG, false)]);
+        let err = added_columns(&table, &retyped, Rows::Computed).unwrap_err();
+        assert!(err.contains("cannot change in place") && err.contains("delete the table"), "{err}");
+        let without_id = kernel(&[("old", DataType::LONG, true)]);
+        let err = added_columns(&table, &without_id, Rows::Computed).unwrap_err();
+        assert!(err.contains("`id` is NOT NULL in the table") && err.contains("delete the table"), "{err}");
     }
 
     #[test]

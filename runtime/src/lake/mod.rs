@@ -11,6 +11,7 @@ mod conflict;
 mod create;
 mod dv;
 mod evolve;
+pub use evolve::Rows;
 pub mod folders;
 mod lookup;
 mod page_header;
@@ -228,12 +229,35 @@ impl Lake {
         partition_by: &[&str],
         properties: &[(&str, &str)],
     ) -> Result<Table> {
+        self.table_of(name, schema, partition_by, properties, Rows::Source).await
+    }
+
+    /// [`Lake::table_with_properties`] for a model's table, whose rows the
+    /// merge step computes (see [`Rows::Computed`] for how it evolves).
+    pub async fn model_table(
+        &self,
+        name: &TableName,
+        schema: &SchemaRef,
+        partition_by: &[&str],
+        properties: &[(&str, &str)],
+    ) -> Result<Table> {
+        self.table_of(name, schema, partition_by, properties, Rows::Computed).await
+    }
+
+    async fn table_of(
+        &self,
+        name: &TableName,
+        schema: &SchemaRef,
+        partition_by: &[&str],
+        properties: &[(&str, &str)],
+        rows: Rows,
+    ) -> Result<Table> {
         // A lost race — another process (an ingest and a merge starting
         // together, or two releases side by side) created or evolved the table
         // first — is followed by a look at what the winner made.
         for _ in 0..RACES {
             if let Some(t) = self.existing(name).await? {
-                let added = t.check_layout(schema, partition_by)?;
+                let added = t.check_layout(schema, partition_by, rows)?;
                 if added.is_empty() {
                     return Ok(t);
                 }
@@ -266,7 +290,7 @@ impl Lake {
         })?;
         if properties.contains(&ENABLE_DELETION_VECTORS) {
             let mut t = create::with_deletion_vectors(self, name, &kernel, partition_by, properties).await?;
-            t.check_layout(schema, partition_by)?;
+            t.check_layout(schema, partition_by, Rows::Source)?;
             t.created = true;
             return Ok(t);
         }
@@ -439,21 +463,27 @@ impl Table {
 
     /// The columns `schema` adds to the table (none: the same schema), or why
     /// the table cannot take its rows.
-    fn check_layout(&self, schema: &SchemaRef, partition_by: &[&str]) -> Result<Vec<StructField>> {
+    fn check_layout(&self, schema: &SchemaRef, partition_by: &[&str], rows: Rows) -> Result<Vec<StructField>> {
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
         let metadata = snapshot.metadata();
         let have: Vec<&str> = metadata.partition_columns().iter().map(String::as_str).collect();
         if have != partition_by {
             return Err(LakeError::Table {
                 table: self.name.to_string(),
-                message: format!("is partitioned by {have:?}, expected {partition_by:?}"),
+                message: match rows {
+                    Rows::Source => format!("is partitioned by {have:?}, expected {partition_by:?}"),
+                    Rows::Computed => format!(
+                        "is partitioned by {have:?}, expected {partition_by:?}: delete the table, and the next \
+                         merge fills it again"
+                    ),
+                },
             });
         }
         let want: StructType = schema
             .as_ref()
             .try_into_kernel()
             .map_err(|e| LakeError::Table { table: self.name.to_string(), message: e.to_string() })?;
-        evolve::added_columns(snapshot.schema().as_ref(), &want)
+        evolve::added_columns(snapshot.schema().as_ref(), &want, rows)
             .map_err(|message| LakeError::Table { table: self.name.to_string(), message })
     }
 

@@ -177,7 +177,7 @@ pub async fn merge(
                 Writer::Append => Vec::new(),
                 _ => vec![crate::lake::ENABLE_DELETION_VECTORS, (crate::lake::LOOKUP_COLUMNS, &lookup)],
             };
-            let table = lake.table_with_properties(&name, &(model.schema)(), model.partition_by, &properties).await?;
+            let table = lake.model_table(&name, &(model.schema)(), model.partition_by, &properties).await?;
             let progress = staging_name.to_string();
             let done = table.txn_version(&progress).await?.unwrap_or(-1);
             // Ahead of the staging version read above: a concurrent merge of
