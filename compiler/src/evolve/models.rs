@@ -33,8 +33,16 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             Origin::User { file } => Span::new(file, 0, 0).shifted(offset),
             Origin::Generated { .. } => Span::new(crate::source::FileId(offset), 0, 0),
         };
-        let Some(n) = now.iter().find(|m| m.name == b.name) else {
-            let msg = format!("the team model `{}` was deleted; its table loses its producer", b.name);
+        // A model's table is `<product>.<model>`: one moved to another
+        // product makes another table, and its old one loses its producer.
+        let Some(n) = now.iter().find(|m| m.name == b.name && m.product == b.product) else {
+            let msg = match now.iter().find(|m| m.name == b.name) {
+                Some(moved) => format!(
+                    "the team model `{}` moved from product `{}` to `{}`; its table `{}.{}` loses its producer",
+                    b.name, b.product, moved.product, b.product, b.name
+                ),
+                None => format!("the team model `{}` was deleted; its table loses its producer", b.name),
+            };
             push(c::EC013, b.name.clone(), msg, base_span(b));
             continue;
         };
