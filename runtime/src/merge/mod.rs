@@ -117,7 +117,9 @@ pub fn model_app_id(staging: &TableName) -> String {
 }
 
 /// Whether `table`, which has merged before, holds rows of another version
-/// of `model` than this release's: the fingerprint it recorded (if any).
+/// of `model` than this release's: if so, `Some` of the fingerprint the table
+/// recorded (`None` inside: it recorded none, as a release before
+/// fingerprints left it). A model without a fingerprint: `None`.
 async fn computed_by_another_model(
     table: &Table,
     staging: &TableName,
