@@ -295,8 +295,8 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
         }
         Command::Status { source, lake } => {
             // Before the first ingest too: every table then shows the whole
-            // source as its lag.
-            let lake = open_lake(&lake)?;
+            // source as its lag (and no lake directory is made).
+            let lake = Lake::open_unmade(&lake).with_context(|| format!("opening the lake `{lake}`"))?;
             let status = ingest::status(registry, &lake, &options(&source))
                 .await
                 .with_context(|| format!("reading the status of `{}`", lake.root()))?;

@@ -142,6 +142,20 @@ impl Lake {
         Lake::open(location)
     }
 
+    /// [`Lake::open`] for a command that only reads and may come before the
+    /// first ingest (`status`): a local directory that does not exist is a
+    /// lake without tables, and stays uncreated.
+    pub fn open_unmade(location: &str) -> Result<Lake> {
+        let absent = local_path(location).filter(|path| !path.exists()).and_then(|p| std::path::absolute(p).ok());
+        match absent.and_then(|path| Url::from_directory_path(path).ok()) {
+            Some(root) if escape_in_path(location).is_none() => Ok(Lake {
+                root: with_trailing_slash(root),
+                storage_options: crate::ingest::offload::storage_options_from_env().into_iter().collect(),
+            }),
+            _ => Lake::open(location),
+        }
+    }
+
     /// [`Lake::open`] with explicit object-store settings.
     pub fn open_with(location: &str, storage_options: impl IntoIterator<Item = (String, String)>) -> Result<Lake> {
         stores::register();
