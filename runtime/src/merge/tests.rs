@@ -2,7 +2,7 @@
 //! batch's keys select only some pages of a file: the pruned read must still
 //! find every stored row it replaces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray as _;
@@ -138,5 +138,63 @@ fn a_merge_after_a_column_was_added_replaces_the_rows_written_before() {
         let want: BTreeMap<usize, (i64, Option<String>)> =
             (0..100).map(|k| (k, if k % 10 == 0 { (2, Some(format!("n{k}"))) } else { (1, None) })).collect();
         assert_eq!(stored, want);
+    });
+}
+
+/// Within a fill on top of a table's rows (`filled`: the files the fill has
+/// written), a stored row of any other file gives way to the fill's row of
+/// the same version whatever the content — also once an `optimize` between
+/// two chunks has rewritten the old rows into a new file. Without the fill,
+/// the content decides the tie.
+#[test]
+fn in_a_fill_rows_of_files_it_did_not_write_give_way_to_the_same_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let name = TableName::new("m", "t");
+        let mut fields: Vec<Field> = schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("note", DataType::Utf8, true));
+        let with_note: SchemaRef = Arc::new(Schema::new(fields));
+        let noted = |keys: std::ops::Range<usize>, note: &str| {
+            let keys: Vec<_> = keys.map(|k| (k, 5, false)).collect();
+            let mut columns = rows(&keys).columns().to_vec();
+            columns.push(Arc::new(StringArray::from(vec![note; keys.len()])));
+            RecordBatch::try_new(with_note.clone(), columns).unwrap()
+        };
+        let mut table = lookup_table(&lake, &name, &with_note).await;
+        // An older SQL's rows: their content sorts after the fill's.
+        writers::merge(&mut table, &[noted(0..100, "z-old")], &[ROW_ID], Transaction::new("t", 1)).await.unwrap();
+        // Without a fill, the same version with other content loses the tie.
+        let mut probe = lake.existing(&name).await.unwrap().unwrap();
+        let w = writers::merge(&mut probe, &[noted(0..1, "a-new")], &[ROW_ID], Transaction::new("t", 1)).await.unwrap();
+        assert_eq!((w.rows, w.replaced), (0, 0));
+
+        let mut filled = HashSet::new();
+        let mut table = lake.existing(&name).await.unwrap().unwrap();
+        let txn = || vec![Transaction::new("t", 2)];
+        let w =
+            writers::merge_over(&mut table, &[noted(0..50, "a-new")], &[ROW_ID], txn(), Some(&filled)).await.unwrap();
+        assert_eq!(w.replaced, 50);
+        filled.extend(table.last_added().iter().cloned());
+        // An optimize between the chunks: old rows and the fill's in new files.
+        let optimized = crate::maintain::optimize_table(&lake, &name, &[ROW_ID]).await.unwrap();
+        assert!(optimized.partitions > 0, "{optimized:?}");
+        let mut table = lake.existing(&name).await.unwrap().unwrap();
+        let w =
+            writers::merge_over(&mut table, &[noted(50..100, "a-new")], &[ROW_ID], txn(), Some(&filled)).await.unwrap();
+        assert_eq!(w.replaced, 50);
+
+        let table = lake.existing(&name).await.unwrap().unwrap();
+        let mut stored = BTreeMap::new();
+        for b in table.scan().await.unwrap() {
+            let keys = b.column_by_name(ROW_ID).unwrap().as_string::<i32>().clone();
+            let notes = b.column_by_name("note").unwrap().as_string::<i32>().clone();
+            for i in 0..b.num_rows() {
+                assert!(stored.insert(keys.value(i).to_string(), notes.value(i).to_string()).is_none());
+            }
+        }
+        assert_eq!(stored.len(), 100);
+        assert!(stored.values().all(|n| n == "a-new"), "{stored:?}");
     });
 }
