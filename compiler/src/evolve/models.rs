@@ -75,42 +75,42 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             push(c::EC021, n.name.clone(), msg, here);
             contract_broken = true;
         }
-        // A column's type cannot change in its Delta table (nor for its
-        // readers); a model that does not lower is the build's to report.
-        if let (Kind::Ingestion(_), Kind::Ingestion(_), Ok(was), Ok(is)) =
-            (b.kind, n.kind, lower::lower_model(base, b), lower::lower_model(current, n))
-        {
-            for o in &is.outputs {
-                if let Some(w) = was.outputs.iter().find(|w| w.name == o.name)
-                    && w.expr.ty != o.expr.ty
-                {
-                    let msg = format!(
-                        "column `{}` of `{}` changed its type from {} to {}: its table cannot take it (the \
-                         merge stops until the table is deleted), and its readers read another type",
-                        o.name,
-                        n.name,
-                        w.expr.ty.cast_name(),
-                        o.expr.ty.cast_name()
-                    );
-                    push(c::EC006, format!("{}.{}", n.name, o.name), msg, here);
-                    contract_broken = true;
-                }
+        // What an ingestion model computes, in both trees, lowered once; a
+        // model that does not lower is the build's to report.
+        let plans = match (b.kind, n.kind) {
+            (Kind::Ingestion(_), Kind::Ingestion(_)) => {
+                lower::lower_model(base, b).ok().zip(lower::lower_model(current, n).ok())
+            }
+            _ => None,
+        };
+        let Some((was, is)) = plans else { continue };
+        // A column's type cannot change in its Delta table (nor for its readers).
+        for o in &is.outputs {
+            if let Some(w) = was.outputs.iter().find(|w| w.name == o.name)
+                && w.expr.ty != o.expr.ty
+            {
+                let msg = format!(
+                    "column `{}` of `{}` changed its type from {} to {}: its table cannot take it (the merge \
+                     stops until the table is deleted), and its readers read another type",
+                    o.name,
+                    n.name,
+                    w.expr.ty.cast_name(),
+                    o.expr.ty.cast_name()
+                );
+                push(c::EC006, format!("{}.{}", n.name, o.name), msg, here);
+                contract_broken = true;
             }
         }
         // Its table is filled again when what it computes changes (its
         // fingerprint).
-        if !contract_broken && matches!(n.kind, Kind::Ingestion(_)) {
-            let fingerprint = crate::emit::rust::transform::model_fingerprint;
-            if let (Ok(was), Ok(is)) = (fingerprint(base, b), fingerprint(current, n))
-                && was != is
-            {
-                let msg = format!(
-                    "`{}` computes other rows than the baseline's: the next merge fills its table again from the \
-                     staging table",
-                    n.name
-                );
-                push(c::EC025, n.name.clone(), msg, here);
-            }
+        let fingerprint = crate::emit::rust::transform::model_fingerprint;
+        if !contract_broken && fingerprint(b, &was) != fingerprint(n, &is) {
+            let msg = format!(
+                "`{}` computes other rows than the baseline's: the next merge fills its table again from the staging \
+                 table",
+                n.name
+            );
+            push(c::EC025, n.name.clone(), msg, here);
         }
     }
     out

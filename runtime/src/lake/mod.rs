@@ -523,22 +523,23 @@ impl Table {
         snapshot.transaction_version(self.inner.log_store().as_ref(), app_id).await.map_err(|e| delta(&self.name, e))
     }
 
-    /// Appends `batches` in one commit, with `txn` in the same commit, marked
-    /// as a blind append (it read nothing, so it never conflicts with another
-    /// append). With no rows, commits `txn` alone. Returns the new version.
-    pub async fn append(&mut self, batches: &[RecordBatch], txn: Option<Transaction>) -> Result<i64> {
-        self.commit(batches, Vec::new(), txn.into_iter().collect(), Change::Append).await
-    }
-
-    /// [`Table::append`] recording several `txns`; the first is the writer's
-    /// progress, which a concurrent commit must not have recorded too.
-    pub async fn append_recording(&mut self, batches: &[RecordBatch], txns: Vec<Transaction>) -> Result<i64> {
-        self.commit(batches, Vec::new(), txns, Change::Append).await
+    /// Appends `batches` in one commit, with `txns` in the same commit (the
+    /// first: the writer's progress, which a concurrent commit must not have
+    /// recorded too), marked as a blind append (it read nothing, so it never
+    /// conflicts with another append). With no rows, commits `txns` alone.
+    /// Returns the new version.
+    pub async fn append(
+        &mut self,
+        batches: &[RecordBatch],
+        txns: impl IntoIterator<Item = Transaction>,
+    ) -> Result<i64> {
+        self.commit(batches, Vec::new(), txns.into_iter().collect(), Change::Append).await
     }
 
     /// Writes `batches` as new files in one commit with `retired` (removes of
     /// rewritten files, or re-adds with more rows deleted: see [`Table::mark`])
-    /// and `txn` — a merge that replaced stored rows. Returns the new version.
+    /// and `txns` (as for [`Table::append`]) — a merge that replaced stored
+    /// rows. Returns the new version.
     ///
     /// `scope`: the partitions the merge read and writes. With it, a commit
     /// that lost the race to commits outside those partitions is made on top
@@ -548,22 +549,10 @@ impl Table {
         &mut self,
         batches: &[RecordBatch],
         retired: Vec<Action>,
-        txn: Option<Transaction>,
+        txns: impl IntoIterator<Item = Transaction>,
         scope: Option<&Scope>,
     ) -> Result<i64> {
-        self.commit(batches, retired, txn.into_iter().collect(), Change::Merge(scope)).await
-    }
-
-    /// [`Table::replace`] recording several `txns`; the first is the writer's
-    /// progress, which a concurrent commit must not have recorded too.
-    pub async fn replace_recording(
-        &mut self,
-        batches: &[RecordBatch],
-        retired: Vec<Action>,
-        txns: Vec<Transaction>,
-        scope: Option<&Scope>,
-    ) -> Result<i64> {
-        self.commit(batches, retired, txns, Change::Merge(scope)).await
+        self.commit(batches, retired, txns.into_iter().collect(), Change::Merge(scope)).await
     }
 
     /// Replaces the files `removes` by `batches` (the same rows, rewritten) in

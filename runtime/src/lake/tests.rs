@@ -545,7 +545,7 @@ fn a_commit_names_the_files_it_added_and_records_every_txn() {
 
         let second = rows(&s, &["ari:cloud:x::workspace/w+1 1%", "new ws"], &[3, 4], &[None, None]);
         let txns = vec![Transaction::new("progress", 7), Transaction::new("progress#model", 1234)];
-        t.replace_recording(&[second], Vec::new(), txns, None).await.unwrap();
+        t.replace(&[second], Vec::new(), txns, None).await.unwrap();
         let after: Vec<String> = t.files().await.unwrap().into_iter().map(|f| f.add.path).collect();
         let new: Vec<&String> = after.iter().filter(|p| !before.contains(p)).collect();
         let mut added: Vec<&String> = t.last_added().iter().collect();

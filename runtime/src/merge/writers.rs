@@ -38,7 +38,7 @@ fn concat(table: &Table, rows: &[RecordBatch]) -> Result<RecordBatch, MergeError
 /// `append`: the rows as they are, in one commit recording `txns` (the
 /// first: the progress).
 pub async fn append(table: &mut Table, rows: &[RecordBatch], txns: Vec<Transaction>) -> Result<Written, MergeError> {
-    table.append_recording(rows, txns).await?;
+    table.append(rows, txns).await?;
     Ok(Written { rows: rows.iter().map(RecordBatch::num_rows).sum(), ..Written::default() })
 }
 
@@ -53,7 +53,7 @@ pub async fn append_replacing(
     let held = table.files().await?;
     let replaced = held.iter().filter_map(|f| f.num_records).sum::<u64>() as usize;
     let held = held.into_iter().map(|f| Action::Remove(f.remove)).collect();
-    table.replace_recording(rows, held, txns, None).await?;
+    table.replace(rows, held, txns, None).await?;
     Ok(Written { rows: rows.iter().map(RecordBatch::num_rows).sum(), replaced, ..Written::default() })
 }
 
@@ -147,7 +147,7 @@ pub async fn merge_over(
     };
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed: retired.files_changed };
     let scope = probe.scope(&new_rows)?;
-    table.replace_recording(&[new_rows], retired.actions, txns, Some(&scope)).await?;
+    table.replace(&[new_rows], retired.actions, txns, Some(&scope)).await?;
     tracing::debug!(
         table = %table.name(),
         rows = written.rows,
@@ -180,7 +180,7 @@ pub async fn merge_exploded(
 ) -> Result<Written, MergeError> {
     // The chunk's last-writer-wins version of every parent.
     let Some(first) = staging.first() else {
-        table.append_recording(&[], txns).await?;
+        table.append(&[], txns).await?;
         return Ok(Written::default());
     };
     let parents =
@@ -226,6 +226,6 @@ pub async fn merge_exploded(
     let files_changed = retired.files_changed;
     let written = Written { rows: new_rows.num_rows(), replaced, files_read, files_changed };
     let scope = probe.scope(&new_rows)?;
-    table.replace_recording(&[new_rows], retired.actions, txns, Some(&scope)).await?;
+    table.replace(&[new_rows], retired.actions, txns, Some(&scope)).await?;
     Ok(written)
 }

@@ -40,12 +40,11 @@ pub fn generate(model: &Model, p: &Product, dbt: &[DbtModel]) -> Result<TokenStr
     })
 }
 
-/// The fingerprint of ingestion model `m` (see [`fingerprint`]), or why it
-/// does not lower. `manifold check` compares a team model's with the
+/// The fingerprint of ingestion model `m`, lowered to `plan` (see
+/// [`fingerprint`]). `manifold check` compares a team model's with the
 /// baseline's (EC025).
-pub fn model_fingerprint(model: &Model, m: &DbtModel) -> Result<i64, String> {
-    let plan = lower::lower_model(model, m).map_err(|e| e.message)?;
-    Ok(fingerprint(m, &model_code(&plan)))
+pub fn model_fingerprint(m: &DbtModel, plan: &Plan) -> i64 {
+    fingerprint(m, &model_code(plan))
 }
 
 fn model_module(m: &DbtModel, plan: &Plan) -> TokenStream {
