@@ -47,7 +47,7 @@ macro_rules! rules {
 
 rules! {
     EC001, Error, "a field's number changed (or the lock was edited)", "buf FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED + FIELD_SAME_NAME", "numbers are immutable; the compiler assigns them from the lock — restore the lock";
-    EC002, Error, "a field removed that the baseline did not show @deprecated", "buf FIELD_NO_DELETE; dbt column removed; Atlas DS103", "release N: mark it `/** @deprecated <reason> */`; release N+1: remove it; its number and name stay reserved";
+    EC002, Error, "a field removed that the baseline did not show @deprecated, or a column removed from a team model", "buf FIELD_NO_DELETE; dbt column removed; Atlas DS103", "release N: mark it `/** @deprecated <reason> */`; release N+1: remove it; its number and name stay reserved (a team model's column: publish a model without it beside the old one and move its readers there)";
     EC003, Error, "a new field or entity reuses a reserved number, proto name, column or table name", "buf FIELD_NO_DELETE_UNLESS_{NUMBER,NAME}_RESERVED; CSR transitive modes", "choose a new name; numbers come from the lock";
     EC004, Error, "a reservation removed from the lock", "buf RESERVED_MESSAGE_NO_DELETE, RESERVED_ENUM_NO_DELETE", "none: reservations are append-only — restore the lock";
     EC005, Error, "a field renamed (same number, new name)", "buf FIELD_SAME_NAME, FIELD_SAME_JSON_NAME; Atlas BC102; dbt column removed", "add the new field, dual-write and backfill, deprecate the old, remove it a release later";

@@ -1,7 +1,8 @@
 //! Rules that need the baseline's Model (a baseline compiled from a git ref):
 //! owner changes (LC008) and the team models' contracts — a writer weakened from
 //! merge to append, a model turned analytics or deleted (EC013), its key or
-//! partitioning changed (EC021), a column's type changed (EC006) — and what
+//! partitioning changed (EC021), a column's type changed (EC006) or removed
+//! (EC002) — and what
 //! else changes what an ingestion model computes (EC025: the merge step fills
 //! its table again).
 
@@ -98,6 +99,21 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
                     o.expr.ty.cast_name()
                 );
                 push(c::EC006, format!("{}.{}", n.name, o.name), msg, here);
+                contract_broken = true;
+            }
+        }
+        // A column gone from the model is gone for its readers; its Delta
+        // table keeps it, NULL in every row written from now on (and, when
+        // it is NOT NULL there, the merge stops until the table is deleted).
+        for w in &was.outputs {
+            if !is.outputs.iter().any(|o| o.name == w.name) {
+                let msg = format!(
+                    "column `{}` was removed from `{}`: its readers lose it, and its table keeps it, NULL in every \
+                     row the merge writes from now on (a NOT NULL one stops the merge until the table is deleted); \
+                     publish a model without it beside this one and move the readers there",
+                    w.name, n.name
+                );
+                push(c::EC002, format!("{}.{}", n.name, w.name), msg, here);
                 contract_broken = true;
             }
         }
