@@ -438,3 +438,43 @@ fn a_team_models_fingerprint_follows_what_it_computes() {
         seen.push(f);
     }
 }
+
+/// An enum value's number maps to its name in the staging builders as long as
+/// the lock holds it: a value removed from the schema (its number reserved)
+/// still stages its name for a producer that has not stopped sending it.
+#[test]
+fn a_removed_enum_value_still_stages_its_name() {
+    let schema = |values: &str| {
+        format!(
+            "import {{ Entity, Manifest, EntityState, Team }} from \"../manifold\";\n\
+             export enum FooColor {{\n{values}}}\n\
+             export interface FooManifest extends Manifest {{\n  owner: Team.JIRA_AGILE;\n  status: EntityState.ACTIVE;\n}}\n\
+             /** An entity. */\nexport interface Foo extends Entity {{\n  id: String;\n  color?: FooColor;\n}}\n"
+        )
+    };
+    let compile = |values: &str, lock: Option<&str>| {
+        let files = vec![
+            ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
+            ("p/foo.ts".to_string(), schema(values)),
+        ];
+        let c = manifold_compiler::compile_loaded(
+            manifold_compiler::load::from_memory(&files, lock),
+            "manifold.lock".into(),
+        );
+        assert!(!c.diagnostics.has_errors(), "{}", diag::render_text(&c.db, &c.diagnostics, false));
+        c
+    };
+    let before = compile("  RED = \"RED\",\n  GREEN = \"GREEN\",\n  BLUE = \"BLUE\",\n", None);
+    let after = compile("  RED = \"RED\",\n  BLUE = \"BLUE\",\n", Some(&before.lock_text));
+    assert!(after.lock_text.contains("name = \"GREEN\", state = \"removed\""), "{}", after.lock_text);
+    let out = manifold_compiler::emit(&after);
+    let fds = &out.artifacts.iter().find(|a| a.path == emit::proto::DESCRIPTOR_SET).unwrap().bytes;
+    let rust = emit::rust::product_rust(&after.model, &after.lock, "p", fds, &out.models).unwrap();
+    let at = rust.find("pub fn foo_color_name(").unwrap();
+    let body: String = rust[at..].split_whitespace().collect();
+    let body = &body[..body.find("}}").unwrap()];
+    for arm in ["1=>Some(::std::borrow::Cow::Borrowed(\"RED\"))", "2=>Some(::std::borrow::Cow::Borrowed(\"GREEN\"))"] {
+        assert!(body.contains(arm), "{arm} not in {body}");
+    }
+    assert!(body.contains("0=>None") && body.contains("unknown=>Some(::std::borrow::Cow::Owned(unknown.to_string()))"));
+}

@@ -36,16 +36,27 @@ pub fn generate(model: &Model, lock: &Lock, p: &Product, dbt: &[DbtModel]) -> St
     let enum_fns = p.enums.iter().enumerate().map(|(i, en)| {
         let f = enum_fn(model, EnumId(product_id, i as u32));
         let locked = lock.enumeration(&p.name, &en.name).expect("lock::assign numbers every enum");
-        let arms = en.values.iter().map(|v| {
-            let n = locked.value(&v.name).expect("numbered").number as i32;
+        // Every number the lock ever gave, removed values included: a
+        // producer still sending a removed value stages its name.
+        let arms = locked.values.iter().map(|v| {
+            let n = proc_macro2::Literal::i32_unsuffixed(v.number as i32);
             let name = &v.name;
-            quote! { #n => Some(#name), }
+            quote! { #n => Some(::std::borrow::Cow::Borrowed(#name)), }
         });
-        let doc = format!(" The schema name of a `{}` value; `None` for 0 (unspecified) and unknown numbers.", en.name);
+        let doc = format!(
+            " The schema name of a `{}` value; `None` for 0 (unspecified). A number this build does not know \
+             (a newer schema's value, sent before this binary was rebuilt) is staged as its decimal text, as \
+             protobuf's JSON mapping prints unknown enum values, rather than lost as a null.",
+            en.name
+        );
         quote! {
             #[doc = #doc]
-            pub fn #f(value: i32) -> Option<&'static str> {
-                match value { #(#arms)* _ => None }
+            pub fn #f(value: i32) -> Option<::std::borrow::Cow<'static, str>> {
+                match value {
+                    #(#arms)*
+                    0 => None,
+                    unknown => Some(::std::borrow::Cow::Owned(unknown.to_string())),
+                }
             }
         }
     });
