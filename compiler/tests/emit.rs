@@ -478,3 +478,33 @@ fn a_removed_enum_value_still_stages_its_name() {
     }
     assert!(body.contains("0=>None") && body.contains("unknown=>Some(::std::borrow::Cow::Owned(unknown.to_string()))"));
 }
+
+/// A team model's `deprecation_date` reaches dbt as the model's property in
+/// its product's `schema.yml` (dbt warns of references to it, and of it once
+/// the day has passed); a model without one gets no entry there.
+#[test]
+fn a_team_models_deprecation_date_is_a_dbt_property() {
+    let schema = "import { Entity, Manifest, EntityState, Team } from \"../manifold\";\n\
+                  export interface FooManifest extends Manifest {\n  owner: Team.JIRA_AGILE;\n  status: EntityState.ACTIVE;\n}\n\
+                  /** An entity. */\nexport interface Foo extends Entity {\n  id: String;\n}\n";
+    let model = |config: &str| {
+        format!(
+            "{{{{ config({config}) }}}}\nSELECT\n  {{{{ select_envelope_fields() }}}}\n  CAST(id AS STRING) AS id,\n  \
+             {{{{ select_required_fields() }}}}\nFROM {{{{ source('manifold_entities', 'Foo') }}}}\n"
+        )
+    };
+    let files = vec![
+        ("manifold.ts".to_string(), include_str!("../../schemas/manifold.ts").to_string()),
+        ("p/foo.ts".to_string(), schema.to_string()),
+        ("p/models/foo_log.sql".to_string(), model("writer='append', deprecation_date='2027-03-31'")),
+        ("p/models/foo_copy.sql".to_string(), model("writer='append'")),
+    ];
+    let c =
+        manifold_compiler::compile_loaded(manifold_compiler::load::from_memory(&files, None), "manifold.lock".into());
+    let out = manifold_compiler::emit(&c);
+    assert!(!out.diagnostics.has_errors(), "{}", diag::render_text(&c.db, &out.diagnostics, false));
+    let yml = text(&out.artifacts, "dbt/models/p/schema.yml");
+    assert!(yml.ends_with("  - name: foo_log\n    deprecation_date: 2027-03-31\n"), "{yml}");
+    assert!(!yml.contains("foo_copy"), "{yml}");
+    assert_eq!(yml.matches("\n  - name: ").count(), 2, "the generated `foo`, and `foo_log`: {yml}");
+}

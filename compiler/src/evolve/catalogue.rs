@@ -57,7 +57,7 @@ rules! {
     EC010, Error, "a relation's target changed (ComposedBy<A> → ComposedBy<B>) or a nested struct swapped", "buf FIELD_WIRE_JSON_COMPATIBLE_TYPE; CSR FIELD_NAMED_TYPE_CHANGED", "a new field referencing B; migrate; retire the old";
     EC011, Error, "a required (non-optional) field added to an existing entity or struct", "buf MESSAGE_SAME_REQUIRED_FIELDS; CSR REQUIRED_FIELD_ADDED; Atlas NOT NULL without default; Delta NOT NULL add", "add it optional, backfill, then tighten it (EC012)";
     EC012, Warn, "optional → required", "Delta NOT NULL must hold on existing rows", "only after a backfill shows no nulls";
-    EC013, Error, "a contract weakened: key/constraint removed, enforcement off, writer changed from merge to append", "dbt constraint removed, contract disabled, materialization changed", "a new model/table version; deprecate the old";
+    EC013, Error, "a contract weakened: key/constraint removed, enforcement off, writer changed from merge to append", "dbt constraint removed, contract disabled, materialization changed", "a new model/table version; deprecate the old (a team model: `deprecation_date='YYYY-MM-DD'` in its config; delete it after that day)";
     EC015, Error, "an explicit JSON/column name override changed, or the compiler's naming changed", "buf FIELD_SAME_JSON_NAME; dbt column removed", "as EC005; compiler upgrades must keep names stable";
     EC016, Error, "an enum value removed or renumbered", "buf ENUM_VALUE_NO_DELETE_UNLESS_{NUMBER,NAME}_RESERVED; dbt accepted_values", "deprecate the value; producers stop emitting it; remove it a release later; its number and name stay reserved";
     EC017, Error, "an enum value renamed (names are stored in JSON and in the tables)", "buf ENUM_VALUE_SAME_NAME", "add the new value, deprecate the old";
@@ -75,7 +75,7 @@ rules! {
     LC004, Error, "an entity deleted that the baseline did not show RETIRED", "buf MESSAGE_NO_DELETE; CSR MESSAGE_REMOVED; Atlas DS102", "retire it first; retired entities stay as tombstones (name, numbers, table)";
     LC005, Warn, "a new reference to a DEPRECATED (warning) or RETIRED (error) entity", "dbt DeprecatedReference", "reference the replacement";
     LC006, Warn, "fields added to a DEPRECATED entity (warning), any change to a RETIRED one (error)", "—", "put new fields on the replacement";
-    LC007, Error, "a field removed before its deprecation window", "dbt deprecation_date", "keep it until the window passes";
+    LC007, Error, "a field removed before its deprecation window, or a team model's deprecation_date set inside it", "dbt deprecation_date", "keep it until the window passes";
     LC008, Info, "owner team changed", "—", "both teams approve";
 }
 

@@ -113,7 +113,15 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
         {
             let base_lock = base.lock.clone();
             let offset = db.absorb(base.db);
-            findings.extend(models::run(&model, &current_lock, &base.model, &base_lock, offset));
+            findings.extend(models::run(&models::Trees {
+                current: &model,
+                current_lock: &current_lock,
+                base: &base.model,
+                base_lock: &base_lock,
+                offset,
+                today,
+                window_days: config.deprecation_window_days,
+            }));
         }
     }
     // The project's severities, then the element-scoped overrides.

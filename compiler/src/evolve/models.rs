@@ -4,17 +4,35 @@
 //! partitioning changed (EC021), a column's type changed (EC006) or removed
 //! (EC002) — and what
 //! else changes what an ingestion model computes (EC025: the merge step fills
-//! its table again).
+//! its table again). A team model may be deleted after the
+//! `deprecation_date` its config gave in the baseline; a date set sooner than
+//! the project's deprecation window is LC007.
 
 use super::Finding;
 use super::catalogue::{self as c, Rule};
 use crate::emit::dbt::{self, DbtModel, Kind, Origin, Writer};
 use crate::lock::Lock;
 use crate::lower;
-use crate::model::Model;
+use crate::model::{Model, date};
 use crate::source::Span;
 
-pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock, offset: u32) -> Vec<Finding> {
+/// The two trees, and what the deprecation dates are compared with.
+pub struct Trees<'a> {
+    pub current: &'a Model,
+    pub current_lock: &'a Lock,
+    pub base: &'a Model,
+    pub base_lock: &'a Lock,
+    /// Where the baseline's files start in the report's database.
+    pub offset: u32,
+    /// `YYYY-MM-DD`.
+    pub today: &'a str,
+    /// The project's deprecation window (0: one release).
+    pub window_days: u32,
+}
+
+pub fn run(t: &Trees<'_>) -> Vec<Finding> {
+    let Trees { current, current_lock, base, base_lock, offset, today, window_days } = *t;
+    let today_days = date::days_from_civil(today).unwrap_or(0);
     let mut out = Vec::new();
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
         out.push(Finding { rule, severity: rule.severity, element, message, span })
@@ -37,12 +55,24 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
         // A model's table is `<product>.<model>`: one moved to another
         // product makes another table, and its old one loses its producer.
         let Some(n) = now.iter().find(|m| m.name == b.name && m.product == b.product) else {
-            let msg = match now.iter().find(|m| m.name == b.name) {
-                Some(moved) => format!(
-                    "the team model `{}` moved from product `{}` to `{}`; its table `{}.{}` loses its producer",
-                    b.name, b.product, moved.product, b.product, b.name
+            // After its deprecation date a model may go, as dbt lets a model
+            // with an enforced contract go only then.
+            let deadline = b.deprecation_date.as_deref();
+            if deadline.and_then(date::days_from_civil).is_some_and(|d| d <= today_days) {
+                continue;
+            }
+            let what = match now.iter().find(|m| m.name == b.name) {
+                Some(moved) => {
+                    format!("the team model `{}` moved from product `{}` to `{}`", b.name, b.product, moved.product)
+                }
+                None => format!("the team model `{}` was deleted", b.name),
+            };
+            let table = format!("its table `{}.{}` loses its producer", b.product, b.name);
+            let msg = match deadline {
+                Some(day) => format!("{what} before its deprecation date {day}; {table}"),
+                None => format!(
+                    "{what}; {table}: give it a `deprecation_date` in its config first, and delete it after that day"
                 ),
-                None => format!("the team model `{}` was deleted; its table loses its producer", b.name),
             };
             push(c::EC013, b.name.clone(), msg, base_span(b));
             continue;
@@ -55,6 +85,20 @@ pub fn run(current: &Model, current_lock: &Lock, base: &Model, base_lock: &Lock,
             }
             Origin::Generated { .. } => base_span(b),
         };
+        // A deprecation date set, or moved earlier, gives its readers the
+        // project's window at least.
+        if let Some(day) = n.deprecation_date.as_deref()
+            && window_days > 0
+            && b.deprecation_date.as_deref().is_none_or(|was| day < was)
+            && date::days_from_civil(day).is_some_and(|d| d - today_days < i64::from(window_days))
+        {
+            let msg = format!(
+                "`{}` may be deleted after {day}, sooner than the project's deprecation window of {window_days} days \
+                 from today ({today})",
+                n.name
+            );
+            push(c::LC007, n.name.clone(), msg, here);
+        }
         let mut contract_broken = true;
         match (b.kind, n.kind) {
             (Kind::Ingestion(Writer::Merge | Writer::MergeExploded), Kind::Ingestion(Writer::Append)) => {

@@ -94,6 +94,11 @@ pub struct DbtModel {
     /// The key columns (`unique_key`), in order.
     pub key: Vec<String>,
     pub partition_by: Vec<String>,
+    /// A team model's `config(deprecation_date='YYYY-MM-DD')`: after that
+    /// day it may be deleted (`manifold check`, as dbt allows for a model
+    /// with an enforced contract). Generated models follow their entity's
+    /// lifecycle instead.
+    pub deprecation_date: Option<String>,
 }
 
 impl DbtModel {
@@ -130,21 +135,17 @@ pub fn models(model: &Model, lock: &Lock) -> Dbt {
     let mut diagnostics = Diagnostics::new();
     // Render every product's generated models and YAML, then compile the models,
     // all on every core (results keep the Model's order).
-    let rendered: Vec<(Artifact, Vec<DbtModel>, Artifact)> = model
+    let rendered: Vec<(Artifact, Vec<DbtModel>)> = model
         .products
         .par_iter()
         .map(|p| {
             let sources = Artifact::text(format!("dbt/models/{}/sources.yml", p.name), sources_yml(model, lock, p));
-            let product_models = generated_models(model, p);
-            let schema =
-                Artifact::text(format!("dbt/models/{}/schema.yml", p.name), schema_yml(model, p, &product_models));
-            (sources, product_models, schema)
+            (sources, generated_models(model, p))
         })
         .collect();
     let mut generated: Vec<DbtModel> = Vec::new();
-    for (sources, product_models, schema) in rendered {
+    for (sources, product_models) in rendered {
         files.push(sources);
-        files.push(schema);
         generated.extend(product_models);
     }
     let compiled: Vec<_> = generated
@@ -183,6 +184,17 @@ pub fn models(model: &Model, lock: &Lock) -> Dbt {
             }
         }
     }
+    // Each product's `schema.yml`: the generated models' contracts, and the
+    // team models' deprecation dates (known once they are compiled).
+    let schemas: Vec<Artifact> = model
+        .products
+        .par_iter()
+        .map(|p| {
+            let of_product: Vec<&DbtModel> = models.iter().filter(|m| m.product == p.name).collect();
+            Artifact::text(format!("dbt/models/{}/schema.yml", p.name), schema_yml(model, p, &of_product))
+        })
+        .collect();
+    files.extend(schemas);
     Dbt { files, models, diagnostics }
 }
 
@@ -311,6 +323,7 @@ fn generated(
         kind: Kind::Ingestion(writer),
         key,
         partition_by: vec![columns::PARTITION_COLUMN.to_string()],
+        deprecation_date: None,
     }
 }
 
@@ -377,6 +390,21 @@ fn user_model(p: &Product, um: &UserModel, macros: &str, diags: &mut Diagnostics
         return None;
     }
     let partition_by = strings(get("partition_by"));
+    let deprecation_date = match get("deprecation_date") {
+        None => None,
+        Some(serde_json::Value::String(day)) if crate::model::date::days_from_civil(day).is_some() => Some(day.clone()),
+        Some(other) => {
+            diags.push(
+                Diagnostic::error(
+                    codes::E002,
+                    format!("model `{}` has the deprecation_date {other}, which is not a day of the calendar", um.name),
+                )
+                .primary(line_span(config_line), "in this config")
+                .help("write it as `deprecation_date='2027-03-31'`: after that day the model may be deleted"),
+            );
+            return None;
+        }
+    };
     Some(DbtModel {
         name: um.name.clone(),
         product: p.name.clone(),
@@ -386,6 +414,7 @@ fn user_model(p: &Product, um: &UserModel, macros: &str, diags: &mut Diagnostics
         kind,
         key,
         partition_by,
+        deprecation_date,
     })
 }
 

@@ -77,6 +77,14 @@ pub fn source_type_name(ty: &columns::SourceType) -> String {
 struct SchemaYml {
     product: String,
     models: Vec<YamlModel>,
+    /// Team models with a deprecation date: dbt warns of references to them.
+    deprecated_team_models: Vec<DeprecatedModel>,
+}
+
+#[derive(Serialize)]
+struct DeprecatedModel {
+    name: String,
+    deprecation_date: String,
 }
 
 #[derive(Serialize)]
@@ -87,8 +95,13 @@ struct YamlModel {
     columns: Vec<YamlColumn>,
 }
 
-pub(super) fn schema_yml(model: &Model, p: &Product, generated: &[DbtModel]) -> String {
-    let models = generated
+pub(super) fn schema_yml(model: &Model, p: &Product, models: &[&DbtModel]) -> String {
+    let deprecated_team_models = models
+        .iter()
+        .filter(|m| matches!(m.origin, Origin::User { .. }))
+        .filter_map(|m| Some(DeprecatedModel { name: m.name.clone(), deprecation_date: m.deprecation_date.clone()? }))
+        .collect();
+    let models = models
         .iter()
         .filter_map(|m| {
             let Origin::Generated { entity, field } = &m.origin else { return None };
@@ -133,7 +146,7 @@ pub(super) fn schema_yml(model: &Model, p: &Product, generated: &[DbtModel]) -> 
             })
         })
         .collect();
-    templates::render("dbt/schema.yml.j2", SchemaYml { product: p.name.clone(), models })
+    templates::render("dbt/schema.yml.j2", SchemaYml { product: p.name.clone(), models, deprecated_team_models })
 }
 
 /// Column descriptions of an entity's main table: the field's doc, with PII and
