@@ -8,11 +8,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use manifold_e2e::kill::{duplicated_and_shuffled, kill_repeatedly, spawn};
-use manifold_e2e::{jira, write_stream};
+use manifold_e2e::{copy_dir, jira, write_stream};
 
 use crate::records;
 use manifold_e2e::lake::{Letter, dead_letters, deduplicated, letters, staging};
-use manifold_runtime::ingest::{Ingest, Options, Report};
+use manifold_runtime::Registry;
+use manifold_runtime::ingest::{Ingest, Options, Redriven, Report};
 use manifold_runtime::lake::Lake;
 use manifold_runtime::produce::{self, ProduceOptions, Synthetic};
 use manifold_runtime::prost::Message;
@@ -543,6 +544,90 @@ fn a_staging_table_created_after_the_progress_is_reported() {
     assert_eq!(ingest(&rt, &lake, options(&source, 40)).created_after_progress, Vec::<String>::new());
 }
 
+fn still_bad(synthetic: &Synthetic) -> usize {
+    synthetic.bad.values().sum()
+}
+
+fn redrive(rt: &tokio::runtime::Runtime, lake: &Lake, options: Options) -> Redriven {
+    rt.block_on(async {
+        let mut ingest = Ingest::open(&jira::REGISTRY, lake, options).await.unwrap();
+        ingest.redrive().await.unwrap()
+    })
+}
+
+/// A release that knows a type the running one did not: a stream ingested by
+/// a build without `JiraIssue` leaves its records as dead letters (an unknown
+/// type URL). A redrive by the full build stages them, and then the staging
+/// tables converge to the producer's truth and the dead letters are exactly
+/// those of an ingest by the full build from the start (the same rows, with
+/// the reasons it gives). A second redrive changes nothing; a redrive killed
+/// after staging some tables is finished by the next, nothing twice.
+#[test]
+fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, synthetic) = write_stream(
+        dir.path(),
+        &jira::REGISTRY,
+        &ProduceOptions { keys_per_entity: 20, segments: 2, ..ProduceOptions::default() },
+    );
+    let older: &'static Registry = Box::leak(Box::new(Registry {
+        entities: Box::leak(jira::REGISTRY.entities.iter().filter(|e| e.name != "JiraIssue").copied().collect()),
+        ..jira::REGISTRY
+    }));
+    let rt = rt();
+    let full = lake_at(&dir.path().join("full"));
+    ingest(&rt, &full, options(&source, 60));
+    let lake = lake_at(&dir.path().join("lake"));
+    rt.block_on(async {
+        let mut ingest = Ingest::open(older, &lake, options(&source, 60)).await.unwrap();
+        ingest.run(|_| {}).await.unwrap()
+    });
+    let issues = synthetic.expected.keys().filter(|(table, _)| table == "manifold_entities.JiraIssue").count();
+    let before = letters(&lake, "jira", &rt);
+    assert!(issues == 20 && before.len() > issues + still_bad(&synthetic), "{} letters", before.len());
+
+    // The lake as a redrive killed after staging `JiraIssue`'s rows would
+    // leave it: its staging table as the redrive below commits it, the
+    // dead-letter table as before.
+    let killed = dir.path().join("killed");
+    copy_dir(&dir.path().join("lake"), &killed);
+
+    let redriven = redrive(&rt, &lake, options(&source, 60));
+    let still = letters(&full, "jira", &rt);
+    assert_eq!(letters(&lake, "jira", &rt), still);
+    assert_eq!(redriven.letters as usize, before.len());
+    assert_eq!((redriven.staged + redriven.still_dead) as usize, before.len());
+    assert_eq!(redriven.still_dead as usize, still.len());
+    assert!(redriven.rows["manifold_entities.JiraIssue"] > 0 && redriven.rows.len() == 1, "{redriven:?}");
+    let tables = staging(&lake, &rt);
+    assert_eq!(deduplicated(&tables), synthetic.expected);
+    assert_eq!(deduplicated(&tables), deduplicated(&staging(&full, &rt)));
+
+    // Again: nothing left that this build stages, and nothing moves.
+    let again = redrive(&rt, &lake, options(&source, 60));
+    assert_eq!((again.staged, again.still_dead, again.rows.len()), (0, still.len() as u64, 0));
+    assert_eq!(staging(&lake, &rt), tables);
+    assert_eq!(letters(&lake, "jira", &rt), still);
+
+    // (The older build made no `JiraIssue` table.)
+    let issues_table = "manifold_entities/JiraIssue";
+    assert!(!killed.join(issues_table).exists());
+    copy_dir(&dir.path().join("lake").join(issues_table), &killed.join(issues_table));
+    let killed = lake_at(&killed);
+    // Another build does not finish it: it might decode other records.
+    let other: &'static Registry = Box::leak(Box::new(Registry { descriptor_set: b"another build", ..jira::REGISTRY }));
+    let refused = rt.block_on(async {
+        let mut ingest = Ingest::open(other, &killed, options(&source, 60)).await.unwrap();
+        ingest.redrive().await.unwrap_err().to_string()
+    });
+    assert!(refused.contains("another build") && refused.contains("manifold_entities.JiraIssue"), "{refused}");
+    assert_eq!(letters(&killed, "jira", &rt), before, "nothing redriven by the refused build");
+    let finished = redrive(&rt, &killed, options(&source, 60));
+    assert_eq!(staging(&killed, &rt), tables, "nothing staged twice");
+    assert!(finished.resumed > 0 && finished.rows.is_empty(), "{finished:?}");
+    assert_eq!(letters(&killed, "jira", &rt), still);
+}
+
 /// Kills the generated `ingest-jira` binary with SIGKILL at random points (at
 /// least 20 times, or `MANIFOLD_KILLS`), restarting it each time, until a run
 /// finishes; the tables then hold exactly what one uninterrupted run writes:
@@ -863,6 +948,12 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     // `run --once`: both steps, nothing new either.
     let once = run(&["run", "--source", "stream", "--lake", "lake", "--once"]);
     assert!(once.contains("0 records") && once.matches("up to date").count() == models, "{once}");
+    // A redrive by the build that dead-lettered them stages nothing.
+    let redriven = run(&["redrive", "--source", "stream", "--lake", "lake"]);
+    assert_eq!(
+        redriven,
+        "11 dead letters: 0 staged now, 11 still dead letters (this build cannot stage them either)\n"
+    );
     // Errors name what failed and exit 1, and make nothing: a mistyped source
     // leaves no lake of empty tables, and a mistyped lake is not a new, empty
     // one with nothing to merge, list, optimize or vacuum.
@@ -874,7 +965,12 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     };
     fails(&["ingest", "--source", "missing", "--lake", "new-lake"], "reading the source `missing`");
     fails(&["run", "--source", "missing", "--lake", "new-lake", "--once"], "reading the source `missing`");
-    for command in [&["merge", "--lake", "lak"][..], &["tables", "--lake", "lak"], &["optimize", "--lake", "lak"]] {
+    for command in [
+        &["merge", "--lake", "lak"][..],
+        &["tables", "--lake", "lak"],
+        &["optimize", "--lake", "lak"],
+        &["redrive", "--source", "stream", "--lake", "lak"],
+    ] {
         fails(command, "there is no lake at `lak`");
     }
     fails(&["vacuum", "--lake", "file:///nowhere/lak"], "there is no lake at `file:///nowhere/lak`");

@@ -3,6 +3,7 @@
 //! dbt-core + dbt-spark): `buf lint` accepts the protos, and dbt-core compiles the
 //! emitted dbt project to exactly the SQL Manifold compiled itself.
 
+use manifold_e2e::copy_dir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,18 +15,6 @@ fn tool(path: &str, setup: &str) -> PathBuf {
     let p = root().join(path);
     assert!(p.exists(), "{path} is not installed: run `{setup}` (scripts/test.sh does)");
     p
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -59,3 +59,16 @@ pub fn run_bench(bin: &str, args: &[&str], tmp: &std::path::Path) -> (String, St
     assert!(out.status.success(), "{args:?}: {stderr}");
     (stdout.into_owned(), stderr.into_owned())
 }
+
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}

@@ -75,6 +75,23 @@ enum Command {
         #[arg(long = "offload-dir", value_name = "DIR")]
         offload_dirs: Vec<PathBuf>,
     },
+    /// Decode the dead-letter table's records again with this build (a newer
+    /// release knows their type; an offloaded payload is there now) and stage
+    /// those that decode, exactly once; the rest stay dead letters. The next
+    /// merge applies them.
+    Redrive {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long)]
+        lake: String,
+        /// Records, and offloaded payloads, larger than this stay dead letters.
+        #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = values::record_bytes)]
+        max_record_bytes: usize,
+        /// A local directory offloaded payloads may be read from besides the
+        /// source directory (repeatable).
+        #[arg(long = "offload-dir", value_name = "DIR")]
+        offload_dirs: Vec<PathBuf>,
+    },
     /// Step 2 once: apply the staging tables' new rows to every model's table.
     /// Ctrl-C or SIGTERM stops after the chunk in flight; a second one at once.
     Merge {
@@ -240,6 +257,16 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
             options.stop = stop_on_signals();
             let report = ingest_into(registry, &lake, options).await?;
             println!("{}", report::summary(&report));
+        }
+        Command::Redrive { source, lake, max_record_bytes, offload_dirs } => {
+            let mut options = options(&source);
+            options.offload_dirs = offload_dirs;
+            options.max_record_bytes = max_record_bytes;
+            let context = || format!("redriving the dead letters of `{lake}`");
+            let lake_handle = open_existing_lake(&lake)?;
+            let mut ingest = Ingest::open(registry, &lake_handle, options).await.with_context(context)?;
+            let redriven = ingest.redrive().await.with_context(context)?;
+            print!("{}", report::redriven(&redriven));
         }
         Command::Merge { lake, chunk_rows } => {
             let stop = stop_on_signals();

@@ -14,6 +14,25 @@ use crate::mapping::Writer;
 use crate::merge::{MergeStatus, TableMerge};
 use crate::source::{bytes_before, segment_sizes};
 
+/// What a redrive did: one line, and the rows per staging table.
+pub fn redriven(r: &crate::ingest::Redriven) -> String {
+    let mut out = format!(
+        "{} dead letters: {} staged now, {} still dead letters (this build cannot stage them either)",
+        r.letters, r.staged, r.still_dead
+    );
+    if r.resumed > 0 {
+        let _ = write!(out, "; finished {} files an interrupted redrive had staged in part", r.resumed);
+    }
+    out.push('\n');
+    for (table, rows) in &r.rows {
+        let _ = writeln!(out, "  {table}: {rows} rows");
+    }
+    if r.staged > 0 {
+        out.push_str("the next merge applies them\n");
+    }
+    out
+}
+
 pub fn summary(r: &Report) -> String {
     let position = match &r.position {
         Some(p) => format!("{}@{}", p.segment, p.offset),
@@ -34,8 +53,8 @@ pub fn summary(r: &Report) -> String {
             out,
             "\n`{table}` was created by this run, after the source's progress was recorded: it holds none of the \
              records before where this run started. A new entity's earlier records are dead letters (an unknown \
-             type); a staging table deleted by hand is not rebuilt, and the models' tables keep what they merged \
-             from it"
+             type), which `redrive` stages now; a staging table deleted by hand is not rebuilt, and the models' \
+             tables keep what they merged from it"
         );
     }
     if let Some(bytes) = r.unfinished {

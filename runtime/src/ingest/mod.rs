@@ -16,6 +16,7 @@
 
 pub mod dead_letters;
 pub mod offload;
+mod redrive;
 mod stage;
 mod status;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use deltalake::kernel::Transaction;
 
+pub use redrive::{Redriven, build_id};
 pub use stage::{Context, Staged, StoreUnavailable, stage};
 pub use status::{TableStatus, status};
 
@@ -154,6 +156,14 @@ pub enum IngestError {
         #[source]
         source: LakeError,
     },
+    /// An interrupted redrive of another build staged some of a dead-letter
+    /// file's records into `table`; this build might decode others.
+    #[error(
+        "`{table}` holds records of the dead-letter file `{file}` that another build ({other}) redrove before it \
+         was interrupted; this build ({build}) may decode other records of it. Finish that redrive with that \
+         build; nothing of the file was staged by this one"
+    )]
+    RedriveOfAnotherBuild { file: String, table: String, build: i64, other: i64 },
 }
 
 impl IngestError {
@@ -455,7 +465,7 @@ impl Ingest {
     }
 }
 
-fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 

@@ -1,0 +1,199 @@
+//! Redriving dead letters: the records of the dead-letter table decoded again
+//! by this build — a newer release that knows their type, an offloaded
+//! payload that is there now — and staged like any record; those that still
+//! fail stay where they were.
+//!
+//! The unit of work is one data file of the dead-letter table (its rows never
+//! change: a file is only ever replaced as a whole). Its records are staged,
+//! each staging table's commit carrying `txn(redrive/<file>, <build>)`, and
+//! then one commit replaces the file by its rows that are still dead letters.
+//! Killed between the two, a rerun finds the file again: a table whose `txn`
+//! names this build already holds its rows (the same build decodes the same
+//! records the same way) and is skipped, the others are staged. A table whose
+//! `txn` names another build refuses the file — that build staged some of its
+//! records, and this one might decode others: redrive it with that build.
+//! A record that fails again stays with the reason this build gives.
+//!
+//! A redriven record is staged late, behind newer versions of its key that
+//! were staged meanwhile; last-writer-wins in the merge step keeps the newer
+//! ones, so only the tables that keep every version (append models) gain it.
+
+use std::collections::BTreeMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{BooleanArray, RecordBatch};
+use bytes::Bytes;
+use deltalake::kernel::{Action, Transaction};
+
+use super::dead_letters::{self, Letter};
+use super::stage::{Context, stage};
+use super::{Ingest, IngestError, now_micros};
+use crate::envelope::DeadLetter;
+use crate::lake::{DataFile, Scope};
+use crate::mapping::Registry;
+use crate::source::{Frame, Position};
+
+/// What a redrive did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Redriven {
+    /// Dead letters read (every row of the dead-letter table).
+    pub letters: u64,
+    /// Of them, records staged now (or superseded within their file by a
+    /// newer version of their key that was).
+    pub staged: u64,
+    /// Rows committed per staging table.
+    pub rows: BTreeMap<String, u64>,
+    /// Of them, dead letters still: they fail this build too, or are no
+    /// whole record (a corrupt frame).
+    pub still_dead: u64,
+    /// Dead-letter files an interrupted redrive of this build had staged in
+    /// part, finished now.
+    pub resumed: u64,
+}
+
+/// The build's identity in a redrive's `txn`: its descriptor set decides
+/// which records decode and how (FNV-1a, stable across compilers).
+pub fn build_id(registry: &Registry) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in registry.descriptor_set {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h & i64::MAX as u64) as i64
+}
+
+fn app_id(file: &DataFile) -> String {
+    format!("redrive/{}", file.path)
+}
+
+/// One dead letter as stored.
+struct Stored {
+    segment: String,
+    offset: u64,
+    reason_code: String,
+    whole: bool,
+    raw: Bytes,
+}
+
+fn stored(batch: &RecordBatch) -> Vec<Stored> {
+    let column =
+        |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("the dead-letter schema has `{name}`"));
+    let segments = column("segment").as_string::<i32>();
+    let offsets = column("offset").as_primitive::<Int64Type>();
+    let reasons = column("reason_code").as_string::<i32>();
+    let raws = column("raw").as_binary::<i32>();
+    (0..batch.num_rows())
+        .map(|i| Stored {
+            segment: segments.value(i).to_string(),
+            offset: offsets.value(i) as u64,
+            reason_code: reasons.value(i).to_string(),
+            // A corrupt frame's row holds the bytes read, no record.
+            whole: reasons.value(i) != DeadLetter::Corrupt(String::new()).code(),
+            raw: Bytes::copy_from_slice(raws.value(i)),
+        })
+        .collect()
+}
+
+impl Ingest {
+    /// Redrives every dead letter of the product's dead-letter table (see the
+    /// module's documentation).
+    pub async fn redrive(&mut self) -> Result<Redriven, IngestError> {
+        let build = build_id(self.registry);
+        let mut out = Redriven::default();
+        let mut files = self.dead.files().await?;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        for file in files {
+            self.redrive_file(&file, build, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    async fn redrive_file(&mut self, file: &DataFile, build: i64, out: &mut Redriven) -> Result<(), IngestError> {
+        let batches = self.dead.read_file(file).await?;
+        let letters: Vec<Stored> = batches.iter().flat_map(stored).collect();
+        out.letters += letters.len() as u64;
+        // The whole records, by segment and offset (as the source held them).
+        let mut frames: BTreeMap<&str, Vec<Frame>> = BTreeMap::new();
+        for l in letters.iter().filter(|l| l.whole) {
+            let position = Position { segment: l.segment.clone(), offset: l.offset };
+            frames.entry(&l.segment).or_default().push(Frame::Record { position, bytes: l.raw.clone() });
+        }
+        let cx = Context {
+            registry: self.registry,
+            max_record_bytes: self.options.max_record_bytes,
+            payload_bytes_per_chunk: self.options.payload_bytes_per_chunk,
+            base: &self.options.source,
+            now_micros: now_micros(),
+            stores: &self.stores,
+            offloaded_bytes_per_batch: self.options.batch_bytes,
+        };
+        // This build's dead letters among them, by position.
+        let mut dead: BTreeMap<(String, u64), Letter> = BTreeMap::new();
+        let mut rows: BTreeMap<&'static str, Vec<RecordBatch>> = BTreeMap::new();
+        for (segment, mut frames) in frames {
+            frames.sort_by_key(|f| f.position().offset);
+            let mut rest = &frames[..];
+            while !rest.is_empty() {
+                let staged = stage(&cx, segment, rest, |_, _| false).await?;
+                for (entity, batches) in staged.tables {
+                    rows.entry(entity.staging_table).or_default().extend(batches);
+                }
+                dead.extend(staged.letters.into_iter().map(|l| ((l.segment.clone(), l.offset), l)));
+                rest = &rest[staged.records..];
+            }
+        }
+        let whole = letters.iter().filter(|l| l.whole).count();
+        let staged = whole - dead.len();
+        let reasons_changed = letters
+            .iter()
+            .any(|l| dead.get(&(l.segment.clone(), l.offset)).is_some_and(|d| d.reason.code() != l.reason_code));
+        out.staged += staged as u64;
+        out.still_dead += (letters.len() - staged) as u64;
+        if staged == 0 && !reasons_changed {
+            return Ok(()); // as dead as it was: the file stays as it is
+        }
+        let app = app_id(file);
+        // Which tables an interrupted redrive staged the file into: all
+        // looked up before anything is staged, so a refusal stages nothing.
+        let mut todo = Vec::new();
+        let mut resumed = false;
+        for (name, batches) in rows {
+            match self.tables[name].txn_version(&app).await? {
+                Some(v) if v == build => resumed = true,
+                Some(other) => {
+                    let (file, table) = (file.path.clone(), name.to_string());
+                    return Err(IngestError::RedriveOfAnotherBuild { file, table, build, other });
+                }
+                None => todo.push((name, batches)),
+            }
+        }
+        out.resumed += u64::from(resumed);
+        for (name, batches) in todo {
+            let table = self.tables.get_mut(name).expect("every entity has a table");
+            table.append(&batches, Some(Transaction::new(&app, build))).await?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            *out.rows.entry(name.to_string()).or_default() += rows as u64;
+        }
+        // The file, replaced in one commit by its dead letters still: the
+        // corrupt frames' rows as they were, and the records this build
+        // cannot stage either with the reason it gives. Concurrent ingests'
+        // dead letters are other files and do not conflict with it.
+        let mut remaining = Vec::new();
+        let mut row = 0;
+        for b in &batches {
+            let mask: BooleanArray = (row..row + b.num_rows()).map(|r| Some(!letters[r].whole)).collect();
+            row += b.num_rows();
+            let corrupt = arrow_select::filter::filter_record_batch(b, &mask).expect("a mask of the batch's length");
+            if corrupt.num_rows() > 0 {
+                remaining.push(corrupt);
+            }
+        }
+        let dead: Vec<Letter> = dead.into_values().collect();
+        if !dead.is_empty() {
+            remaining.extend(dead_letters::batches(&dead, cx.now_micros));
+        }
+        let remove = Action::Remove(deltalake::kernel::Remove { data_change: true, ..file.remove.clone() });
+        self.dead.replace(&remaining, vec![remove], Vec::new(), Some(&Scope::default())).await?;
+        Ok(())
+    }
+}
