@@ -133,6 +133,32 @@ fn usage_and_io_errors_exit_2() {
     }
 }
 
+/// `check` builds the team models as `manifold build` does: a change whose
+/// model reads a column no table has is not checked but stopped with the
+/// build's E002 at that line (it used to pass as "0 errors").
+#[test]
+fn check_stops_on_a_team_model_that_does_not_build() {
+    let dir = copy_schemas();
+    let lock = dir.path().join("manifold.lock");
+    let check =
+        || manifold(&["check", "--schemas", dir.path().to_str().unwrap(), "--baseline", lock.to_str().unwrap()]);
+    assert_eq!(check().status.code(), Some(0), "{}", stderr(&check()));
+    std::fs::write(
+        dir.path().join("jira/models/issue_titles.sql"),
+        "{{ config(writer='append') }}\nSELECT\n  {{ select_envelope_fields() }}\n  CAST(no_such_column AS STRING) AS title,\n  \
+         {{ select_required_fields() }}\nFROM {{ source('manifold_entities', 'JiraIssue') }}\n",
+    )
+    .unwrap();
+    let o = check();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[E002]") && err.contains("no_such_column") && err.contains("issue_titles.sql:4"),
+        "{err}"
+    );
+    assert!(err.contains("the check could not run"), "{err}");
+}
+
 /// `build` removes the files of its output folder that it does not produce:
 /// pointed at the schemas, at a folder holding them, or at a folder of other
 /// files, it refuses before writing anything — the lock included — and every

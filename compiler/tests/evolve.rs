@@ -67,6 +67,12 @@ fn run_case(case: &Path) -> (Found, String, evolve::Report) {
         Err(_) => evolve::Config::default(),
     };
     let report = evolve::check(a, baseline, &config, "2026-11-26");
+    assert!(
+        !report.diagnostics.has_errors(),
+        "{}: after/ does not build:\n{}",
+        case.display(),
+        diag::render_text(&report.db, &report.diagnostics, false)
+    );
     let mut found = Found::new();
     for f in &report.findings {
         let src = report.db.get(f.span.file);

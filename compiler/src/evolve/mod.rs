@@ -24,9 +24,31 @@ pub use catalogue::{Rule, Severity};
 pub use config::{CONFIG_FILE, Config};
 pub use render::{CheckFormat, render};
 
+use crate::emit::dbt;
 use crate::lock::{self, Lock};
 use crate::source::{FileId, SourceDb, SourceFile, Span};
 use crate::{Compilation, Diagnostics};
+
+/// What the table emitter finds wrong with the team models (an unknown
+/// column, a missing key, a merging writer's rule): they are derived with the
+/// generated models they `ref()`, which need nothing else.
+fn team_tables(model: &crate::Model, lock: &Lock, models: &[dbt::DbtModel]) -> Diagnostics {
+    let mut needed: std::collections::BTreeSet<&str> =
+        models.iter().filter(|m| matches!(m.origin, dbt::Origin::User { .. })).map(|m| m.name.as_str()).collect();
+    let mut grew = true;
+    while grew {
+        let refs: Vec<&str> = models
+            .iter()
+            .filter(|m| needed.contains(m.name.as_str()))
+            .flat_map(|m| m.compiled.refs.iter().map(String::as_str))
+            .collect();
+        let before = needed.len();
+        needed.extend(refs);
+        grew = needed.len() > before;
+    }
+    let subset: Vec<dbt::DbtModel> = models.iter().filter(|m| needed.contains(m.name.as_str())).cloned().collect();
+    crate::emit::table::emit(model, lock, &subset).diagnostics
+}
 
 /// One finding: a rule broken (or noted) by one element.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +113,18 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
     // A baseline that does not compile (it predates a rule, say) still gives its
     // lock: the lock-based rules run, the Model-based ones do not.
     let base = baseline.compiled.filter(|b| !b.diagnostics.has_errors());
+    // The team models, compiled and their tables derived as `manifold build`
+    // does: a change whose model does not build is not checked (with a tree
+    // of no team models, and no baseline Model, nothing is rendered).
+    let has_team_models = model.products.iter().any(|p| !p.models.is_empty());
+    let current_models = (has_team_models || base.is_some()).then(|| dbt::models(&model, &current_lock));
+    if let Some(dbt) = current_models.as_ref().filter(|_| has_team_models) {
+        diags.extend(dbt.diagnostics.clone());
+        diags.extend(team_tables(&model, &current_lock, &dbt.models));
+        if diags.has_errors() {
+            return Report { db, findings: Vec::new(), diagnostics: diags };
+        }
+    }
     let mut findings = rules::run(&rules::Input {
         model: &model,
         current: &current_lock,
@@ -115,7 +149,7 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
             let offset = db.absorb(base.db);
             findings.extend(models::run(&models::Trees {
                 current: &model,
-                current_lock: &current_lock,
+                current_models: &current_models.as_ref().expect("rendered with a baseline Model").models,
                 base: &base.model,
                 base_lock: &base_lock,
                 offset,

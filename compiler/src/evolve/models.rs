@@ -19,7 +19,8 @@ use crate::source::Span;
 /// The two trees, and what the deprecation dates are compared with.
 pub struct Trees<'a> {
     pub current: &'a Model,
-    pub current_lock: &'a Lock,
+    /// The current tree's dbt models (`dbt::models`).
+    pub current_models: &'a [DbtModel],
     pub base: &'a Model,
     pub base_lock: &'a Lock,
     /// Where the baseline's files start in the report's database.
@@ -31,7 +32,7 @@ pub struct Trees<'a> {
 }
 
 pub fn run(t: &Trees<'_>) -> Vec<Finding> {
-    let Trees { current, current_lock, base, base_lock, offset, today, window_days } = *t;
+    let Trees { current, current_models, base, base_lock, offset, today, window_days } = *t;
     let today_days = date::days_from_civil(today).unwrap_or(0);
     let mut out = Vec::new();
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
@@ -45,7 +46,7 @@ pub fn run(t: &Trees<'_>) -> Vec<Finding> {
             push(c::LC008, e.name.clone(), msg, e.manifest.span);
         }
     }
-    let now = dbt::models(current, current_lock).models;
+    let now = current_models;
     let before = dbt::models(base, base_lock).models;
     for b in before.iter().filter(|m| matches!(m.origin, Origin::User { .. })) {
         let base_span = |m: &DbtModel| match m.origin {
