@@ -13,7 +13,7 @@ use manifold_e2e::models::{expected_models, files_with_deletion_vectors, model_t
 use manifold_e2e::{jira, opsgenie, write_stream};
 use manifold_runtime::arrow_array::RecordBatch;
 use manifold_runtime::ingest::{Ingest, Options};
-use manifold_runtime::lake::Lake;
+use manifold_runtime::lake::{Lake, TableName};
 use manifold_runtime::merge::{self, MergeOptions, TableMerge};
 use manifold_runtime::produce::{self, ProduceOptions};
 use manifold_runtime::{EntityInfo, ModelInfo, Registry, Writer};
@@ -527,6 +527,9 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let (rt, lake, source) = a_merged_jira_lake(dir.path());
     assert!(merge(&rt, &jira::REGISTRY, &lake, 1_000_000).iter().all(|t| t.from == t.to), "up to date");
+    let issues = TableName::new("manifold_entities", "JiraIssue");
+    let version = |lake: &Lake| rt.block_on(lake.existing(&issues)).unwrap().unwrap().version().unwrap();
+    let merged = version(&lake);
     std::fs::remove_dir_all(dir.path().join("lake/manifold_entities/JiraIssue")).unwrap();
     ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
     let err = merge_error(&rt, &lake);
@@ -535,6 +538,19 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
             && err.contains("but that table is at version 0: it was recreated"),
         "{err}"
     );
+    // Another source's records take the new table past the version merged:
+    // its versions still are not the ones merged (they were taken for them).
+    let (more, _) = write_stream(
+        &dir.path().join("more"),
+        &jira::REGISTRY,
+        &ProduceOptions { seed: 7, keys_per_entity: 8, segments: 2, bad_records: false, ..ProduceOptions::default() },
+    );
+    let mut options = Options::new(&more);
+    (options.batch_records, options.source_id) = (1, Some("more".into()));
+    rt.block_on(async { Ingest::open(&jira::REGISTRY, &lake, options).await.unwrap().run(|_| {}).await.unwrap() });
+    assert!(version(&lake) > merged, "{} after {merged}", version(&lake));
+    let err = merge_error(&rt, &lake);
+    assert!(err.contains("has merged another `manifold_entities.JiraIssue` than the one there now"), "{err}");
 }
 
 /// Model tables deleted to be rebuilt — or added by a later release — after

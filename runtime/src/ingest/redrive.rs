@@ -53,13 +53,9 @@ pub struct Redriven {
 }
 
 /// The build's identity in a redrive's `txn`: its descriptor set decides
-/// which records decode and how (FNV-1a, stable across compilers).
+/// which records decode and how.
 pub fn build_id(registry: &Registry) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in registry.descriptor_set {
-        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (h & i64::MAX as u64) as i64
+    crate::lake::txn_hash(registry.descriptor_set)
 }
 
 fn app_id(file: &DataFile) -> String {

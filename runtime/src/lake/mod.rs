@@ -425,6 +425,13 @@ pub struct Counts {
     pub rows: u64,
 }
 
+/// A `txn` version naming `bytes` (a table's id, a build's descriptor set):
+/// FNV-1a, stable across compilers and releases, made non-negative.
+pub fn txn_hash(bytes: &[u8]) -> i64 {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
+    (hash & i64::MAX as u64) as i64
+}
+
 /// One Delta table.
 pub struct Table {
     name: TableName,
@@ -560,6 +567,17 @@ impl Table {
     pub async fn compact(&mut self, batches: &[RecordBatch], removes: Vec<Remove>) -> Result<i64> {
         let removes = removes.into_iter().map(|r| Action::Remove(Remove { data_change: false, ..r })).collect();
         self.commit(batches, removes, Vec::new(), Change::Rearrange).await
+    }
+
+    /// The table's identity: Delta's metadata id (a UUID its creation gave
+    /// it), hashed to a `txn` version (FNV-1a, non-negative). A table deleted
+    /// and created again under its name has another.
+    pub fn identity(&self) -> Result<i64> {
+        let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
+        // The kernel keeps the id to itself; its serialized form has it.
+        let metadata = serde_json::to_value(snapshot.metadata()).map_err(|e| self.error(e.to_string()))?;
+        let id = metadata["id"].as_str().ok_or_else(|| self.error("its metadata has no id"))?;
+        Ok(txn_hash(id.as_bytes()))
     }
 
     /// Whether writers may add deletion vectors: the table was created with

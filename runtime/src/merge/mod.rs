@@ -67,6 +67,14 @@ pub enum MergeError {
          delete this entity's model tables too so that they are rebuilt from the new one"
     )]
     StagingRecreated { target: String, staging: String, merged: i64, current: i64 },
+    /// A target recorded another staging table's identity than the one of
+    /// that name now (`Table::identity`): it was deleted and created again.
+    #[error(
+        "`{target}` has merged another `{staging}` than the one there now: it was recreated (deleted by hand?), \
+         and its versions are not the ones merged. Restore the staging table, or delete this entity's model \
+         tables too so that they are rebuilt from the new one"
+    )]
+    StagingReplaced { target: String, staging: String },
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +124,12 @@ pub fn model_app_id(staging: &TableName) -> String {
     format!("{staging}#model")
 }
 
+/// The app id under which a target records which staging table it merged
+/// from (its `Table::identity`).
+pub fn staging_app_id(staging: &TableName) -> String {
+    format!("{staging}#table")
+}
+
 /// Whether `table`, which has merged before, holds rows of another version
 /// of `model` than this release's: if so, `Some` of the fingerprint the table
 /// recorded (`None` inside: it recorded none, as a release before
@@ -140,6 +154,10 @@ struct Target {
     progress: String,
     /// What the last commit of a fill also records: the model's fingerprint.
     model_txn: Option<Transaction>,
+    /// What every commit recording progress also records: the staging
+    /// table's identity (`staging_app_id`), so that one created again under
+    /// its name is told apart whatever its version.
+    staging_txn: Transaction,
     done: i64,
     /// Merged nothing yet: filled from the staging table's current files
     /// (`snapshot.rs`), not its commits.
@@ -166,6 +184,7 @@ pub async fn merge(
         let staging_name = TableName::new(STAGING_SCHEMA, entity.name);
         let Some(staging) = lake.existing(&staging_name).await? else { continue };
         let upto = staging.version().unwrap_or(0);
+        let identity = staging.identity()?;
         // Parents first: merge_exploded models read their main table.
         let mut models: Vec<&'static ModelInfo> = entity.models.iter().collect();
         models.sort_by_key(|m| m.writer == Writer::MergeExploded);
@@ -195,6 +214,15 @@ pub async fn merge(
                     });
                 }
             }
+            // Merged from another table of that name (deleted and created
+            // again): its versions say nothing about this one's.
+            let merged_from = table.txn_version(&staging_app_id(&staging_name)).await?;
+            if done >= 0 && merged_from.is_some_and(|m| m != identity) {
+                return Err(MergeError::StagingReplaced {
+                    target: name.to_string(),
+                    staging: staging_name.to_string(),
+                });
+            }
             let report = TableMerge {
                 table: name,
                 writer: model.writer,
@@ -210,7 +238,9 @@ pub async fn merge(
             };
             let fresh = upto > 0 && (done < 0 || other_model.is_some() || parent_is_fresh(model, &targets));
             let model_txn = model.sql_fingerprint.map(|f| Transaction::new(model_app_id(&staging_name), f));
-            let mut target = Target { model, table, progress, model_txn, done, fresh, filled: None, report };
+            let staging_txn = Transaction::new(staging_app_id(&staging_name), identity);
+            let mut target =
+                Target { model, table, progress, model_txn, staging_txn, done, fresh, filled: None, report };
             if let (true, Some(recorded)) = (fresh, other_model) {
                 let recorded = recorded.map_or("none".to_string(), |f| format!("{f:016x}"));
                 tracing::warn!(
@@ -296,8 +326,8 @@ async fn apply(
         return Ok(());
     }
     let rows = transform(targets[i].model, &staging)?;
-    let txn = Transaction::new(&targets[i].progress, end);
-    let written = write(targets, i, &staging, &rows, vec![txn]).await;
+    let txns = vec![Transaction::new(&targets[i].progress, end), targets[i].staging_txn.clone()];
+    let written = write(targets, i, &staging, &rows, txns).await;
     if written.is_err() {
         // Rows a failed merge staged must not reach a later commit.
         targets[i].table.discard_staged();

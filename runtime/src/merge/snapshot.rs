@@ -77,8 +77,12 @@ pub(super) async fn fill(
             // The last chunk records the fill's progress and which model
             // computed the rows (`super::model_app_id`).
             let (progress, model_txn) = (targets[i].progress.clone(), targets[i].model_txn.clone());
+            let staging_txn = targets[i].staging_txn.clone();
             let txn = || match last {
-                true => std::iter::once(Transaction::new(&progress, upto)).chain(model_txn.clone()).collect(),
+                true => [Transaction::new(&progress, upto), staging_txn.clone()]
+                    .into_iter()
+                    .chain(model_txn.clone())
+                    .collect(),
                 false => vec![Transaction::new(chunk_app_id(&progress), chunk_no)],
             };
             targets[i].report.staging_rows += rows;
