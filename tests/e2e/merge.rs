@@ -551,6 +551,10 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
     assert!(version(&lake) > merged, "{} after {merged}", version(&lake));
     let err = merge_error(&rt, &lake);
     assert!(err.contains("has merged another `manifold_entities.JiraIssue` than the one there now"), "{err}");
+    // `status` counts none of the new table as merged.
+    let status = rt.block_on(merge::status(&lake, &jira::REGISTRY)).unwrap();
+    let issue = status.iter().find(|s| s.table.table == "jira_issue").unwrap();
+    assert_eq!((issue.merged, issue.behind), (None, version(&lake) + 1), "{issue:?}");
 }
 
 /// Model tables deleted to be rebuilt — or added by a later release — after

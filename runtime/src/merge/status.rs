@@ -3,7 +3,7 @@
 //! age of the oldest staging commit it has not merged (the lag that matters
 //! to whoever waits for the rows, and to lag-driven scaling).
 
-use super::{MergeError, computed_by_another_model, target_name};
+use super::{MergeError, computed_by_another_model, staging_app_id, target_name};
 use crate::ingest::STAGING_SCHEMA;
 use crate::lake::{Lake, TableName};
 use crate::mapping::{Registry, Writer};
@@ -31,6 +31,7 @@ pub async fn status(lake: &Lake, registry: &Registry) -> Result<Vec<MergeStatus>
         let staging_name = TableName::new(STAGING_SCHEMA, entity.name);
         let Some(staging) = lake.existing(&staging_name).await? else { continue };
         let upto = staging.version().unwrap_or(0);
+        let identity = staging.identity()?;
         let progress = staging_name.to_string();
         for model in entity.models {
             let name = target_name(registry.product, model);
@@ -38,6 +39,11 @@ pub async fn status(lake: &Lake, registry: &Registry) -> Result<Vec<MergeStatus>
                 // Rows another version of the model computed: every staging
                 // commit is still to merge (the next merge fills it again).
                 Some(t) if computed_by_another_model(&t, &staging_name, model).await?.is_some() => {
+                    (t.version(), t.row_count().await?, None)
+                }
+                // Merged from another staging table of that name (recreated):
+                // nothing of this one is merged (and the merge stops, saying so).
+                Some(t) if t.txn_version(&staging_app_id(&staging_name)).await?.is_some_and(|m| m != identity) => {
                     (t.version(), t.row_count().await?, None)
                 }
                 Some(t) => (t.version(), t.row_count().await?, t.txn_version(&progress).await?),
