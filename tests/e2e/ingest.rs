@@ -574,12 +574,15 @@ fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
         entities: Box::leak(jira::REGISTRY.entities.iter().filter(|e| e.name != "JiraIssue").copied().collect()),
         ..jira::REGISTRY
     }));
+    // Some records over the size limit too: their rows keep only a head, so
+    // they stay as they are.
+    let opts = || Options { max_record_bytes: 560, ..options(&source, 60) };
     let rt = rt();
     let full = lake_at(&dir.path().join("full"));
-    ingest(&rt, &full, options(&source, 60));
+    ingest(&rt, &full, opts());
     let lake = lake_at(&dir.path().join("lake"));
     rt.block_on(async {
-        let mut ingest = Ingest::open(older, &lake, options(&source, 60)).await.unwrap();
+        let mut ingest = Ingest::open(older, &lake, opts()).await.unwrap();
         ingest.run(|_| {}).await.unwrap()
     });
     let issues = synthetic.expected.keys().filter(|(table, _)| table == "manifold_entities.JiraIssue").count();
@@ -592,7 +595,7 @@ fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     let killed = dir.path().join("killed");
     copy_dir(&dir.path().join("lake"), &killed);
 
-    let redriven = redrive(&rt, &lake, options(&source, 60));
+    let redriven = redrive(&rt, &lake, opts());
     let still = letters(&full, "jira", &rt);
     assert_eq!(letters(&lake, "jira", &rt), still);
     assert_eq!(redriven.letters as usize, before.len());
@@ -600,11 +603,11 @@ fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     assert_eq!(redriven.still_dead as usize, still.len());
     assert!(redriven.rows["manifold_entities.JiraIssue"] > 0 && redriven.rows.len() == 1, "{redriven:?}");
     let tables = staging(&lake, &rt);
-    assert_eq!(deduplicated(&tables), synthetic.expected);
     assert_eq!(deduplicated(&tables), deduplicated(&staging(&full, &rt)));
+    assert!(still.iter().filter(|l| l.reason_code == "oversized").count() > 3, "{still:?}");
 
     // Again: nothing left that this build stages, and nothing moves.
-    let again = redrive(&rt, &lake, options(&source, 60));
+    let again = redrive(&rt, &lake, opts());
     assert_eq!((again.staged, again.still_dead, again.rows.len()), (0, still.len() as u64, 0));
     assert_eq!(staging(&lake, &rt), tables);
     assert_eq!(letters(&lake, "jira", &rt), still);
@@ -617,12 +620,12 @@ fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     // Another build does not finish it: it might decode other records.
     let other: &'static Registry = Box::leak(Box::new(Registry { descriptor_set: b"another build", ..jira::REGISTRY }));
     let refused = rt.block_on(async {
-        let mut ingest = Ingest::open(other, &killed, options(&source, 60)).await.unwrap();
+        let mut ingest = Ingest::open(other, &killed, opts()).await.unwrap();
         ingest.redrive().await.unwrap_err().to_string()
     });
     assert!(refused.contains("another build") && refused.contains("manifold_entities.JiraIssue"), "{refused}");
     assert_eq!(letters(&killed, "jira", &rt), before, "nothing redriven by the refused build");
-    let finished = redrive(&rt, &killed, options(&source, 60));
+    let finished = redrive(&rt, &killed, opts());
     assert_eq!(staging(&killed, &rt), tables, "nothing staged twice");
     assert!(finished.resumed > 0 && finished.rows.is_empty(), "{finished:?}");
     assert_eq!(letters(&killed, "jira", &rt), still);

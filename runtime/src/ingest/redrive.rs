@@ -71,6 +71,15 @@ struct Stored {
     raw: Bytes,
 }
 
+/// Whether a dead letter of this reason holds its whole record: a corrupt
+/// frame's row holds the bytes read (no record), an oversized record's its
+/// first `max_record_bytes` — decoding those again would only give them
+/// another, wrong reason.
+fn is_whole(reason_code: &str) -> bool {
+    let partial = [DeadLetter::Corrupt(String::new()), DeadLetter::Oversized { size: 0, limit: 0 }];
+    !partial.iter().any(|reason| reason.code() == reason_code)
+}
+
 fn stored(batch: &RecordBatch) -> Vec<Stored> {
     let column =
         |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("the dead-letter schema has `{name}`"));
@@ -83,8 +92,7 @@ fn stored(batch: &RecordBatch) -> Vec<Stored> {
             segment: segments.value(i).to_string(),
             offset: offsets.value(i) as u64,
             reason_code: reasons.value(i).to_string(),
-            // A corrupt frame's row holds the bytes read, no record.
-            whole: reasons.value(i) != DeadLetter::Corrupt(String::new()).code(),
+            whole: is_whole(reasons.value(i)),
             raw: Bytes::copy_from_slice(raws.value(i)),
         })
         .collect()
