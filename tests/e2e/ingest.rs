@@ -558,10 +558,11 @@ fn redrive(rt: &tokio::runtime::Runtime, lake: &Lake, options: Options) -> Redri
 /// A release that knows a type the running one did not: a stream ingested by
 /// a build without `JiraIssue` leaves its records as dead letters (an unknown
 /// type URL). A redrive by the full build stages them, and then the staging
-/// tables converge to the producer's truth and the dead letters are exactly
-/// those of an ingest by the full build from the start (the same rows, with
-/// the reasons it gives). A second redrive changes nothing; a redrive killed
-/// after staging some tables is finished by the next, nothing twice.
+/// tables (deduplicated) and the dead letters are exactly those of an ingest
+/// by the full build from the start (the same rows, with the reasons it
+/// gives; records over the size limit keep theirs). A second redrive changes
+/// nothing; a redrive killed after staging some tables is finished by the
+/// next, nothing twice, and another build refuses to finish it.
 #[test]
 fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     let dir = tempfile::tempdir().unwrap();

@@ -411,6 +411,19 @@ impl Ingest {
         Ok(report)
     }
 
+    /// What staging a batch needs of this ingest, its rows stamped now.
+    fn context(&self) -> Context<'_> {
+        Context {
+            registry: self.registry,
+            max_record_bytes: self.options.max_record_bytes,
+            payload_bytes_per_chunk: self.options.payload_bytes_per_chunk,
+            base: &self.options.source,
+            now_micros: now_micros(),
+            stores: &self.stores,
+            offloaded_bytes_per_batch: self.options.batch_bytes,
+        }
+    }
+
     async fn committed_offsets(&self, app: &str) -> Result<HashMap<String, u64>, IngestError> {
         let mut out = HashMap::new();
         for (name, table) in &self.tables {
@@ -430,15 +443,8 @@ impl Ingest {
         committed: impl Fn(&str, u64) -> bool,
         report: &mut Report,
     ) -> Result<usize, IngestError> {
-        let cx = Context {
-            registry: self.registry,
-            max_record_bytes: self.options.max_record_bytes,
-            payload_bytes_per_chunk: self.options.payload_bytes_per_chunk,
-            base: &self.options.source,
-            now_micros: now_micros(),
-            stores: &self.stores,
-            offloaded_bytes_per_batch: self.options.batch_bytes,
-        };
+        let cx = self.context();
+        let now = cx.now_micros;
         let staged = stage(&cx, segment, frames, &committed).await?;
         let frames = &frames[..staged.records];
         let end = frames.last().expect("a batch stages at least one frame").end();
@@ -452,7 +458,7 @@ impl Ingest {
             let rows: usize = batches.iter().map(arrow_array::RecordBatch::num_rows).sum();
             *report.rows.entry(entity.staging_table.to_string()).or_default() += rows as u64;
         }
-        let letters = dead_letters::batches(&staged.letters, cx.now_micros);
+        let letters = dead_letters::batches(&staged.letters, now);
         let dead_name = dead_letters::table_name(self.registry.product).to_string();
         self.dead.append(&letters, txn()).await.map_err(|e| IngestError::of_append(e, source_id, &dead_name))?;
         report.batches += 1;
@@ -465,7 +471,7 @@ impl Ingest {
     }
 }
 
-pub(crate) fn now_micros() -> i64 {
+fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 

@@ -27,8 +27,8 @@ use bytes::Bytes;
 use deltalake::kernel::{Action, Transaction};
 
 use super::dead_letters::{self, Letter};
-use super::stage::{Context, stage};
-use super::{Ingest, IngestError, now_micros};
+use super::stage::stage;
+use super::{Ingest, IngestError};
 use crate::envelope::DeadLetter;
 use crate::lake::{DataFile, Scope};
 use crate::mapping::Registry;
@@ -122,15 +122,8 @@ impl Ingest {
             let position = Position { segment: l.segment.clone(), offset: l.offset };
             frames.entry(&l.segment).or_default().push(Frame::Record { position, bytes: l.raw.clone() });
         }
-        let cx = Context {
-            registry: self.registry,
-            max_record_bytes: self.options.max_record_bytes,
-            payload_bytes_per_chunk: self.options.payload_bytes_per_chunk,
-            base: &self.options.source,
-            now_micros: now_micros(),
-            stores: &self.stores,
-            offloaded_bytes_per_batch: self.options.batch_bytes,
-        };
+        let cx = self.context();
+        let now = cx.now_micros;
         // This build's dead letters among them, by position.
         let mut dead: BTreeMap<(String, u64), Letter> = BTreeMap::new();
         let mut rows: BTreeMap<&'static str, Vec<RecordBatch>> = BTreeMap::new();
@@ -194,7 +187,7 @@ impl Ingest {
         }
         let dead: Vec<Letter> = dead.into_values().collect();
         if !dead.is_empty() {
-            remaining.extend(dead_letters::batches(&dead, cx.now_micros));
+            remaining.extend(dead_letters::batches(&dead, now));
         }
         let remove = Action::Remove(deltalake::kernel::Remove { data_change: true, ..file.remove.clone() });
         self.dead.replace(&remaining, vec![remove], Vec::new(), Some(&Scope::default())).await?;
