@@ -44,8 +44,8 @@ pub struct Redriven {
     pub staged: u64,
     /// Rows committed per staging table.
     pub rows: BTreeMap<String, u64>,
-    /// Of them, dead letters still: they fail this build too, or are no
-    /// whole record (a corrupt frame).
+    /// Of them, dead letters still: they fail this build too, or hold no
+    /// whole record (a corrupt frame, an oversized record's head).
     pub still_dead: u64,
     /// Dead-letter files an interrupted redrive of this build had staged in
     /// part, finished now.
