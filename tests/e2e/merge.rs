@@ -557,6 +557,36 @@ fn a_recreated_staging_table_stops_the_merge_instead_of_being_skipped() {
     assert_eq!((issue.merged, issue.behind), (None, version(&lake) + 1), "{issue:?}");
 }
 
+/// The way to rebuild a staging table deleted by hand from a source that
+/// still holds its segments: delete the dead-letter table (the progress
+/// marker) too. The next ingest reads the source from its first segment;
+/// each other table's own `txn`s keep what it holds from being staged twice,
+/// and the new table gets every record. The merge then stops on the model
+/// tables that merged the old one; deleted, they are filled from the new one
+/// and end as they were.
+#[test]
+fn a_staging_table_is_rebuilt_from_the_source_with_the_dead_letter_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, lake, source) = a_merged_jira_lake(dir.path());
+    let (staged, models) = (deduplicated(&staging(&lake, &rt)), model_tables(&jira::REGISTRY, &lake, &rt));
+    let rows = |lake: &Lake| -> Vec<usize> { staging(lake, &rt).values().map(Vec::len).collect() };
+    let before = rows(&lake);
+    for table in ["manifold_entities/JiraIssue", "manifold_dead_letters/jira"] {
+        std::fs::remove_dir_all(dir.path().join("lake").join(table)).unwrap();
+    }
+    ingest(&rt, &jira::REGISTRY, &lake, &source, 20);
+    assert_eq!(rows(&lake), before, "every table as it was: the others staged nothing twice");
+    assert_eq!(deduplicated(&staging(&lake, &rt)), staged);
+    let err = merge_error(&rt, &lake);
+    assert!(err.contains("has merged another `manifold_entities.JiraIssue`"), "{err}");
+    let issue = jira::REGISTRY.entities.iter().find(|e| e.name == "JiraIssue").unwrap();
+    for model in issue.models {
+        std::fs::remove_dir_all(dir.path().join("lake/jira").join(model.name)).unwrap();
+    }
+    merge(&rt, &jira::REGISTRY, &lake, 1_000_000);
+    assert_eq!(model_tables(&jira::REGISTRY, &lake, &rt), models);
+}
+
 /// Model tables deleted to be rebuilt — or added by a later release — after
 /// `optimize` rewrote the staging files and `vacuum` deleted the old ones,
 /// whose commits can no longer be read: they are filled from the staging
