@@ -53,8 +53,9 @@ pub fn summary(r: &Report) -> String {
             out,
             "\n`{table}` was created by this run, after the source's progress was recorded: it holds none of the \
              records before where this run started. A new entity's earlier records are dead letters (an unknown \
-             type), which `redrive` stages now; a staging table deleted by hand is not rebuilt, and the models' \
-             tables keep what they merged from it"
+             type), which `redrive` stages now; a staging table deleted by hand is rebuilt from the source only \
+             when the dead-letter table is deleted too (the next run then reads the source from its start), and \
+             the models' tables that merged it stop the merge until they are deleted"
         );
     }
     if let Some(bytes) = r.unfinished {

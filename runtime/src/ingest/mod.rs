@@ -200,7 +200,9 @@ pub struct Report {
     /// Staging tables this run created although the source's progress was
     /// already recorded: they hold no record before the position it started
     /// at. A new entity's earlier records were dead letters (an unknown
-    /// type); a staging table deleted by hand is not rebuilt.
+    /// type: `Ingest::redrive` stages them); a staging table deleted by hand
+    /// is rebuilt only by a run without the progress marker (the dead-letter
+    /// table deleted too), which reads the source from its start.
     pub created_after_progress: Vec<String>,
 }
 
