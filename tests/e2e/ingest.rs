@@ -602,6 +602,11 @@ fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     assert_eq!(redriven.letters as usize, before.len());
     assert_eq!((redriven.staged + redriven.still_dead) as usize, before.len());
     assert_eq!(redriven.still_dead as usize, still.len());
+    let mut by_reason = std::collections::BTreeMap::<String, u64>::new();
+    for letter in &still {
+        *by_reason.entry(letter.reason_code.clone()).or_default() += 1;
+    }
+    assert_eq!(redriven.still_dead_by_reason, by_reason);
     assert!(redriven.rows["manifold_entities.JiraIssue"] > 0 && redriven.rows.len() == 1, "{redriven:?}");
     let tables = staging(&lake, &rt);
     assert_eq!(deduplicated(&tables), deduplicated(&staging(&full, &rt)));
@@ -956,7 +961,9 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     let redriven = run(&["redrive", "--source", "stream", "--lake", "lake"]);
     assert_eq!(
         redriven,
-        "11 dead letters: 0 staged now, 11 still dead letters (this build cannot stage them either)\n"
+        "11 dead letters: 0 staged now, 11 still dead letters (this build cannot stage them either)\n  still dead: \
+         corrupt_frame 1, missing_identity 1, missing_payload 1, offload 2, payload_mismatch 1, type_mismatch 1, \
+         undecodable 1, unknown_entity_type 1, unknown_type_url 1, unusable_workspace_id 1\n"
     );
     // Errors name what failed and exit 1, and make nothing: a mistyped source
     // leaves no lake of empty tables, and a mistyped lake is not a new, empty

@@ -27,6 +27,10 @@ pub fn redriven(r: &crate::ingest::Redriven) -> String {
     for (table, rows) in &r.rows {
         let _ = writeln!(out, "  {table}: {rows} rows");
     }
+    if !r.still_dead_by_reason.is_empty() {
+        let reasons: Vec<String> = r.still_dead_by_reason.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+        let _ = writeln!(out, "  still dead: {}", reasons.join(", "));
+    }
     if r.staged > 0 {
         out.push_str("the next merge applies them\n");
     }

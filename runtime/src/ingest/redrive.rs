@@ -47,6 +47,8 @@ pub struct Redriven {
     /// Of them, dead letters still: they fail this build too, or hold no
     /// whole record (a corrupt frame, an oversized record's head).
     pub still_dead: u64,
+    /// Those by the reason they have now.
+    pub still_dead_by_reason: BTreeMap<String, u64>,
     /// Dead-letter files an interrupted redrive of this build had staged in
     /// part, finished now.
     pub resumed: u64,
@@ -146,6 +148,14 @@ impl Ingest {
             .any(|l| dead.get(&(l.segment.clone(), l.offset)).is_some_and(|d| d.reason.code() != l.reason_code));
         out.staged += staged as u64;
         out.still_dead += (letters.len() - staged) as u64;
+        for l in &letters {
+            let reason = match dead.get(&(l.segment.clone(), l.offset)) {
+                Some(d) => d.reason.code(),
+                None if !l.whole => l.reason_code.as_str(),
+                None => continue, // staged
+            };
+            *out.still_dead_by_reason.entry(reason.to_string()).or_default() += 1;
+        }
         if staged == 0 && !reasons_changed {
             return Ok(()); // as dead as it was: the file stays as it is
         }
