@@ -46,6 +46,11 @@ pub fn run(t: &Trees<'_>) -> Vec<Finding> {
             push(c::LC008, e.name.clone(), msg, e.manifest.span);
         }
     }
+    // The rules below pair the baseline's team models: without any, nothing
+    // to render.
+    if base.products.iter().all(|p| p.models.is_empty()) {
+        return out;
+    }
     let now = current_models;
     let before = dbt::models(base, base_lock).models;
     for b in before.iter().filter(|m| matches!(m.origin, Origin::User { .. })) {
