@@ -11,7 +11,6 @@
 use super::Finding;
 use super::catalogue::{self as c, Rule};
 use crate::emit::dbt::{self, DbtModel, Kind, Origin, Writer};
-use crate::lock::Lock;
 use crate::lower;
 use crate::model::{Model, date};
 use crate::source::Span;
@@ -19,10 +18,10 @@ use crate::source::Span;
 /// The two trees, and what the deprecation dates are compared with.
 pub struct Trees<'a> {
     pub current: &'a Model,
-    /// The current tree's dbt models (`dbt::models`).
+    /// The current tree's team models and the generated models they
+    /// `ref()` (`dbt::team_models`).
     pub current_models: &'a [DbtModel],
     pub base: &'a Model,
-    pub base_lock: &'a Lock,
     /// Where the baseline's files start in the report's database.
     pub offset: u32,
     /// `YYYY-MM-DD`.
@@ -32,7 +31,7 @@ pub struct Trees<'a> {
 }
 
 pub fn run(t: &Trees<'_>) -> Vec<Finding> {
-    let Trees { current, current_models, base, base_lock, offset, today, window_days } = *t;
+    let Trees { current, current_models, base, offset, today, window_days } = *t;
     let today_days = date::days_from_civil(today).unwrap_or(0);
     let mut out = Vec::new();
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
@@ -52,7 +51,7 @@ pub fn run(t: &Trees<'_>) -> Vec<Finding> {
         return out;
     }
     let now = current_models;
-    let before = dbt::models(base, base_lock).models;
+    let before = dbt::team_models(base).models;
     for b in before.iter().filter(|m| matches!(m.origin, Origin::User { .. })) {
         let base_span = |m: &DbtModel| match m.origin {
             Origin::User { file } => Span::new(file, 0, 0).shifted(offset),

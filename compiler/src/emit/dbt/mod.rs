@@ -15,7 +15,7 @@ pub mod compile;
 mod manifest;
 mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use self::manifest::Metadata;
 use self::yaml::{schema_yml, sources_yml};
@@ -140,7 +140,7 @@ pub fn models(model: &Model, lock: &Lock) -> Dbt {
         .par_iter()
         .map(|p| {
             let sources = Artifact::text(format!("dbt/models/{}/sources.yml", p.name), sources_yml(model, lock, p));
-            (sources, generated_models(model, p))
+            (sources, generated_models(model, p, &|_| true))
         })
         .collect();
     let mut generated: Vec<DbtModel> = Vec::new();
@@ -148,30 +148,7 @@ pub fn models(model: &Model, lock: &Lock) -> Dbt {
         files.push(sources);
         generated.extend(product_models);
     }
-    let compiled: Vec<_> = generated
-        .par_iter()
-        .map_init(
-            || compile::ModelCompiler::new(macros).expect("the Manifold macros compile"),
-            |compiler, m| compiler.compile(&m.text),
-        )
-        .collect();
-    for (m, result) in generated.iter_mut().zip(compiled) {
-        match result {
-            Ok(c) => m.compiled = c,
-            Err(err) => {
-                let Origin::Generated { entity, .. } = &m.origin else { continue };
-                let span = model.entity_by_name(entity).map(|e| e.span).unwrap_or(Span::new(FileId(0), 0, 0));
-                diagnostics.push(
-                    Diagnostic::error(
-                        codes::E001,
-                        format!("the generated model `{}` does not compile: {}", m.name, err.message),
-                    )
-                    .primary(span, "for this entity")
-                    .help("this is a bug in Manifold's dbt emitter; please report it with your schemas"),
-                );
-            }
-        }
-    }
+    compile_generated(model, macros, &mut generated, &mut diagnostics);
     let mut models = Vec::new();
     let mut generated = generated.into_iter().peekable();
     for p in &model.products {
@@ -246,20 +223,74 @@ struct TemplateColumn {
     expr: String,
 }
 
-fn generated_models(model: &Model, p: &Product) -> Vec<DbtModel> {
+/// The generated models of `p` whose names `keep` takes, rendered.
+fn generated_models(model: &Model, p: &Product, keep: &(dyn Fn(&str) -> bool + Sync)) -> Vec<DbtModel> {
     p.entities
         .par_iter()
         .flat_map_iter(|e| {
-            let key = vec![columns::ROW_KEY.to_string()];
-            let main = columns::main_table(model, e);
-            let children = e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))).map(|f| {
-                let cols = columns::child_table(model, e, f);
-                let key = vec![columns::ROW_KEY.to_string(), columns::POSITION.to_string()];
-                generated(p, e, Some(f), &cols, Writer::MergeExploded, key)
-            });
-            std::iter::once(generated(p, e, None, &main, Writer::Merge, key)).chain(children).collect::<Vec<_>>()
+            let mut out = Vec::new();
+            if keep(&naming::main_table(e)) {
+                let key = vec![columns::ROW_KEY.to_string()];
+                out.push(generated(p, e, None, &columns::main_table(model, e), Writer::Merge, key));
+            }
+            for f in e.fields.iter().filter(|f| matches!(f.ty, Type::Array(_))) {
+                if keep(&naming::child_table(e, f)) {
+                    let key = vec![columns::ROW_KEY.to_string(), columns::POSITION.to_string()];
+                    out.push(generated(p, e, Some(f), &columns::child_table(model, e, f), Writer::MergeExploded, key));
+                }
+            }
+            out
         })
         .collect()
+}
+
+/// Compiles rendered generated models in place; one that does not compile is
+/// a Manifold bug (E001 at its entity).
+fn compile_generated(model: &Model, macros: &str, generated: &mut [DbtModel], diagnostics: &mut Diagnostics) {
+    let compiled: Vec<_> = generated
+        .par_iter()
+        .map_init(
+            || compile::ModelCompiler::new(macros).expect("the Manifold macros compile"),
+            |compiler, m| compiler.compile(&m.text),
+        )
+        .collect();
+    for (m, result) in generated.iter_mut().zip(compiled) {
+        match result {
+            Ok(c) => m.compiled = c,
+            Err(err) => {
+                let Origin::Generated { entity, .. } = &m.origin else { continue };
+                let span = model.entity_by_name(entity).map(|e| e.span).unwrap_or(Span::new(FileId(0), 0, 0));
+                diagnostics.push(
+                    Diagnostic::error(
+                        codes::E001,
+                        format!("the generated model `{}` does not compile: {}", m.name, err.message),
+                    )
+                    .primary(span, "for this entity")
+                    .help("this is a bug in Manifold's dbt emitter; please report it with your schemas"),
+                );
+            }
+        }
+    }
+}
+
+/// The team models, compiled, and the generated models they `ref()`: what
+/// `manifold check` needs to build and pair the team models, without
+/// rendering every generated model (and without the project's files).
+pub fn team_models(model: &Model) -> Dbt {
+    let macros = templates::raw("dbt/manifold.sql");
+    let mut diagnostics = Diagnostics::new();
+    let mut team = Vec::new();
+    for p in &model.products {
+        for um in &p.models {
+            team.extend(user_model(p, um, macros, &mut diagnostics));
+        }
+    }
+    let refs: HashSet<&str> = team.iter().flat_map(|m| m.compiled.refs.iter().map(String::as_str)).collect();
+    let keep = |name: &str| refs.contains(name);
+    let mut generated: Vec<DbtModel> = model.products.iter().flat_map(|p| generated_models(model, p, &keep)).collect();
+    compile_generated(model, macros, &mut generated, &mut diagnostics);
+    generated.extend(team);
+    Dbt { files: Vec::new(), models: generated, diagnostics }
 }
 
 /// A generated model, rendered; `compiled` is filled in by `emit`.
