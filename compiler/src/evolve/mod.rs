@@ -29,13 +29,6 @@ use crate::lock::{self, Lock};
 use crate::source::{FileId, SourceDb, SourceFile, Span};
 use crate::{Compilation, Diagnostics};
 
-/// What the table emitter finds wrong with the team models (an unknown
-/// column, a missing key, a merging writer's rule), derived beside the
-/// generated models they `ref()` (`dbt::team_models`).
-fn team_tables(model: &crate::Model, lock: &Lock, models: &[dbt::DbtModel]) -> Diagnostics {
-    crate::emit::table::emit(model, lock, models).diagnostics
-}
-
 /// One finding: a rule broken (or noted) by one element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -110,7 +103,9 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
     let current_models = (team_models_now || team_models_before).then(|| dbt::team_models(&model));
     if let Some(dbt) = current_models.as_ref().filter(|_| team_models_now) {
         diags.extend(dbt.diagnostics.clone());
-        diags.extend(team_tables(&model, &current_lock, &dbt.models));
+        // What the table emitter finds wrong (an unknown column, a missing
+        // key, a merging writer's rule), beside the generated models they ref.
+        diags.extend(crate::emit::table::emit(&model, &current_lock, &dbt.models).diagnostics);
         if diags.has_errors() {
             return Report { db, findings: Vec::new(), diagnostics: diags };
         }

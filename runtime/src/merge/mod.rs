@@ -130,6 +130,12 @@ pub fn staging_app_id(staging: &TableName) -> String {
     format!("{staging}#table")
 }
 
+/// Whether `table` merged from another staging table named `staging` than
+/// the one whose identity is `identity` (deleted and created again since).
+async fn merged_another_staging(table: &Table, staging: &TableName, identity: i64) -> Result<bool, MergeError> {
+    Ok(table.txn_version(&staging_app_id(staging)).await?.is_some_and(|m| m != identity))
+}
+
 /// Whether `table`, which has merged before, holds rows of another version
 /// of `model` than this release's: if so, `Some` of the fingerprint the table
 /// recorded (`None` inside: it recorded none, as a release before
@@ -216,8 +222,7 @@ pub async fn merge(
             }
             // Merged from another table of that name (deleted and created
             // again): its versions say nothing about this one's.
-            let merged_from = table.txn_version(&staging_app_id(&staging_name)).await?;
-            if done >= 0 && merged_from.is_some_and(|m| m != identity) {
+            if done >= 0 && merged_another_staging(&table, &staging_name, identity).await? {
                 return Err(MergeError::StagingReplaced {
                     target: name.to_string(),
                     staging: staging_name.to_string(),

@@ -3,7 +3,7 @@
 //! age of the oldest staging commit it has not merged (the lag that matters
 //! to whoever waits for the rows, and to lag-driven scaling).
 
-use super::{MergeError, computed_by_another_model, staging_app_id, target_name};
+use super::{MergeError, computed_by_another_model, merged_another_staging, target_name};
 use crate::ingest::STAGING_SCHEMA;
 use crate::lake::{Lake, TableName};
 use crate::mapping::{Registry, Writer};
@@ -43,7 +43,7 @@ pub async fn status(lake: &Lake, registry: &Registry) -> Result<Vec<MergeStatus>
                 }
                 // Merged from another staging table of that name (recreated):
                 // nothing of this one is merged (and the merge stops, saying so).
-                Some(t) if t.txn_version(&staging_app_id(&staging_name)).await?.is_some_and(|m| m != identity) => {
+                Some(t) if merged_another_staging(&t, &staging_name, identity).await? => {
                     (t.version(), t.row_count().await?, None)
                 }
                 Some(t) => (t.version(), t.row_count().await?, t.txn_version(&progress).await?),
