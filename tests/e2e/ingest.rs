@@ -919,12 +919,33 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     run(&["produce", "--out", "stream", "--keys", "20", "--segments", "2"]);
     let before = run(&["status", "--source", "stream", "--lake", "lake"]);
     assert!(before.contains("manifold_entities.JiraIssue") && before.contains("-  "), "{before}");
+    assert!(!before.contains("dead-letter reason"), "no dead letters before the first ingest: {before}");
     // Asking makes nothing, not even the lake's directory.
     assert!(!dir.path().join("lake").exists());
     let summary = run(&["ingest", "--source", "stream", "--lake", "lake"]);
     assert!(summary.contains("11 dead letters"), "{summary}");
     let after = run(&["status", "--source", "stream", "--lake", "lake"]);
-    let (step1, step2) = after.split_once("\nstep 2").unwrap_or_else(|| panic!("two parts: {after}"));
+    let (step1, rest) = after.split_once("\nstep 2").unwrap_or_else(|| panic!("two parts: {after}"));
+    // Last, the dead letters by reason (the stream has one bad record of each kind).
+    let (step2, reasons) = rest.split_once("\ndead-letter reason").unwrap_or_else(|| panic!("reasons: {after}"));
+    let reasons: Vec<String> =
+        reasons.lines().skip(2).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(
+        reasons,
+        [
+            "corrupt_frame 1",
+            "missing_identity 1",
+            "missing_payload 1",
+            "offload 2",
+            "payload_mismatch 1",
+            "type_mismatch 1",
+            "undecodable 1",
+            "unknown_entity_type 1",
+            "unknown_type_url 1",
+            "unusable_workspace_id 1"
+        ],
+        "{after}"
+    );
     // Cells: table, version, rows, files, committed, lag; each staging table has files now.
     let header: Vec<&str> = step1.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header[..4], ["table", "version", "rows", "files"], "{step1}");
@@ -947,7 +968,7 @@ fn the_ingestion_binary_produces_ingests_and_reports() {
     let merged = run(&["merge", "--lake", "lake"]);
     assert_eq!(merged.lines().count(), 2 + models, "{merged}");
     let status = run(&["status", "--source", "stream", "--lake", "lake"]);
-    let step2 = status.split_once("\nstep 2").unwrap().1;
+    let step2 = status.split_once("\nstep 2").unwrap().1.split_once("\ndead-letter reason").unwrap().0;
     for line in step2.lines().skip(3) {
         assert!(behind(line) == 0 && line.ends_with(" -"), "merged up to date: {line}");
     }

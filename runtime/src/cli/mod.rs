@@ -333,6 +333,14 @@ async fn run(registry: &'static Registry, command: Command) -> anyhow::Result<()
                 .with_context(|| format!("reading the merge status of `{}`", lake.root()))?;
             let now = chrono::Utc::now().timestamp_millis();
             print!("\nstep 2, staging → model tables:\n{}", report::merge_status_table(&merges, now));
+            // What is wrong with the stream, by reason: one `redrive` may stage
+            // some (a newer build), others need the producer fixed.
+            let reasons = report::dead_letter_reasons(&lake, registry.product)
+                .await
+                .with_context(|| format!("reading the dead letters of `{}`", lake.root()))?;
+            if !reasons.is_empty() {
+                print!("\n{reasons}");
+            }
         }
         Command::Tables { lake } => {
             let lake = open_existing_lake(&lake)?;
