@@ -344,6 +344,45 @@ impl Source for SegmentDir {
     }
 }
 
+/// What the frame at a position of a segment directory holds (see [`record_at`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RecordAt {
+    /// A whole record of at most the limit's bytes.
+    Record(Bytes),
+    /// A record of this many bytes, over the limit (left unread).
+    Larger(u64),
+    /// No such segment, or no whole frame there (the segment was removed,
+    /// rewritten or cut since the position was read).
+    Gone,
+}
+
+/// The record whose frame starts at `at` in the segment directory `dir`,
+/// read only if it has at most `limit` bytes: a dead letter that kept only
+/// the head of an oversized record is read again from its source this way.
+/// `at.segment` comes from a table (data), so only a segment of `dir`'s
+/// listing is opened, never another path it might spell.
+pub fn record_at(dir: &Path, at: &Position, limit: u64) -> std::io::Result<RecordAt> {
+    use std::io::{Read as _, Seek as _};
+    if !SegmentDir::segment_names(dir)?.contains(&at.segment) {
+        return Ok(RecordAt::Gone);
+    }
+    let mut f = std::fs::File::open(dir.join(&at.segment))?;
+    f.seek(std::io::SeekFrom::Start(at.offset))?;
+    let mut prefix = Vec::with_capacity(10);
+    (&mut f).take(10).read_to_end(&mut prefix)?;
+    let Ok(Some((len, n))) = crate::wire::varint_prefix(&prefix) else { return Ok(RecordAt::Gone) };
+    if len > limit {
+        return Ok(RecordAt::Larger(len));
+    }
+    f.seek(std::io::SeekFrom::Start(at.offset + n as u64))?;
+    let mut record = Vec::with_capacity(len as usize);
+    f.take(len).read_to_end(&mut record)?;
+    if record.len() as u64 != len {
+        return Ok(RecordAt::Gone);
+    }
+    Ok(RecordAt::Record(Bytes::from(record)))
+}
+
 /// Every segment of `dir` with its size in bytes, in reading order.
 pub fn segment_sizes(dir: &Path) -> std::io::Result<Vec<(String, u64)>> {
     SegmentDir::segment_names(dir)?
@@ -416,6 +455,30 @@ mod tests {
         // A new source from a saved position reads nothing twice.
         let mut resumed = SegmentDir::new(dir.path(), Some(Position { segment: "b-segment".into(), offset: 4 }));
         assert_eq!(resumed.poll(10, usize::MAX).unwrap().len(), 1);
+    }
+
+    /// A record is read again at its position, only within the limit, and
+    /// only from a segment of the directory: a path spelled as a segment
+    /// name, a missing segment or a cut frame is `Gone`.
+    #[test]
+    fn a_record_is_read_again_at_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Vec::new();
+        write_delimited(&mut seg, b"one");
+        write_delimited(&mut seg, &[7u8; 300]);
+        std::fs::write(dir.path().join("a.pb"), &seg).unwrap();
+        let at = |segment: &str, offset| Position { segment: segment.into(), offset };
+        let read = |p: &Position, limit| record_at(dir.path(), p, limit).unwrap();
+        assert_eq!(read(&at("a.pb", 4), 300), RecordAt::Record(Bytes::from(vec![7u8; 300])));
+        assert_eq!(read(&at("a.pb", 0), 300), RecordAt::Record(Bytes::from_static(b"one")));
+        assert_eq!(read(&at("a.pb", 4), 299), RecordAt::Larger(300));
+        assert_eq!(read(&at("b.pb", 0), 300), RecordAt::Gone);
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/c.pb"), &seg).unwrap();
+        assert_eq!(read(&at("sub/c.pb", 0), 300), RecordAt::Gone, "not a segment of the directory");
+        std::fs::write(dir.path().join("a.pb"), &seg[..100]).unwrap();
+        assert_eq!(read(&at("a.pb", 4), 300), RecordAt::Gone, "the frame was cut");
+        assert_eq!(read(&at("a.pb", 500), 300), RecordAt::Gone, "past the end");
     }
 
     /// Hidden files and folders are not segments; links to segments are;

@@ -562,7 +562,8 @@ fn redrive(rt: &tokio::runtime::Runtime, lake: &Lake, options: Options) -> Redri
 /// by the full build from the start (the same rows, with the reasons it
 /// gives; records over the size limit keep theirs). A second redrive changes
 /// nothing; a redrive killed after staging some tables is finished by the
-/// next, nothing twice, and another build refuses to finish it.
+/// next, nothing twice, and another build refuses to finish it. A redrive
+/// with a larger limit reads the oversized records again from the source.
 #[test]
 fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     let dir = tempfile::tempdir().unwrap();
@@ -635,6 +636,32 @@ fn a_redrive_stages_the_dead_letters_a_newer_build_decodes() {
     assert_eq!(staging(&killed, &rt), tables, "nothing staged twice");
     assert!(finished.resumed > 0 && finished.rows.is_empty(), "{finished:?}");
     assert_eq!(letters(&killed, "jira", &rt), still);
+
+    // With a larger limit, the oversized records are read again whole from
+    // the source — only records that start with the head their rows kept: a
+    // source rewritten since leaves them as they are.
+    let rewritten = dir.path().join("rewritten");
+    copy_dir(&source, &rewritten);
+    for l in still.iter().filter(|l| l.reason_code == "oversized") {
+        let path = rewritten.join(&l.segment);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[l.offset as usize + 4] ^= 0xff; // inside the record's head
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let copy = dir.path().join("copy");
+    copy_dir(&dir.path().join("lake"), &copy);
+    let copy = lake_at(&copy);
+    let unmoved = redrive(&rt, &copy, options(&rewritten, 60));
+    assert_eq!(unmoved.staged, 0, "{unmoved:?}");
+    assert_eq!(letters(&copy, "jira", &rt), still);
+    // From the source itself: the lake then equals an ingest with that limit.
+    let larger = lake_at(&dir.path().join("larger"));
+    ingest(&rt, &larger, options(&source, 60));
+    let oversized = still.iter().filter(|l| l.reason_code == "oversized").count() as u64;
+    let redriven = redrive(&rt, &lake, options(&source, 60));
+    assert_eq!((redriven.staged, redriven.letters), (oversized, still.len() as u64), "{redriven:?}");
+    assert_eq!(letters(&lake, "jira", &rt), letters(&larger, "jira", &rt));
+    assert_eq!(deduplicated(&staging(&lake, &rt)), deduplicated(&staging(&larger, &rt)));
 }
 
 /// Kills the generated `ingest-jira` binary with SIGKILL at random points (at

@@ -14,6 +14,11 @@
 //! records, and this one might decode others: redrive it with that build.
 //! A record that fails again stays with the reason this build gives.
 //!
+//! An oversized record's row holds only its head: one this build's limit
+//! (`--max-record-bytes`) takes is read again, whole, from the source at its
+//! position — if the source still holds it there (its head matches) — and
+//! redriven like the others.
+//!
 //! A redriven record is staged late, behind newer versions of its key that
 //! were staged meanwhile; last-writer-wins in the merge step keeps the newer
 //! ones, so only the tables that keep every version (append models) gain it.
@@ -32,7 +37,7 @@ use super::{Ingest, IngestError};
 use crate::envelope::DeadLetter;
 use crate::lake::{DataFile, Scope};
 use crate::mapping::Registry;
-use crate::source::{Frame, Position};
+use crate::source::{self, Frame, Position, RecordAt};
 
 /// What a redrive did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,7 +50,8 @@ pub struct Redriven {
     /// Rows committed per staging table.
     pub rows: BTreeMap<String, u64>,
     /// Of them, dead letters still: they fail this build too, or hold no
-    /// whole record (a corrupt frame, an oversized record's head).
+    /// whole record (a corrupt frame; an oversized record's head that this
+    /// build's limit does not take, or that the source no longer holds).
     pub still_dead: u64,
     /// Those by the reason they have now.
     pub still_dead_by_reason: BTreeMap<String, u64>,
@@ -116,7 +122,8 @@ impl Ingest {
 
     async fn redrive_file(&mut self, file: &DataFile, build: i64, out: &mut Redriven) -> Result<(), IngestError> {
         let batches = self.dead.read_file(file).await?;
-        let letters: Vec<Stored> = batches.iter().flat_map(stored).collect();
+        let mut letters: Vec<Stored> = batches.iter().flat_map(stored).collect();
+        self.read_oversized_again(&mut letters)?;
         out.letters += letters.len() as u64;
         // The whole records, by segment and offset (as the source held them).
         let mut frames: BTreeMap<&str, Vec<Frame>> = BTreeMap::new();
@@ -201,6 +208,26 @@ impl Ingest {
         }
         let remove = Action::Remove(deltalake::kernel::Remove { data_change: true, ..file.remove.clone() });
         self.dead.replace(&remaining, vec![remove], Vec::new(), Some(&Scope::default())).await?;
+        Ok(())
+    }
+
+    /// The oversized records among `letters` that this build's limit takes,
+    /// read whole from the source at their positions: only where the record
+    /// there starts with the head the row kept (the segment may have been
+    /// rewritten, or the letter come from another source of the lake).
+    fn read_oversized_again(&self, letters: &mut [Stored]) -> Result<(), IngestError> {
+        let oversized = DeadLetter::Oversized { size: 0, limit: 0 }.code();
+        let limit = self.options.max_record_bytes as u64;
+        for l in letters.iter_mut().filter(|l| l.reason_code == oversized) {
+            let at = Position { segment: l.segment.clone(), offset: l.offset };
+            let read = source::record_at(&self.options.source, &at, limit)
+                .map_err(|source| IngestError::Source { dir: self.options.source.display().to_string(), source })?;
+            if let RecordAt::Record(record) = read
+                && record.starts_with(&l.raw)
+            {
+                (l.raw, l.whole) = (record, true);
+            }
+        }
         Ok(())
     }
 }
