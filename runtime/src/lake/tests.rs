@@ -415,7 +415,7 @@ fn a_batch_over_many_partitions_lands_whole_in_one_commit() {
         let name = TableName::new("s", "t");
         let s = schema(DataType::Utf8);
         let mut t = lake.table(&name, &s, &["ws"]).await.unwrap();
-        let n = super::OPEN_PARTITIONS * 2 + 7;
+        let n = super::write::OPEN_PARTITIONS * 2 + 7;
         let ws: Vec<String> = (0..n).map(|i| format!("ws-{i:04}")).collect();
         let keys: Vec<i64> = (0..n as i64).collect();
         let batch = rows(&s, &ws.iter().map(String::as_str).collect::<Vec<_>>(), &keys, &vec![None; n]);
