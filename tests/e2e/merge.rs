@@ -229,12 +229,63 @@ fn python_deltalake_and_duckdb_read_the_merged_tables_back() {
             serde_json::json!({ "table": table, "path": dir.path().join("lake").join(schema).join(name), "oracle": oracle })
         })
         .collect();
+    let mut cases = cases;
+    // And a table whose array of structs evolved (see `nested_evolution`).
+    let nested = dir.path().join("nested");
+    let rows = nested_evolution(&rt, &nested);
+    let oracle = dir.path().join("oracle/nested.parquet");
+    write_parquet(&oracle, &[rows]);
+    cases.push(serde_json::json!({ "table": "s.nested", "path": nested.join("s/nested"), "oracle": oracle }));
     let manifest = dir.path().join("cases.json");
     std::fs::write(&manifest, serde_json::to_vec(&cases).unwrap()).unwrap();
     let out = Command::new(py).arg(root.join("tests/python/read_back.py")).arg(&manifest).output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.starts_with(&format!("OK: {} tables", cases.len())), "{stdout}");
+}
+
+/// A table `s.nested` in a lake at `dir` whose array column's structs
+/// evolved: rows written by a build with structs {x, y, z}, then by one
+/// declaring {y, w, x} (reordered, `w` added, `z` dropped); returns the
+/// rows as they must read: {x, y, z, w}, NULL where a build had no value.
+fn nested_evolution(rt: &tokio::runtime::Runtime, dir: &Path) -> RecordBatch {
+    use deltalake::arrow::buffer::OffsetBuffer;
+    use manifold_runtime::arrow_array::{ArrayRef, Int64Array, ListArray, StringArray, StructArray};
+    use manifold_runtime::arrow_schema::{DataType, Field, Fields, Schema};
+    use std::sync::Arc;
+    let text = |values: Vec<Option<&str>>| Arc::new(StringArray::from(values)) as ArrayRef;
+    // One row per id, each holding one struct of `children`.
+    let batch = |children: &[(&str, Vec<Option<&str>>)], ids: Vec<i64>| {
+        let fields: Fields = children.iter().map(|(c, _)| Field::new(*c, DataType::Utf8, true)).collect();
+        let structs = StructArray::new(fields.clone(), children.iter().map(|(_, v)| text(v.clone())).collect(), None);
+        let item = Arc::new(Field::new("element", DataType::Struct(fields), true));
+        let lengths = vec![1; ids.len()];
+        let parts = ListArray::new(item.clone(), OffsetBuffer::from_lengths(lengths), Arc::new(structs), None);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("parts", DataType::List(item), true),
+        ]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(ids)), Arc::new(parts)]).unwrap()
+    };
+    let first = batch(&[("x", vec![Some("x1")]), ("y", vec![Some("y1")]), ("z", vec![Some("z1")])], vec![1]);
+    let second = batch(&[("y", vec![Some("y2")]), ("w", vec![Some("w2")]), ("x", vec![Some("x2")])], vec![2]);
+    let lake = Lake::open(dir.to_str().unwrap()).unwrap();
+    let name = TableName::new("s", "nested");
+    rt.block_on(async {
+        for b in [&first, &second] {
+            let mut table = lake.table(&name, &b.schema(), &[]).await.unwrap();
+            table.append(std::slice::from_ref(b), None).await.unwrap();
+        }
+    });
+    batch(
+        &[
+            ("x", vec![Some("x1"), Some("x2")]),
+            ("y", vec![Some("y1"), Some("y2")]),
+            ("z", vec![Some("z1"), None]),
+            ("w", vec![None, Some("w2")]),
+        ],
+        vec![1, 2],
+    )
 }
 
 /// Commits of the model tables of the lake at `dir` (the merge step's progress).

@@ -6,17 +6,25 @@
 //!   written before read it as NULL;
 //! - a column the build no longer has (a field removed after its deprecation)
 //!   stays in the table, where it was: new rows hold NULL there;
+//! - the same inside a struct an array column holds (an array field of
+//!   structs): the table's struct keeps its children in its order, gains the
+//!   nullable ones the build adds (after them), and keeps those it dropped;
+//!   children the build declares in another order are matched by name. The
+//!   files written before read NULL for a child they lack;
 //! - anything else — a type change, a new NOT NULL column, dropping a NOT NULL
 //!   one — is refused with what it is, as the check would have refused it.
 //!
-//! Writes are put in the table's column order (by name) before they reach the
-//! writer, so a batch built in the build's order lands in either case.
+//! Writes are put in the table's column order (by name), and their structs in
+//! the table's struct shape, before they reach the writer, so a batch built
+//! in the build's order lands in either case; reads put a file's columns in
+//! the table's shape the same way.
 
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, new_null_array};
-use arrow_schema::SchemaRef;
-use deltalake::kernel::{StructField, StructType};
+use arrow_array::cast::AsArray as _;
+use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray, new_null_array};
+use arrow_schema::{DataType as ArrowType, SchemaRef};
+use deltalake::kernel::{DataType, StructField, StructType};
 
 /// What a table's rows are, which decides how its schema may evolve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +54,14 @@ pub(super) fn added_columns(table: &StructType, want: &StructType, rows: Rows) -
     for field in want.fields() {
         match table.field(field.name()) {
             Some(have) if have.data_type() == field.data_type() => {}
+            // Another shape of the same structs: the table grows the children
+            // the build adds (delta-rs's ADD COLUMNS merges a column given
+            // again by name, child by child), or keeps its shape.
+            Some(have) if let Some(widens) = nested_fit(have.data_type(), field.data_type()) => {
+                if widens {
+                    added.push(field.clone());
+                }
+            }
             Some(have) => {
                 let change = match rows {
                     Rows::Source => "a type change is a new field (manifold check EC006)",
@@ -81,12 +97,82 @@ pub(super) fn added_columns(table: &StructType, want: &StructType, rows: Rows) -
     Ok(added)
 }
 
+/// Whether the build's column type `want` fits the table's `have` up to the
+/// children of structs (inside arrays, at any depth): `Some(widens)` when
+/// every child the two share fits the same way, the build's new children and
+/// the table's dropped ones are nullable — `widens` if the build adds some —;
+/// `None` for any other difference (a type change).
+fn nested_fit(have: &DataType, want: &DataType) -> Option<bool> {
+    match (have, want) {
+        (a, b) if a == b => Some(false),
+        (DataType::Array(a), DataType::Array(b)) if a.contains_null() || !b.contains_null() => {
+            nested_fit(a.element_type(), b.element_type())
+        }
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            let mut widens = false;
+            for child in b.fields() {
+                match a.field(child.name()) {
+                    Some(kept) if kept.is_nullable() || !child.is_nullable() => {
+                        widens |= nested_fit(kept.data_type(), child.data_type())?;
+                    }
+                    None if child.is_nullable() => widens = true,
+                    _ => return None,
+                }
+            }
+            let dropped_required = a.fields().any(|kept| b.field(kept.name()).is_none() && !kept.is_nullable());
+            (!dropped_required).then_some(widens)
+        }
+        _ => None,
+    }
+}
+
+/// `array` in the shape of `to`: struct children matched by name and put in
+/// `to`'s order, NULL for a nullable child `array` lacks, inside lists at any
+/// depth. Other differences are cast when `cast_leaves` (reading a file, whose
+/// Parquet types may differ from the table's Arrow types), and an error naming
+/// both types otherwise (writing: a type the table does not have).
+pub(super) fn adapt(array: &ArrayRef, to: &ArrowType, cast_leaves: bool) -> Result<ArrayRef, String> {
+    match (array.data_type(), to) {
+        (from, to) if from == to => Ok(array.clone()),
+        (ArrowType::Struct(_), ArrowType::Struct(children)) => {
+            let structs = array.as_struct();
+            let mut columns = Vec::with_capacity(children.len());
+            for child in children {
+                match structs.column_by_name(child.name()) {
+                    Some(column) => columns.push(adapt(column, child.data_type(), cast_leaves)?),
+                    None if child.is_nullable() => columns.push(new_null_array(child.data_type(), array.len())),
+                    None => {
+                        return Err(format!(
+                            "the rows' structs lack `{}`, which the table holds NOT NULL",
+                            child.name()
+                        ));
+                    }
+                }
+            }
+            let nulls = structs.nulls().cloned();
+            Ok(Arc::new(StructArray::try_new(children.clone(), columns, nulls).map_err(|e| e.to_string())?))
+        }
+        (ArrowType::List(_), ArrowType::List(item)) => {
+            let lists = array.as_list::<i32>();
+            let values = adapt(lists.values(), item.data_type(), cast_leaves)?;
+            let (offsets, nulls) = (lists.offsets().clone(), lists.nulls().cloned());
+            Ok(Arc::new(ListArray::try_new(item.clone(), offsets, values, nulls).map_err(|e| e.to_string())?))
+        }
+        (from, to) if cast_leaves => {
+            deltalake::arrow::compute::cast(array, to).map_err(|e| format!("{from} cannot be read as {to}: {e}"))
+        }
+        (from, to) => Err(format!("the rows hold {from} where the table holds {to}")),
+    }
+}
+
 /// `batch` as the table stores rows: its columns in `table`'s order, by name,
-/// and NULL for a column the build no longer has. A column keeps its own field
-/// (the writer checks types and nullability against the table, as for any batch).
+/// NULL for a column the build no longer has, and structs in the table's
+/// shape (see [`adapt`]). A column keeps its own field's name, nullability
+/// and metadata (the writer checks them against the table, as for any batch).
 pub(super) fn conform(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBatch, String> {
     let schema = batch.schema();
-    if schema.fields().iter().map(|f| f.name()).eq(table.fields().iter().map(|f| f.name())) {
+    let same_types = || schema.fields().iter().zip(table.fields()).all(|(a, b)| a.data_type() == b.data_type());
+    if schema.fields().iter().map(|f| f.name()).eq(table.fields().iter().map(|f| f.name())) && same_types() {
         return Ok(batch.clone());
     }
     if let Some(extra) = schema.fields().iter().find(|f| table.field_with_name(f.name()).is_err()) {
@@ -97,8 +183,11 @@ pub(super) fn conform(batch: &RecordBatch, table: &SchemaRef) -> Result<RecordBa
     for field in table.fields() {
         match schema.index_of(field.name()) {
             Ok(i) => {
-                fields.push(schema.fields()[i].clone());
-                columns.push(batch.column(i).clone());
+                let own = &schema.fields()[i];
+                let column = adapt(batch.column(i), field.data_type(), false)
+                    .map_err(|e| format!("column `{}`: {e}", field.name()))?;
+                fields.push(Arc::new(own.as_ref().clone().with_data_type(field.data_type().clone())));
+                columns.push(column);
             }
             Err(_) if field.is_nullable() => {
                 fields.push(field.clone());

@@ -389,7 +389,10 @@ async fn read_parquet_each(
         for field in schema.fields() {
             let column = match batch.column_by_name(field.name()) {
                 Some(c) if c.data_type() == field.data_type() => c.clone(),
-                Some(c) => cast(c, field.data_type()).map_err(|e| reader.error(e.to_string()))?,
+                // Written before the table's structs grew or by another
+                // release: in the table's shape (see `evolve.rs`).
+                Some(c) => super::evolve::adapt(c, field.data_type(), true)
+                    .map_err(|e| reader.error(format!("`{path}`, column `{}`: {e}", field.name())))?,
                 None => {
                     // A partition column: one value for the whole file.
                     let value = partitions.get(field.name()).cloned().flatten();

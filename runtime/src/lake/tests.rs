@@ -128,6 +128,110 @@ fn a_table_takes_added_and_dropped_nullable_columns() {
     });
 }
 
+/// The structs of an array column (an array field of structs) evolve like
+/// the table's columns: a build that declares the struct's fields in another
+/// order, adds a nullable one and drops one writes into the table as it is
+/// (the new child after the table's, the dropped one NULL), the files written
+/// before read NULL for the child they lack, and the first build still writes.
+#[test]
+fn the_structs_of_an_array_column_take_reordered_added_and_dropped_fields() {
+    use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
+    use arrow_schema::Fields;
+    fn items(children: &[&str]) -> Fields {
+        children.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect()
+    }
+    fn schema_of(children: &[&str]) -> arrow_schema::SchemaRef {
+        let item = Field::new("item", DataType::Struct(items(children)), true);
+        Arc::new(Schema::new(vec![
+            Field::new("ws", DataType::Utf8, false),
+            Field::new("id", DataType::Int64, false),
+            Field::new("parts", DataType::List(Arc::new(item)), true),
+        ]))
+    }
+    // One row per id, each with one struct of `children` holding `<child><id>`.
+    fn batch(children: &[&str], ids: &[i64]) -> RecordBatch {
+        let builders =
+            children.iter().map(|_| Box::new(StringBuilder::new()) as Box<dyn arrow_array::builder::ArrayBuilder>);
+        let mut parts = ListBuilder::new(StructBuilder::new(items(children), builders.collect()))
+            .with_field(Arc::new(Field::new("item", DataType::Struct(items(children)), true)));
+        for id in ids {
+            let s = parts.values();
+            for (i, c) in children.iter().enumerate() {
+                s.field_builder::<StringBuilder>(i).unwrap().append_value(format!("{c}{id}"));
+            }
+            s.append(true);
+            parts.append(true);
+        }
+        let columns: Vec<arrow_array::ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["a"; ids.len()])),
+            Arc::new(Int64Array::from(ids.to_vec())),
+            Arc::new(parts.finish()),
+        ];
+        RecordBatch::try_new(schema_of(children), columns).unwrap()
+    }
+    on_a_lake(|lake| async move {
+        let name = TableName::new("s", "t");
+        let mut t = lake.table(&name, &schema_of(&["x", "y", "z"]), &["ws"]).await.unwrap();
+        t.append(&[batch(&["x", "y", "z"], &[1])], None).await.unwrap();
+        // Reordered, `w` added, `z` dropped.
+        let mut t = lake.table(&name, &schema_of(&["y", "w", "x"]), &["ws"]).await.unwrap();
+        let DataType::List(item) = t.schema().unwrap().field_with_name("parts").unwrap().data_type().clone() else {
+            panic!("a list")
+        };
+        assert_eq!(
+            item.data_type(),
+            &DataType::Struct(items(&["x", "y", "z", "w"])),
+            "the new child after the table's"
+        );
+        t.append(&[batch(&["y", "w", "x"], &[2])], None).await.unwrap();
+        let mut t = lake.table(&name, &schema_of(&["x", "y", "z"]), &["ws"]).await.unwrap();
+        t.append(&[batch(&["x", "y", "z"], &[3])], None).await.unwrap();
+
+        let t = lake.existing(&name).await.unwrap().unwrap();
+        let mut got: Vec<(i64, Vec<Option<String>>)> = Vec::new();
+        for b in t.scan().await.unwrap() {
+            let ids = b.column_by_name("id").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().clone();
+            let lists =
+                b.column_by_name("parts").unwrap().as_any().downcast_ref::<arrow_array::ListArray>().unwrap().clone();
+            for i in 0..b.num_rows() {
+                let one = lists.value(i);
+                let s = one.as_any().downcast_ref::<arrow_array::StructArray>().unwrap();
+                let text = |c: &str| {
+                    let a = s.column_by_name(c).unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+                    a.is_valid(0).then(|| a.value(0).to_string())
+                };
+                got.push((ids.value(i), ["x", "y", "z", "w"].map(text).to_vec()));
+            }
+        }
+        got.sort();
+        let some = |v: &str| Some(v.to_string());
+        assert_eq!(
+            got,
+            [
+                (1, vec![some("x1"), some("y1"), some("z1"), None]),
+                (2, vec![some("x2"), some("y2"), None, some("w2")]),
+                (3, vec![some("x3"), some("y3"), some("z3"), None]),
+            ]
+        );
+        // A child whose type changed is still a type change.
+        let retyped = Arc::new(Schema::new(vec![
+            Field::new("ws", DataType::Utf8, false),
+            Field::new("id", DataType::Int64, false),
+            Field::new(
+                "parts",
+                DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(vec![Field::new("x", DataType::Int64, true)].into()),
+                    true,
+                ))),
+                true,
+            ),
+        ]));
+        let err = lake.table(&name, &retyped, &["ws"]).await.err().unwrap();
+        assert!(err.to_string().contains("column `parts`"), "{err}");
+    });
+}
+
 /// A rolling deploy: an older release's ingest holds the table open while a
 /// newer release adds a column. The older one's next commits land (on top of
 /// the evolution, their files without the column read as NULL) rather than
