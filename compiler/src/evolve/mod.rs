@@ -101,14 +101,17 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
     let (team_models_now, team_models_before) =
         (has_team_models(&model), base.as_ref().is_some_and(|b| has_team_models(&b.model)));
     let current_models = (team_models_now || team_models_before).then(|| dbt::team_models(&model));
+    let mut current_columns = Default::default();
     if let Some(dbt) = current_models.as_ref().filter(|_| team_models_now) {
         diags.extend(dbt.diagnostics.clone());
         // What the table emitter finds wrong (an unknown column, a missing
         // key, a merging writer's rule), beside the generated models they ref.
-        diags.extend(crate::emit::table::emit(&model, &current_lock, &dbt.models).diagnostics);
+        let tables = crate::emit::table::emit(&model, &current_lock, &dbt.models);
+        diags.extend(tables.diagnostics);
         if diags.has_errors() {
             return Report { db, findings: Vec::new(), diagnostics: diags };
         }
+        current_columns = tables.models;
     }
     let mut findings = rules::run(&rules::Input {
         model: &model,
@@ -130,9 +133,18 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
     findings.extend(naming::run(&model, &baseline_lock, &current_lock, &baseline.released_columns));
     if let Some(base) = base {
         let offset = db.absorb(base.db);
+        // The baseline's team models' columns, as its build derived them:
+        // what the analytics models' readers (and dbt's contracts) hold to.
+        let base_columns = if team_models_before {
+            crate::emit::table::emit(&base.model, &base.lock, &dbt::team_models(&base.model).models).models
+        } else {
+            Default::default()
+        };
         findings.extend(models::run(&models::Trees {
             current: &model,
             current_models: current_models.as_ref().map_or(&[], |d| &d.models[..]),
+            current_columns: &current_columns,
+            base_columns: &base_columns,
             base: &base.model,
             offset,
             today,

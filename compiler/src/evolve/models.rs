@@ -2,7 +2,8 @@
 //! owner changes (LC008) and the team models' contracts — a writer weakened from
 //! merge to append, a model turned analytics or deleted (EC013), its key or
 //! partitioning changed (EC021), a column's type changed (EC006) or removed
-//! (EC002) — and what
+//! (EC002), for ingestion models as they lower, for analytics models as their
+//! tables derive — and what
 //! else changes what an ingestion model computes (EC025: the merge step fills
 //! its table again). A team model may be deleted after the
 //! `deprecation_date` its config gave in the baseline; a date set sooner than
@@ -10,7 +11,10 @@
 
 use super::Finding;
 use super::catalogue::{self as c, Rule};
+use std::collections::BTreeMap;
+
 use crate::emit::dbt::{self, DbtModel, Kind, Origin, Writer};
+use crate::emit::table::derive::{ColType, Column};
 use crate::lower;
 use crate::model::{Model, date};
 use crate::source::Span;
@@ -21,6 +25,10 @@ pub struct Trees<'a> {
     /// The current tree's team models and the generated models they
     /// `ref()` (`dbt::team_models`).
     pub current_models: &'a [DbtModel],
+    /// Their tables' columns, by model (`table::Tables::models`), and the
+    /// baseline's team models' (empty when either tree has none).
+    pub current_columns: &'a BTreeMap<String, Vec<Column>>,
+    pub base_columns: &'a BTreeMap<String, Vec<Column>>,
     pub base: &'a Model,
     /// Where the baseline's files start in the report's database.
     pub offset: u32,
@@ -31,7 +39,7 @@ pub struct Trees<'a> {
 }
 
 pub fn run(t: &Trees<'_>) -> Vec<Finding> {
-    let Trees { current, current_models, base, offset, today, window_days } = *t;
+    let Trees { current, current_models, current_columns, base_columns, base, offset, today, window_days } = *t;
     let today_days = date::days_from_civil(today).unwrap_or(0);
     let mut out = Vec::new();
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
@@ -133,7 +141,16 @@ pub fn run(t: &Trees<'_>) -> Vec<Finding> {
             }
             _ => None,
         };
-        let Some((was, is)) = plans else { continue };
+        let Some((was, is)) = plans else {
+            // An analytics model: dbt runs it, under the contract its
+            // `schema.yml` enforces; its readers hold to its derived columns.
+            if let (Some(was), Some(is)) = (base_columns.get(&b.name), current_columns.get(&n.name)) {
+                for (rule, element, msg) in analytics_contract(&n.name, was, is) {
+                    push(rule, element, msg, here);
+                }
+            }
+            continue;
+        };
         // A column's type cannot change in its Delta table (nor for its readers).
         for o in &is.outputs {
             if let Some(w) = was.outputs.iter().find(|w| w.name == o.name)
@@ -179,4 +196,50 @@ pub fn run(t: &Trees<'_>) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The contract breaks between an analytics model's columns in the baseline
+/// (`was`) and now (`is`): a column removed (EC002) or retyped (EC006). A
+/// column that was or is a bare `NULL` has no type to keep.
+fn analytics_contract(model: &str, was: &[Column], is: &[Column]) -> Vec<(&'static Rule, String, String)> {
+    let mut out = Vec::new();
+    for w in was {
+        match is.iter().find(|c| c.name == w.name) {
+            None => out.push((
+                c::EC002,
+                format!("{model}.{}", w.name),
+                format!(
+                    "column `{}` was removed from the analytics model `{model}`: its readers lose it, and dbt's \
+                     enforced contract on the model breaks; publish a model without it beside this one and move \
+                     the readers there",
+                    w.name
+                ),
+            )),
+            Some(c) if c.ty != w.ty && c.ty != ColType::Null && w.ty != ColType::Null => out.push((
+                c::EC006,
+                format!("{model}.{}", w.name),
+                format!(
+                    "column `{}` of the analytics model `{model}` changed its type from {} to {}: its readers \
+                     read another type, and dbt's enforced contract on the model breaks",
+                    w.name,
+                    type_name(&w.ty),
+                    type_name(&c.ty)
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+fn type_name(ty: &ColType) -> String {
+    match ty {
+        ColType::Primitive(t) => t.cast_name().to_string(),
+        ColType::Null => "NULL".into(),
+        ColType::Array(item) => format!("ARRAY<{}>", type_name(item)),
+        ColType::Struct(fields) => {
+            let fields: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, type_name(&f.ty))).collect();
+            format!("STRUCT<{}>", fields.join(", "))
+        }
+    }
 }

@@ -55,6 +55,9 @@ struct TableJson<'c> {
 pub struct Tables {
     pub files: Vec<Artifact>,
     pub diagnostics: Diagnostics,
+    /// Every model's derived columns, by model name (what `manifold check`
+    /// compares across two trees).
+    pub models: BTreeMap<String, Vec<Column>>,
 }
 
 pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
@@ -88,6 +91,7 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
         staging.insert(name, cols);
     }
     let mut catalog = Known { tables: staging };
+    let mut derived_models = BTreeMap::new();
     // An entity's staging columns for lowering, found by its exact name (the
     // catalog's names are lowercased for SQL).
     let entity_names: HashSet<&str> = entities.iter().map(|(_, e)| e.name.as_str()).collect();
@@ -131,6 +135,7 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
                         diagnostics.push(d);
                     }
                     files.push(file);
+                    derived_models.insert(m.name.clone(), cols.clone());
                     catalog.tables.insert(format!("{TARGET_SCHEMA}.{}", m.name), cols);
                 }
                 Err(Problem { message, near, help }) => {
@@ -144,7 +149,7 @@ pub fn emit(model: &Model, lock: &Lock, models: &[DbtModel]) -> Tables {
         }
         pending = waiting;
     }
-    Tables { files, diagnostics }
+    Tables { files, diagnostics, models: derived_models }
 }
 
 struct Known {
