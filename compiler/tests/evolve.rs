@@ -284,3 +284,220 @@ fn a_project_config_tunes_severities() {
     assert!(!report.is_breaking(), "{text}");
     assert_eq!(report.findings[0].severity, Severity::Info);
 }
+
+// Random edits of the example schemas and team models. Whatever `manifold
+// check` lets through must be a change the tables take: every table of the
+// baseline keeps its writer, key and partitioning, and each of its columns
+// its type, up to the evolution the runtime performs (`runtime/src/lake/
+// evolve.rs`): nullable columns dropped, the structs inside arrays reordered,
+// grown or shrunk by nullable fields, new columns NOT NULL only in a model's
+// table (computed again by the merge). Found two defects when it was written:
+// struct fields inside arrays (the runtime then refused them) and analytics
+// models' columns (not compared).
+
+/// One edit: which file, what to do, where and with what (indices wrap).
+type Edit = (usize, u8, usize, usize);
+
+const FIELD_TYPES: &[&str] = &["String", "Int", "Long", "Double", "Boolean", "Timestamp", "ARI", "String[]", "Date"];
+const SQL_TYPES: &[&str] = &["STRING", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "TIMESTAMP", "DATE"];
+
+/// A schema file with one edit applied to an interface field or enum value.
+fn edit_schema(text: &str, (_, op, at, pick): Edit) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let is_field = |l: &str| {
+        let t = l.trim();
+        l.starts_with("  ") && !l.starts_with("   ") && t.ends_with(';') && t.contains(": ")
+    };
+    let manifest = ["owner", "status", "deprecated", "replacement", "sunset"];
+    let fields: Vec<usize> = (0..lines.len())
+        .filter(|&i| is_field(&lines[i]) && !manifest.iter().any(|m| lines[i].trim().starts_with(m)))
+        .collect();
+    let values: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].trim().ends_with("\",")).collect();
+    let Some(&i) = fields.get(at % fields.len().max(1)) else { return text.to_string() };
+    let line = lines[i].clone();
+    let (name, ty) = line.trim().trim_end_matches(';').split_once(": ").expect("a field line");
+    let (bare, optional) = (name.trim_end_matches('?'), name.ends_with('?'));
+    let q = if optional { "?" } else { "" };
+    match op % 9 {
+        0 => drop(lines.remove(i)),
+        1 => lines[i] = format!("  {name}: {};", FIELD_TYPES[pick % FIELD_TYPES.len()]),
+        2 => lines[i] = format!("  {bare}{}: {ty};", if optional { "" } else { "?" }),
+        3 => lines[i] = format!("  {bare}Renamed{q}: {ty};"),
+        4 => {
+            lines.insert(i, format!("  added{pick}{}: {};", ["?", ""][pick % 2], FIELD_TYPES[pick % FIELD_TYPES.len()]))
+        }
+        5 => lines.insert(i, "  /** @deprecated gone */".into()),
+        6 if !values.is_empty() => drop(lines.remove(values[pick % values.len()])),
+        7 if !values.is_empty() => lines.insert(values[pick % values.len()], "  ADDED_VALUE = \"ADDED_VALUE\",".into()),
+        _ => lines.swap(i, fields[pick % fields.len()]),
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A team model with one edit applied to a column line or its config.
+fn edit_model(text: &str, (_, op, at, pick): Edit) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let columns: Vec<usize> =
+        (0..lines.len()).filter(|&i| lines[i].contains(" AS ") && lines[i].ends_with(',')).collect();
+    let Some(&i) = columns.get(at % columns.len().max(1)) else { return text.to_string() };
+    match op % 6 {
+        0 => drop(lines.remove(i)),
+        1 => {
+            let to = SQL_TYPES[pick % SQL_TYPES.len()];
+            if let Some(from) = SQL_TYPES.iter().find(|t| lines[i].contains(&format!("AS {t})"))) {
+                lines[i] = lines[i].replacen(&format!("AS {from})"), &format!("AS {to})"), 1);
+            }
+        }
+        2 => lines[i] = lines[i].replacen(" AS ", " AS renamed_", 1),
+        3 => lines.insert(i, format!("  CAST({pick} AS BIGINT) AS added_{pick},")),
+        4 => {
+            lines[0] = lines[0]
+                .replace("writer='append'", "writer='merge', unique_key='envelope_fields_resource_ari_value'")
+                .replace("writer='merge_exploded'", "writer='append'")
+        }
+        _ => lines[0] = lines[0].replace(", partition_by=['workspace_id']", ""),
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Whether a column of type `new` (schema JSON) holds what one of type `old`
+/// did, as the runtime evolves a table: the same type, or structs (inside
+/// arrays) whose fields match by name, new and dropped ones nullable.
+fn type_fits(old: &serde_json::Value, new: &serde_json::Value) -> bool {
+    if old == new {
+        return true;
+    }
+    match (old["type"].as_str(), new["type"].as_str()) {
+        (Some("array"), Some("array")) => type_fits(&old["elementType"], &new["elementType"]),
+        (Some("struct"), Some("struct")) => {
+            let fields = |v: &serde_json::Value| v["fields"].as_array().cloned().unwrap_or_default();
+            let (was, is) = (fields(old), fields(new));
+            let named = |list: &[serde_json::Value], name: &serde_json::Value| {
+                list.iter().find(|f| f["name"] == *name).cloned()
+            };
+            is.iter().all(|f| match named(&was, &f["name"]) {
+                Some(w) => type_fits(&w["type"], &f["type"]),
+                None => f["nullable"] == true,
+            }) && was.iter().all(|w| named(&is, &w["name"]).is_some() || w["nullable"] == true)
+        }
+        _ => false,
+    }
+}
+
+/// What keeps `new` (a table's schema file) from taking the rows of `old`.
+fn incompatibilities(path: &str, old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in ["writer", "key", "partition_columns"] {
+        if old[k] != new[k] {
+            out.push(format!("{path}: {k} {} -> {}", old[k], new[k]));
+        }
+    }
+    let columns = |v: &serde_json::Value| v["schema"]["fields"].as_array().cloned().unwrap_or_default();
+    let (was, is) = (columns(old), columns(new));
+    for w in &was {
+        match is.iter().find(|c| c["name"] == w["name"]) {
+            None if w["nullable"] == true => {}
+            None => out.push(format!("{path}: NOT NULL column {} removed", w["name"])),
+            Some(c) if !type_fits(&w["type"], &c["type"]) => {
+                out.push(format!("{path}: column {} {} -> {}", w["name"], w["type"], c["type"]))
+            }
+            Some(_) => {}
+        }
+    }
+    let computed = old["kind"] != "staging";
+    for c in is.iter().filter(|c| c["nullable"] == false && !computed) {
+        if !was.iter().any(|w| w["name"] == c["name"]) {
+            out.push(format!("{path}: new column {} NOT NULL", c["name"]));
+        }
+    }
+    out
+}
+
+fn repo_schemas() -> Vec<(String, String)> {
+    fn walk(root: &Path, rel: &str, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(root.join(rel)).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &path, out);
+            } else if name.ends_with(".ts") || name.ends_with(".sql") {
+                out.push((path, std::fs::read_to_string(e.path()).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas"), "", &mut out);
+    out.sort();
+    out
+}
+
+fn random_edit_cases() -> u32 {
+    std::env::var("MANIFOLD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).map_or(64, |n: u32| n / 10)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: random_edit_cases(),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    #[test]
+    fn whatever_check_lets_through_the_tables_take(
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), proptest::prelude::any::<usize>(), 0usize..1000),
+            1..3,
+        ),
+    ) {
+        let files = repo_schemas();
+        let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/manifold.lock")).unwrap();
+        let compile = |files: &[(String, String)]| {
+            let loaded = manifold_compiler::load::from_memory(files, Some(&lock));
+            manifold_compiler::compile_loaded(loaded, "manifold.lock".into())
+        };
+        // Half the edits on team models (a few files), half on schemas (many).
+        let (models, schemas): (Vec<usize>, Vec<usize>) =
+            (0..files.len()).filter(|&i| files[i].0 != "manifold.ts").partition(|&i| files[i].0.ends_with(".sql"));
+        let mut after = files.clone();
+        for edit in &edits {
+            let pool = if edit.0 % 2 == 0 { &models } else { &schemas };
+            let f = pool[edit.0 / 2 % pool.len()];
+            after[f].1 = if after[f].0.ends_with(".sql") { edit_model(&after[f].1, *edit) } else { edit_schema(&after[f].1, *edit) };
+        }
+        let tables = |c: &manifold_compiler::Compilation| -> Option<std::collections::BTreeMap<String, serde_json::Value>> {
+            let out = manifold_compiler::emit(c);
+            (!out.diagnostics.has_errors()).then(|| {
+                out.artifacts
+                    .iter()
+                    .filter(|a| a.path.starts_with("tables/"))
+                    .map(|a| (a.path.clone(), serde_json::from_slice(&a.bytes).unwrap()))
+                    .collect()
+            })
+        };
+        let before = compile(&files);
+        let was = tables(&before).expect("the example schemas build");
+        let now = compile(&after);
+        // Only a change that builds is checked.
+        let Some(is) = (!now.diagnostics.has_errors()).then(|| tables(&now)).flatten() else { return Ok(()) };
+        let baseline = evolve::Baseline {
+            name: "baseline.lock".into(),
+            lock_text: before.lock_text.clone(),
+            compiled: Some(before),
+            released_columns: Default::default(),
+        };
+        let report = evolve::check(now, baseline, &evolve::Config::default(), "2026-11-26");
+        if report.diagnostics.has_errors() || report.is_breaking() {
+            return Ok(());
+        }
+        let mut problems = Vec::new();
+        for (path, old) in &was {
+            match is.get(path) {
+                Some(new) => problems.extend(incompatibilities(path, old, new)),
+                None => problems.push(format!("{path} is gone")),
+            }
+        }
+        let changed: Vec<&String> = after.iter().zip(&files).filter(|(a, b)| a != b).map(|(a, _)| &a.0).collect();
+        proptest::prop_assert!(problems.is_empty(), "check passed edits of {changed:?}:\n{}", problems.join("\n"));
+    }
+}
