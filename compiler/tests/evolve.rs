@@ -285,7 +285,8 @@ fn a_project_config_tunes_severities() {
     assert_eq!(report.findings[0].severity, Severity::Info);
 }
 
-// Random edits of the example schemas and team models. Whatever `manifold
+// Random edits of the example schemas and team models (fields, keys, enum
+// values, entity states; team models' columns, writers and partitioning). Whatever `manifold
 // check` lets through must be a change the tables take: every table of the
 // baseline keeps its writer, key and partitioning, and each of its columns
 // its type, up to the evolution the runtime performs (`runtime/src/lake/
@@ -318,8 +319,15 @@ fn edit_schema(text: &str, (_, op, at, pick): Edit) -> String {
     let (name, ty) = line.trim().trim_end_matches(';').split_once(": ").expect("a field line");
     let (bare, optional) = (name.trim_end_matches('?'), name.ends_with('?'));
     let q = if optional { "?" } else { "" };
-    match op % 9 {
+    let keys: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains("@key")).collect();
+    match op % 12 {
         0 => drop(lines.remove(i)),
+        9 if !keys.is_empty() => drop(lines.remove(keys[pick % keys.len()])),
+        10 => lines.insert(i, "  /** @key */".into()),
+        11 => {
+            let state = ["EntityState.DEPRECATED", "EntityState.RETIRED"][pick % 2];
+            lines.iter_mut().for_each(|l| *l = l.replace("EntityState.ACTIVE", state));
+        }
         1 => lines[i] = format!("  {name}: {};", FIELD_TYPES[pick % FIELD_TYPES.len()]),
         2 => lines[i] = format!("  {bare}{}: {ty};", if optional { "" } else { "?" }),
         3 => lines[i] = format!("  {bare}Renamed{q}: {ty};"),
