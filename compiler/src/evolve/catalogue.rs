@@ -73,7 +73,7 @@ rules! {
     LC002, Error, "DEPRECATED without its metadata (since, sunset date, replacement or an explicit none)", "dbt deprecation_date; proto deprecated", "fill in deprecatedSince, sunset and replacedBy (an entity or null)";
     LC003, Error, "retired before its sunset date, or while an ACTIVE entity still references it", "dbt: a contracted model cannot be deleted before deprecation_date", "wait, or move the referrers first";
     LC004, Error, "an entity deleted that the baseline did not show RETIRED", "buf MESSAGE_NO_DELETE; CSR MESSAGE_REMOVED; Atlas DS102", "retire it first; retired entities stay as tombstones (name, numbers, table)";
-    LC005, Warn, "a new reference to a DEPRECATED (warning) or RETIRED (error) entity", "dbt DeprecatedReference", "reference the replacement";
+    LC005, Warn, "a new reference to a DEPRECATED (warning) or RETIRED (error) entity, or a team model's new ref() to a deprecated team model or such an entity's model", "dbt DeprecatedReference", "reference the replacement";
     LC006, Warn, "fields added to a DEPRECATED entity (warning), any change to a RETIRED one (error)", "—", "put new fields on the replacement";
     LC007, Error, "a field removed before its deprecation window, or a team model's deprecation_date set inside it", "dbt deprecation_date", "keep it until the window passes";
     LC008, Info, "owner team changed", "—", "both teams approve";

@@ -7,7 +7,9 @@
 //! else changes what an ingestion model computes (EC025: the merge step fills
 //! its table again). A team model may be deleted after the
 //! `deprecation_date` its config gave in the baseline; a date set sooner than
-//! the project's deprecation window is LC007.
+//! the project's deprecation window is LC007. A team model's new `ref()` to
+//! a deprecated team model, or to the model of a DEPRECATED or RETIRED
+//! entity, is LC005.
 
 use super::Finding;
 use super::catalogue::{self as c, Rule};
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 use crate::emit::dbt::{self, DbtModel, Kind, Origin, Writer};
 use crate::emit::table::derive::{ColType, Column};
 use crate::lower;
-use crate::model::{Model, date};
+use crate::model::{EntityState, Model, date};
 use crate::source::Span;
 
 /// The two trees, and what the deprecation dates are compared with.
@@ -41,7 +43,9 @@ pub struct Trees<'a> {
 pub fn run(t: &Trees<'_>) -> Vec<Finding> {
     let Trees { current, current_models, current_columns, base_columns, base, offset, today, window_days } = *t;
     let today_days = date::days_from_civil(today).unwrap_or(0);
-    let mut out = Vec::new();
+    let before =
+        if base.products.iter().all(|p| p.models.is_empty()) { Vec::new() } else { dbt::team_models(base).models };
+    let mut out = deprecated_refs(current, current_models, &before);
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
         out.push(Finding { rule, severity: rule.severity, element, message, span })
     };
@@ -54,12 +58,11 @@ pub fn run(t: &Trees<'_>) -> Vec<Finding> {
         }
     }
     // The rules below pair the baseline's team models: without any, nothing
-    // to render.
-    if base.products.iter().all(|p| p.models.is_empty()) {
+    // to pair.
+    if before.is_empty() {
         return out;
     }
     let now = current_models;
-    let before = dbt::team_models(base).models;
     for b in before.iter().filter(|m| matches!(m.origin, Origin::User { .. })) {
         let base_span = |m: &DbtModel| match m.origin {
             Origin::User { file } => Span::new(file, 0, 0).shifted(offset),
@@ -242,4 +245,47 @@ fn type_name(ty: &ColType) -> String {
             format!("STRUCT<{}>", fields.join(", "))
         }
     }
+}
+
+/// LC005 for the team models of `now` (with the generated models they
+/// `ref()`): each `ref()` the baseline's model of that name did not have, to
+/// a team model with a `deprecation_date` (a warning: dbt's
+/// DeprecatedReference) or to the model of a DEPRECATED (warning) or RETIRED
+/// (error) entity.
+fn deprecated_refs(current: &Model, now: &[DbtModel], before: &[DbtModel]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for n in now {
+        let Origin::User { file } = n.origin else { continue };
+        let Some(um) = current.products.iter().flat_map(|p| &p.models).find(|u| u.file == file) else { continue };
+        let had = before.iter().find(|b| b.name == n.name && matches!(b.origin, Origin::User { .. }));
+        for r in &n.compiled.refs {
+            if had.is_some_and(|b| b.compiled.refs.contains(r)) {
+                continue;
+            }
+            let Some(target) = now.iter().find(|m| &m.name == r) else { continue };
+            let (severity, what) = match &target.origin {
+                Origin::User { .. } => match &target.deprecation_date {
+                    Some(day) => {
+                        (c::Severity::Warn, format!("the team model `{r}`, deprecated (it may be deleted after {day})"))
+                    }
+                    None => continue,
+                },
+                Origin::Generated { entity, .. } => match current.entity_by_name(entity).map(|e| e.manifest.state) {
+                    Some(EntityState::Deprecated) => {
+                        (c::Severity::Warn, format!("`{r}`, the model of the DEPRECATED `{entity}`"))
+                    }
+                    Some(EntityState::Retired) => {
+                        (c::Severity::Error, format!("`{r}`, the model of the RETIRED `{entity}`"))
+                    }
+                    _ => continue,
+                },
+            };
+            let line =
+                um.sql.lines().position(|l| l.contains(&format!("ref('{r}')")) || l.contains(&format!("ref(\"{r}\")")));
+            let span = dbt::line_span(um, line.map_or(1, |l| l + 1));
+            let message = format!("`{}` is a new reference to {what}", n.name);
+            out.push(Finding { rule: c::LC005, severity, element: format!("{}.{r}", n.name), message, span });
+        }
+    }
+    out
 }
