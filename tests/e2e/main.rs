@@ -3,6 +3,7 @@
 
 mod cross_language;
 mod envelope;
+mod evolution;
 mod ingest;
 mod mapping;
 mod merge;
