@@ -359,11 +359,12 @@ pub enum RecordAt {
 /// The record whose frame starts at `at` in the segment directory `dir`,
 /// read only if it has at most `limit` bytes: a dead letter that kept only
 /// the head of an oversized record is read again from its source this way.
-/// `at.segment` comes from a table (data), so only a segment of `dir`'s
-/// listing is opened, never another path it might spell.
-pub fn record_at(dir: &Path, at: &Position, limit: u64) -> std::io::Result<RecordAt> {
+/// `at.segment` comes from a table (data), so only a segment of `segments`
+/// — `dir`'s listing ([`SegmentDir::segment_names`], sorted), listed once by
+/// a caller reading many — is opened, never another path it might spell.
+pub fn record_at(dir: &Path, segments: &[String], at: &Position, limit: u64) -> std::io::Result<RecordAt> {
     use std::io::{Read as _, Seek as _};
-    if !SegmentDir::segment_names(dir)?.contains(&at.segment) {
+    if segments.binary_search(&at.segment).is_err() {
         return Ok(RecordAt::Gone);
     }
     let mut f = std::fs::File::open(dir.join(&at.segment))?;
@@ -468,7 +469,10 @@ mod tests {
         write_delimited(&mut seg, &[7u8; 300]);
         std::fs::write(dir.path().join("a.pb"), &seg).unwrap();
         let at = |segment: &str, offset| Position { segment: segment.into(), offset };
-        let read = |p: &Position, limit| record_at(dir.path(), p, limit).unwrap();
+        let read = |p: &Position, limit| {
+            let segments = SegmentDir::segment_names(dir.path()).unwrap();
+            record_at(dir.path(), &segments, p, limit).unwrap()
+        };
         assert_eq!(read(&at("a.pb", 4), 300), RecordAt::Record(Bytes::from(vec![7u8; 300])));
         assert_eq!(read(&at("a.pb", 0), 300), RecordAt::Record(Bytes::from_static(b"one")));
         assert_eq!(read(&at("a.pb", 4), 299), RecordAt::Larger(300));

@@ -37,7 +37,7 @@ use super::{Ingest, IngestError};
 use crate::envelope::DeadLetter;
 use crate::lake::{DataFile, Scope};
 use crate::mapping::Registry;
-use crate::source::{self, Frame, Position, RecordAt};
+use crate::source::{self, Frame, Position, RecordAt, SegmentDir};
 
 /// What a redrive did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -114,16 +114,25 @@ impl Ingest {
         let mut out = Redriven::default();
         let mut files = self.dead.files().await?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut segments = None;
         for file in files {
-            self.redrive_file(&file, build, &mut out).await?;
+            self.redrive_file(&file, build, &mut segments, &mut out).await?;
         }
         Ok(out)
     }
 
-    async fn redrive_file(&mut self, file: &DataFile, build: i64, out: &mut Redriven) -> Result<(), IngestError> {
+    /// `segments`: the source's listing, made once when an oversized letter
+    /// first needs it.
+    async fn redrive_file(
+        &mut self,
+        file: &DataFile,
+        build: i64,
+        segments: &mut Option<Vec<String>>,
+        out: &mut Redriven,
+    ) -> Result<(), IngestError> {
         let batches = self.dead.read_file(file).await?;
         let mut letters: Vec<Stored> = batches.iter().flat_map(stored).collect();
-        self.read_oversized_again(&mut letters)?;
+        self.read_oversized_again(&mut letters, segments)?;
         out.letters += letters.len() as u64;
         // The whole records, by segment and offset (as the source held them).
         let mut frames: BTreeMap<&str, Vec<Frame>> = BTreeMap::new();
@@ -215,13 +224,22 @@ impl Ingest {
     /// read whole from the source at their positions: only where the record
     /// there starts with the head the row kept (the segment may have been
     /// rewritten, or the letter come from another source of the lake).
-    fn read_oversized_again(&self, letters: &mut [Stored]) -> Result<(), IngestError> {
+    fn read_oversized_again(
+        &self,
+        letters: &mut [Stored],
+        segments: &mut Option<Vec<String>>,
+    ) -> Result<(), IngestError> {
         let oversized = DeadLetter::Oversized { size: 0, limit: 0 }.code();
         let limit = self.options.max_record_bytes as u64;
+        let dir = &self.options.source;
+        let failed = |source| IngestError::Source { dir: dir.display().to_string(), source };
         for l in letters.iter_mut().filter(|l| l.reason_code == oversized) {
+            let segments = match segments {
+                Some(listed) => listed,
+                None => segments.insert(SegmentDir::segment_names(dir).map_err(failed)?),
+            };
             let at = Position { segment: l.segment.clone(), offset: l.offset };
-            let read = source::record_at(&self.options.source, &at, limit)
-                .map_err(|source| IngestError::Source { dir: self.options.source.display().to_string(), source })?;
+            let read = source::record_at(dir, segments, &at, limit).map_err(failed)?;
             if let RecordAt::Record(record) = read
                 && record.starts_with(&l.raw)
             {
