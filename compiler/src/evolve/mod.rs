@@ -133,10 +133,13 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
     findings.extend(naming::run(&model, &baseline_lock, &current_lock, &baseline.released_columns));
     if let Some(base) = base {
         let offset = db.absorb(base.db);
-        // The baseline's team models' columns, as its build derived them:
-        // what the analytics models' readers (and dbt's contracts) hold to.
-        let base_columns = if team_models_before {
-            crate::emit::table::emit(&base.model, &base.lock, &dbt::team_models(&base.model).models).models
+        // The baseline's team models (rendered once), and their columns as
+        // its build derived them: what the analytics models' readers (and
+        // dbt's contracts) hold to.
+        let (base_models, base_columns) = if team_models_before {
+            let models = dbt::team_models(&base.model).models;
+            let columns = crate::emit::table::emit(&base.model, &base.lock, &models).models;
+            (models, columns)
         } else {
             Default::default()
         };
@@ -144,6 +147,7 @@ pub fn check(current: Compilation, baseline: Baseline, config: &Config, today: &
             current: &model,
             current_models: current_models.as_ref().map_or(&[], |d| &d.models[..]),
             current_columns: &current_columns,
+            base_models: &base_models,
             base_columns: &base_columns,
             base: &base.model,
             offset,

@@ -27,9 +27,11 @@ pub struct Trees<'a> {
     /// The current tree's team models and the generated models they
     /// `ref()` (`dbt::team_models`).
     pub current_models: &'a [DbtModel],
-    /// Their tables' columns, by model (`table::Tables::models`), and the
-    /// baseline's team models' (empty when either tree has none).
+    /// Their tables' columns, by model (`table::Tables::models`).
     pub current_columns: &'a BTreeMap<String, Vec<Column>>,
+    /// The baseline's team models with the generated models they `ref()`,
+    /// and their columns (both empty when the baseline has no team model).
+    pub base_models: &'a [DbtModel],
     pub base_columns: &'a BTreeMap<String, Vec<Column>>,
     pub base: &'a Model,
     /// Where the baseline's files start in the report's database.
@@ -41,11 +43,11 @@ pub struct Trees<'a> {
 }
 
 pub fn run(t: &Trees<'_>) -> Vec<Finding> {
-    let Trees { current, current_models, current_columns, base_columns, base, offset, today, window_days } = *t;
+    let Trees { current, current_models, current_columns, base_models, base_columns, base, offset, today, window_days } =
+        *t;
     let today_days = date::days_from_civil(today).unwrap_or(0);
-    let before =
-        if base.products.iter().all(|p| p.models.is_empty()) { Vec::new() } else { dbt::team_models(base).models };
-    let mut out = deprecated_refs(current, current_models, &before);
+    let before = base_models;
+    let mut out = deprecated_refs(current, current_models, before);
     let mut push = |rule: &'static Rule, element: String, message: String, span: Span| {
         out.push(Finding { rule, severity: rule.severity, element, message, span })
     };
