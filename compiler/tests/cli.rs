@@ -352,3 +352,27 @@ fn check_against_a_git_ref_finds_the_breaking_change() {
     }
     let _ = std::fs::remove_dir_all(&repo);
 }
+
+/// `--against` outside a git work tree cannot run, and says what to use instead.
+#[test]
+fn check_against_a_git_ref_outside_git_points_to_baseline() {
+    let dir = copy_schemas();
+    let o = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(["check", "--against", "HEAD", "--schemas"])
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("is not in a git work tree") && e.contains("`--baseline <manifold.lock>`"), "{e}");
+    // The default baseline outside git is the working-tree lock: nothing changed.
+    let o = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(["check", "--schemas"])
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

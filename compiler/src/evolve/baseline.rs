@@ -27,7 +27,13 @@ impl Baseline {
     /// directory. Every file is read by one `git cat-file --batch`: a tree of
     /// thousands of schemas costs one process, not one per file.
     pub fn from_git(rev: &str, schemas: &Path, generated: &Path) -> anyhow::Result<Baseline> {
-        let repo = Repo::containing(schemas)?;
+        let repo = Repo::containing(schemas).with_context(|| {
+            format!(
+                "`--against {rev}` reads the baseline from git, but `{}` is not in a git work tree; compare with \
+                 a lock file instead (`--baseline <manifold.lock>`)",
+                schemas.display()
+            )
+        })?;
         repo.verify(rev)?;
         let lock_rel = repo.relative(&schemas.join(crate::lock::LOCK_FILE))?;
         at_revision(&repo, rev, schemas, generated)?.with_context(|| format!("`{rev}` has no `{lock_rel}`"))
