@@ -29,8 +29,8 @@ impl Baseline {
     pub fn from_git(rev: &str, schemas: &Path, generated: &Path) -> anyhow::Result<Baseline> {
         let repo = Repo::containing(schemas).with_context(|| {
             format!(
-                "`--against {rev}` reads the baseline from git, but `{}` is not in a git work tree; compare with \
-                 a lock file instead (`--baseline <manifold.lock>`)",
+                "`--against {rev}` reads the baseline from git, which found no git work tree holding `{}` (the \
+                 cause follows); outside git, compare with a lock file instead (`--baseline <manifold.lock>`)",
                 schemas.display()
             )
         })?;
