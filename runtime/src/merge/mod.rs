@@ -75,6 +75,14 @@ pub enum MergeError {
          tables too so that they are rebuilt from the new one"
     )]
     StagingReplaced { target: String, staging: String },
+    /// A table's commit lost to concurrent commits [`ATTEMPTS`] times in a
+    /// row. An `optimize` beside the merge loses now and then; losing every
+    /// time means another merge is applying the same staging rows.
+    #[error(
+        "{source}; it lost to a concurrent commit {ATTEMPTS} times in a row: is another `merge` or `run` of this \
+         lake running? Run one per lake at a time. Nothing was lost: the next merge goes on from the last commit"
+    )]
+    Raced { source: LakeError },
 }
 
 #[derive(Clone, Debug)]
@@ -296,6 +304,7 @@ pub async fn merge(
                             t.reopen_after_race(lake, attempt).await?;
                             t.done = t.table.txn_version(&t.progress).await?.unwrap_or(-1);
                         }
+                        Err(MergeError::Lake(e)) if e.is_conflict() => return Err(MergeError::Raced { source: e }),
                         other => break other?,
                     }
                 }

@@ -110,6 +110,7 @@ pub(super) async fn fill(
                         attempt += 1;
                         targets[i].reopen_after_race(lake, attempt).await?;
                     }
+                    Err(MergeError::Lake(e)) if e.is_conflict() => return Err(MergeError::Raced { source: e }),
                     other => break other?,
                 }
             };

@@ -198,3 +198,18 @@ fn in_a_fill_rows_of_files_it_did_not_write_give_way_to_the_same_version() {
         assert!(stored.values().all(|n| n == "a-new"), "{stored:?}");
     });
 }
+
+/// A merge that gave up on its races says why it lost and what to look at.
+#[test]
+fn a_merge_that_kept_losing_races_asks_whether_another_merge_runs() {
+    let lost = crate::lake::LakeError::Conflict {
+        table: "jira.jira_board".into(),
+        message: "a concurrent commit added rows to a partition this merge read (`ws=1/part-0.parquet`)".into(),
+    };
+    assert_eq!(
+        super::MergeError::Raced { source: lost }.to_string(),
+        "table `jira.jira_board`: a concurrent commit added rows to a partition this merge read \
+         (`ws=1/part-0.parquet`); it lost to a concurrent commit 5 times in a row: is another `merge` or `run` of \
+         this lake running? Run one per lake at a time. Nothing was lost: the next merge goes on from the last commit"
+    );
+}
