@@ -28,6 +28,11 @@ pub trait StagingTable: Send {
     /// message is read straight from the wire (`crate::wire`); a payload
     /// that does not decode appends nothing.
     fn append(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), crate::wire::WireError>;
+    /// Whether [`Self::append`] would take `payload`, without appending it:
+    /// step 1 checks the records that lose to a newer one of their key this
+    /// way (a record that does not decode is a dead letter whether or not it
+    /// would have won), and appends only the winners.
+    fn check(&self, payload: &[u8]) -> Result<(), crate::wire::WireError>;
     /// [`Self::append`] through prost's generated types: the reference the
     /// wire views are tested against (same rows, same payloads rejected).
     fn append_with_prost(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), prost::DecodeError>;

@@ -217,6 +217,61 @@ fn every_kind_of_bad_record_is_a_dead_letter_row_and_the_stream_keeps_flowing() 
     assert_eq!(keys, ["k-first", "k-last", "k-offloaded"]);
 }
 
+/// Within a batch, a record whose message does not decode is a dead letter
+/// whether it would win its key or lose it, and never wins: the newest
+/// decodable record of its key lands instead. Step 1 decides the winners
+/// before it decodes their messages, so a winner that turns out bad hands its
+/// place on.
+#[test]
+fn an_undecodable_record_is_a_dead_letter_whether_it_wins_or_loses_and_never_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("stream");
+    std::fs::create_dir_all(&source).unwrap();
+    let any = |value: Vec<u8>| prost_types::Any { type_url: records::ISSUE_TYPE_URL.into(), value };
+    let issue = JiraIssue { issue_id: Some("1".into()), ..Default::default() };
+    let at = |key: &str, version: i64, good: bool| {
+        let value = if good { issue.encode_to_vec() } else { vec![0x0f, 0xff] };
+        let mut r = records::issue(key, Some(Payload::Entity(any(value))));
+        r.version = version;
+        r.encode_to_vec()
+    };
+    let batch = [
+        ("k-bad-newest", 1, true),
+        ("k-bad-newest", 3, false),
+        ("k-bad-newest", 2, true),
+        ("k-bad-oldest", 1, false),
+        ("k-bad-oldest", 2, true),
+        ("k-all-bad", 1, false),
+        ("k-all-bad", 2, false),
+        ("k-good", 1, true),
+        ("k-good", 2, true),
+    ];
+    let mut segment = Vec::new();
+    let mut bad_offsets = Vec::new();
+    for (key, version, good) in batch {
+        if !good {
+            bad_offsets.push(segment.len() as i64);
+        }
+        write_delimited(&mut segment, &at(key, version, good));
+    }
+    std::fs::write(source.join("0001.pb"), &segment).unwrap();
+
+    let (rt, lake) = (rt(), lake_at(&dir.path().join("lake")));
+    let report = ingest(&rt, &lake, options(&source, 1000));
+    assert_eq!((report.batches, report.dead_letters), (1, 4));
+    // Decodable records that lost: k-bad-newest v1, k-good v1.
+    assert_eq!(report.superseded, 2);
+    let tables = staging(&lake, &rt);
+    let rows: Vec<(&str, i64)> =
+        tables["manifold_entities.JiraIssue"].iter().map(|r| (r.key.as_str(), r.version)).collect();
+    assert_eq!(rows, [("k-bad-newest", 2), ("k-bad-oldest", 2), ("k-good", 2)]);
+    let mut got: Vec<(String, i64)> =
+        letters(&lake, "jira", &rt).into_iter().map(|l| (l.reason_code, l.offset)).collect();
+    got.sort();
+    let want: Vec<(String, i64)> = bad_offsets.iter().map(|&o| ("payload_mismatch".to_string(), o)).collect();
+    assert_eq!(got, want);
+}
+
 /// A pointer is data from the bus: a local payload is read only inside the
 /// source directory and the `offload_dirs`, and only from a regular file.
 /// Before, a pointer to `/etc/…` or to a file of another team was read (and

@@ -6,17 +6,17 @@ use std::path::Path;
 
 use bytes::Bytes;
 // Two lookups per record (entity, workspace): SipHash was ~1% of step 1.
-use foldhash::{HashMap, HashMapExt as _};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 
-use arrow_array::{BooleanArray, RecordBatch};
-use deltalake::arrow::compute::filter_record_batch;
+use arrow_array::RecordBatch;
 
 use super::dead_letters::Letter;
 use super::offload::{self, FetchError};
 use crate::envelope::{self, Body, DeadLetter, Decoded};
 use crate::lww::{self, Candidate};
-use crate::mapping::{EntityInfo, Explode, Registry};
+use crate::mapping::{EntityInfo, Explode, Registry, StagingTable};
 use crate::source::Frame;
+use crate::wire::WireError;
 
 /// What a micro-batch stages.
 pub struct Staged {
@@ -142,84 +142,176 @@ pub async fn stage(
     let (mut superseded, mut already_committed) = (0, 0);
     for entity in cx.registry.entities {
         let Some(members) = by_entity.remove(entity.name) else { continue };
-        // Rows go into chunks of bounded payload bytes: a column of one Arrow
-        // batch holds at most 2 GiB of text (32-bit offsets), and a burst of
-        // large records — offloaded ones are up to the record limit each —
-        // would otherwise fail the batch on every run.
-        let mut chunks: Vec<RecordBatch> = Vec::new();
-        let mut staging = (entity.new_staging)(Explode::No);
-        let mut chunk_bytes = 0;
-        // Each staged good, and where its row is: (chunk, row in the chunk).
-        let mut staged: Vec<(&Good<'_>, usize, usize)> = Vec::with_capacity(members.len());
-        let mut rows_in_chunk = 0;
-        let order: Vec<&Good<'_>> = by_workspace(members.iter().map(|&i| &goods[i])).collect();
-        for (at, g) in order.iter().copied().enumerate() {
-            prefetch_ahead(&order, at);
-            let d = &g.decoded;
-            let size = g.payload.as_ref().map_or(0, |p| p.bytes().len());
-            if rows_in_chunk > 0 && chunk_bytes + size > cx.payload_bytes_per_chunk {
-                chunks.push(std::mem::replace(&mut staging, (entity.new_staging)(Explode::No)).finish());
-                (chunk_bytes, rows_in_chunk) = (0, 0);
-            }
-            let meta = d.row_meta(cx.now_micros, segment);
-            match staging.append(&meta, g.payload.as_ref().map(Payload::bytes)) {
-                Ok(()) => {
-                    staged.push((g, chunks.len(), rows_in_chunk));
-                    rows_in_chunk += 1;
-                    chunk_bytes += size;
-                }
-                Err(e) => letters.push(Letter {
-                    segment: segment.to_string(),
-                    offset: g.offset,
-                    reason: DeadLetter::PayloadMismatch { entity: entity.name, reason: e.to_string() },
-                    entity_type: Some(entity.entity_type),
-                    resource_ari: Some(d.resource_ari.to_string()),
-                    raw: g.raw.to_vec(),
-                }),
+        // Records an interrupted run already committed take no part in LWW and
+        // are not staged again, but are still checked: their dead letters were
+        // not committed with them.
+        let (fresh, committed): (Vec<&Good<'_>>, Vec<&Good<'_>>) =
+            members.iter().map(|&i| &goods[i]).partition(|g| !committed(entity.staging_table, g.offset));
+        let mut rows = Rows::new(cx, entity, segment);
+        let valid_fresh = rows.winners(&fresh, &mut letters);
+        for g in &committed {
+            match rows.check(g) {
+                Ok(()) => already_committed += 1,
+                Err(e) => letters.push(rows.mismatch(g, &e)),
             }
         }
-        chunks.push(staging.finish());
-        // Rows an interrupted run already committed are decoded again (so that
-        // their dead letters, which were not committed, are found again) but
-        // neither staged nor counted in LWW.
-        let fresh: Vec<usize> =
-            (0..staged.len()).filter(|&i| !committed(entity.staging_table, staged[i].0.offset)).collect();
-        already_committed += staged.len() - fresh.len();
-        if fresh.is_empty() {
-            continue;
+        superseded += valid_fresh - rows.len();
+        if rows.len() > 0 {
+            tables.push((entity, rows.finish()));
         }
-        let candidates: Vec<Candidate<'_>> = fresh
-            .iter()
-            .map(|&i| staged[i].0)
-            .map(|g| Candidate {
-                key: g.decoded.resource_ari.as_bytes(),
-                generation: g.decoded.generation,
-                version: g.decoded.version,
-                is_tombstone: g.decoded.is_tombstone,
-                bytes: g.raw,
-            })
-            .collect();
-        let winners = lww::winners(&candidates);
-        superseded += fresh.len() - winners.len();
-        let batches = if winners.len() == staged.len() {
-            chunks
-        } else {
-            let mut keep: Vec<Vec<bool>> = chunks.iter().map(|c| vec![false; c.num_rows()]).collect();
-            for w in winners {
-                let (_, chunk, row) = staged[fresh[w]];
-                keep[chunk][row] = true;
-            }
-            chunks
-                .iter()
-                .zip(keep)
-                .map(|(c, keep)| filter_record_batch(c, &BooleanArray::from(keep)).expect("one value per row"))
-                .collect()
-        };
-        let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
-        tables.push((entity, batches));
     }
     letters.sort_by_key(|l| l.offset);
     Ok(Staged { tables, letters, records, superseded, already_committed })
+}
+
+impl<'f> Good<'f> {
+    fn candidate(&self) -> Candidate<'_> {
+        Candidate {
+            key: self.decoded.resource_ari.as_bytes(),
+            generation: self.decoded.generation,
+            version: self.decoded.version,
+            is_tombstone: self.decoded.is_tombstone,
+            bytes: self.raw,
+        }
+    }
+}
+
+/// One entity's staged rows: Arrow batches (chunks) of at most
+/// [`Context::payload_bytes_per_chunk`] payload bytes. A column of one Arrow
+/// batch holds at most 2 GiB of text (32-bit offsets), and a burst of large
+/// records — offloaded ones are up to the record limit each — would otherwise
+/// fail the batch on every run.
+struct Rows<'c> {
+    entity: &'static EntityInfo,
+    segment: &'c str,
+    now_micros: i64,
+    limit: usize,
+    chunks: Vec<RecordBatch>,
+    staging: Box<dyn StagingTable>,
+    /// Payload bytes of the chunk being built.
+    bytes: usize,
+    rows: usize,
+}
+
+impl<'c> Rows<'c> {
+    fn new(cx: &Context<'_>, entity: &'static EntityInfo, segment: &'c str) -> Self {
+        Rows {
+            entity,
+            segment,
+            now_micros: cx.now_micros,
+            limit: cx.payload_bytes_per_chunk,
+            chunks: Vec::new(),
+            staging: (entity.new_staging)(Explode::No),
+            bytes: 0,
+            rows: 0,
+        }
+    }
+
+    /// Appends the last-writer-wins winners of `fresh` (see `lww`), and makes
+    /// dead letters of the records whose message does not decode; returns how
+    /// many of `fresh` decode.
+    ///
+    /// LWW comes first and only the winners are appended: in an update-heavy
+    /// stream most records lose to a newer one of their key in the same batch,
+    /// and appending them only to filter them out again copied every column
+    /// twice. The losers are only checked. A record whose message does not
+    /// decode is a dead letter whether it wins or loses, and never wins: where
+    /// a winner turns out not to decode, the best decodable record of its key
+    /// takes its place.
+    fn winners(&mut self, fresh: &[&Good<'_>], letters: &mut Vec<Letter>) -> usize {
+        let winners = lww::winners(&fresh.iter().map(|g| g.candidate()).collect::<Vec<_>>());
+        let order: Vec<&Good<'_>> = by_workspace(winners.iter().map(|&w| fresh[w])).collect();
+        let mut undecodable: HashSet<&[u8]> = HashSet::new();
+        for (g, e) in self.append(&order) {
+            undecodable.insert(g.decoded.resource_ari.as_bytes());
+            letters.push(self.mismatch(g, &e));
+        }
+        let mut valid = self.rows;
+        let mut won = vec![false; fresh.len()];
+        for &w in &winners {
+            won[w] = true;
+        }
+        let mut runners_up = Vec::new();
+        for (&g, _) in fresh.iter().zip(won).filter(|(_, won)| !won) {
+            match self.check(g) {
+                Ok(()) => {
+                    valid += 1;
+                    if undecodable.contains(g.decoded.resource_ari.as_bytes()) {
+                        runners_up.push(g);
+                    }
+                }
+                Err(e) => letters.push(self.mismatch(g, &e)),
+            }
+        }
+        if !runners_up.is_empty() {
+            let winners = lww::winners(&runners_up.iter().map(|g| g.candidate()).collect::<Vec<_>>());
+            let order: Vec<&Good<'_>> = by_workspace(winners.iter().map(|&w| runners_up[w])).collect();
+            // A chunk of their own, so that every chunk stays grouped by workspace.
+            self.cut();
+            for (g, e) in self.append(&order) {
+                letters.push(self.mismatch(g, &e)); // checked above: not reached
+            }
+        }
+        valid
+    }
+
+    /// Appends the records of `order`; returns those whose message does not
+    /// decode (nothing of them is appended).
+    fn append<'g, 'f>(&mut self, order: &[&'g Good<'f>]) -> Vec<(&'g Good<'f>, WireError)> {
+        let mut failed = Vec::new();
+        for (at, g) in order.iter().copied().enumerate() {
+            prefetch_ahead(order, at);
+            let size = g.payload.as_ref().map_or(0, |p| p.bytes().len());
+            if !self.staging.is_empty() && self.bytes + size > self.limit {
+                self.cut();
+            }
+            let meta = g.decoded.row_meta(self.now_micros, self.segment);
+            match self.staging.append(&meta, g.payload.as_ref().map(Payload::bytes)) {
+                Ok(()) => {
+                    self.bytes += size;
+                    self.rows += 1;
+                }
+                Err(e) => failed.push((g, e)),
+            }
+        }
+        failed
+    }
+
+    /// Whether `g`'s message decodes, without appending it.
+    fn check(&self, g: &Good<'_>) -> Result<(), WireError> {
+        g.payload.as_ref().map_or(Ok(()), |p| self.staging.check(p.bytes()))
+    }
+
+    /// The dead letter of a record whose message does not decode as the entity's.
+    fn mismatch(&self, g: &Good<'_>, e: &WireError) -> Letter {
+        Letter {
+            segment: self.segment.to_string(),
+            offset: g.offset,
+            reason: DeadLetter::PayloadMismatch { entity: self.entity.name, reason: e.to_string() },
+            entity_type: Some(self.entity.entity_type),
+            resource_ari: Some(g.decoded.resource_ari.to_string()),
+            raw: g.raw.to_vec(),
+        }
+    }
+
+    /// Ends the chunk being built, if it holds rows.
+    fn cut(&mut self) {
+        if !self.staging.is_empty() {
+            let next = (self.entity.new_staging)(Explode::No);
+            self.chunks.push(std::mem::replace(&mut self.staging, next).finish());
+            self.bytes = 0;
+        }
+    }
+
+    /// Rows appended, in all chunks.
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    fn finish(mut self) -> Vec<RecordBatch> {
+        self.cut();
+        self.chunks
+    }
 }
 
 /// `goods` grouped by workspace (the staging tables' partition column;

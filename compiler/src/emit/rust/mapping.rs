@@ -563,6 +563,10 @@ fn entity(model: &Model, p: &Product, e: &Entity) -> TokenStream {
                 Ok(())
             }
 
+            fn check(&self, payload: &[u8]) -> Result<(), ::manifold_runtime::wire::WireError> {
+                ::manifold_runtime::wire::decode::<views::#msg<'_>>(payload).map(drop)
+            }
+
             fn append_with_prost(&mut self, meta: &RowMeta<'_>, payload: Option<&[u8]>) -> Result<(), ::manifold_runtime::prost::DecodeError> {
                 let m = payload.map(pb::#msg::decode).transpose()?;
                 self.append_message(meta, m.as_ref());
