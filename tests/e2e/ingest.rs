@@ -65,6 +65,17 @@ fn a_stream_converges_to_the_producers_truth_and_bad_records_are_dead_letters() 
     assert_eq!(tables.len(), jira::REGISTRY.entities.len());
     assert_eq!(deduplicated(&tables), synthetic.expected);
     assert_eq!(dead_letters(&lake, "jira", &rt), bad_counts(&synthetic));
+    // Staging files carry statistics of the row key and the refresh time
+    // only (`STAGING_PROPERTIES`), and every row's count.
+    for entity in jira::REGISTRY.entities {
+        let name = manifold_runtime::lake::TableName::new("manifold_entities", entity.name);
+        let table = rt.block_on(lake.existing(&name)).unwrap().unwrap();
+        for file in rt.block_on(table.files()).unwrap() {
+            let columns: Vec<&String> = file.min_values.keys().collect();
+            assert_eq!(columns, ["envelope_fields_resource_ari_value", "row_refreshed_at"], "{name}");
+            assert!(file.num_records.is_some_and(|n| n > 0), "{name}");
+        }
+    }
     // A second run finds everything committed and writes nothing.
     let again = ingest(&rt, &lake, options_for(&source));
     assert_eq!((again.records, again.batches), (0, 0));
