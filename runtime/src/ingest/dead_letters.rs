@@ -35,10 +35,8 @@ pub fn schema() -> SchemaRef {
 }
 
 /// Statistics for every column but `raw` (min/max of raw bytes help nobody).
-pub const PROPERTIES: &[(&str, &str)] = &[(
-    "delta.dataSkippingStatsColumns",
-    "segment,offset,reason_code,reason,entity_type,resource_ari,dead_lettered_at",
-)];
+pub const PROPERTIES: &[(&str, &str)] =
+    &[(crate::lake::STATS_COLUMNS, "segment,offset,reason_code,reason,entity_type,resource_ari,dead_lettered_at")];
 
 /// One dead letter, before it becomes a row.
 #[derive(Clone, Debug)]

@@ -48,7 +48,7 @@ pub const STAGING_SCHEMA: &str = "manifold_entities";
 /// (callgrind), and grew with the files the table held. Tables created by an
 /// earlier release keep their statistics.
 pub const STAGING_PROPERTIES: &[(&str, &str)] =
-    &[("delta.dataSkippingStatsColumns", "envelope_fields_resource_ari_value,row_refreshed_at")];
+    &[(crate::lake::STATS_COLUMNS, "envelope_fields_resource_ari_value,row_refreshed_at")];
 
 #[derive(Clone, Debug)]
 pub struct Options {

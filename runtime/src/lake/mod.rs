@@ -27,6 +27,7 @@ mod write;
 pub use conflict::Scope;
 pub use dv::ENABLE as ENABLE_DELETION_VECTORS;
 pub use lookup::{Below, KeyValues, LOOKUP_COLUMNS, Lookup};
+pub use properties::STATS_COLUMNS;
 
 pub use read::{DataFile, Matches, Reader};
 use write::{Change, Flushed, RACES};

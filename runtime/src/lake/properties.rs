@@ -8,7 +8,11 @@
 //!   that interning was a third of the Parquet encoding time for text, and
 //!   then, numbers being interned by their bytes, half of what was left.
 //!   Low-cardinality columns (enum names, statuses, flags) keep their dictionary;
-//! - lookup columns are laid out for lookups (see `lookup`).
+//! - lookup columns are laid out for lookups (see `lookup`);
+//! - a table that keeps Delta statistics of some columns only
+//!   (`delta.dataSkippingStatsColumns`, as the staging tables do) gets Parquet
+//!   statistics of those only: the others would be computed — a comparison
+//!   with the page's minimum and maximum per value — for no reader.
 //!
 //! The choice only changes the encoding, never the values: any reader decodes
 //! both.
@@ -21,7 +25,7 @@ use arrow_array::cast::AsArray as _;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use deltalake::parquet::basic::{Compression, Encoding};
-use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 
 use super::lookup::{PAGE_BYTES, TEXT_PAGE_BYTES};
@@ -33,13 +37,36 @@ const SAMPLE_ROWS: usize = 1024;
 /// dictionary (a tiny batch looks distinct whatever the column holds).
 const MIN_SAMPLE_ROWS: usize = 256;
 
+/// The Delta table property naming the columns a table keeps file
+/// statistics of (all, up to `delta.dataSkippingNumIndexedCols`, without it).
+pub const STATS_COLUMNS: &str = "delta.dataSkippingStatsColumns";
+
+/// The columns `configuration` keeps statistics of, if it names them: paths
+/// of field names (`a.b` is field `b` of struct `a`; backquotes dropped).
+pub(super) fn statistics_columns(configuration: &std::collections::HashMap<String, String>) -> Option<Vec<ColumnPath>> {
+    let names = configuration.get(STATS_COLUMNS)?;
+    let path = |name: &str| ColumnPath::new(name.split('.').map(|part| part.trim().replace('`', "")).collect());
+    Some(names.split(',').map(str::trim).filter(|n| !n.is_empty()).map(path).collect())
+}
+
 /// The properties of a table's files. `lookup`: the table's lookup columns;
-/// `first`: the first batch its writer receives.
-pub(super) fn writer_properties(lookup: &[&str], first: &RecordBatch) -> WriterProperties {
+/// `statistics`: the columns it keeps statistics of, if not all
+/// ([`statistics_columns`]); `first`: the first batch its writer receives.
+pub(super) fn writer_properties(
+    lookup: &[&str],
+    statistics: Option<&[ColumnPath]>,
+    first: &RecordBatch,
+) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_created_by(format!("manifold-runtime {} (delta-rs)", env!("CARGO_PKG_VERSION")))
         .set_compression(Compression::SNAPPY)
         .set_column_index_truncate_length(Some(256));
+    if let Some(columns) = statistics {
+        builder = builder.set_statistics_enabled(EnabledStatistics::None);
+        for column in columns {
+            builder = builder.set_column_statistics_enabled(column.clone(), EnabledStatistics::Page);
+        }
+    }
     for name in mostly_distinct(first) {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), false);
     }
@@ -144,7 +171,7 @@ mod tests {
 
     #[test]
     fn distinct_columns_are_written_without_a_dictionary_and_repeated_ones_with_one() {
-        let props = writer_properties(&[], &batch(2_000));
+        let props = writer_properties(&[], None, &batch(2_000));
         assert!(!dictionary(&props, "id"));
         assert!(!dictionary(&props, "notes"));
         assert!(dictionary(&props, "status"));
@@ -155,14 +182,37 @@ mod tests {
 
     #[test]
     fn a_small_first_batch_decides_nothing() {
-        let props = writer_properties(&[], &batch(100));
+        let props = writer_properties(&[], None, &batch(100));
         assert!(dictionary(&props, "id"));
         assert!(dictionary(&props, "status"));
     }
 
     #[test]
+    fn a_table_keeping_statistics_of_some_columns_gets_parquet_statistics_of_those_only() {
+        use deltalake::parquet::file::properties::EnabledStatistics;
+        let configuration =
+            [(super::STATS_COLUMNS.to_string(), "id, `amount`,author.name".to_string())].into_iter().collect();
+        let columns = super::statistics_columns(&configuration).unwrap();
+        assert_eq!(
+            columns,
+            [ColumnPath::from("id"), ColumnPath::from("amount"), ColumnPath::new(vec!["author".into(), "name".into()])]
+        );
+        let props = writer_properties(&[], Some(&columns), &batch(100));
+        for kept in ["id", "amount"] {
+            assert_eq!(props.statistics_enabled(&ColumnPath::from(kept)), EnabledStatistics::Page, "{kept}");
+        }
+        for dropped in ["status", "notes", "priority"] {
+            assert_eq!(props.statistics_enabled(&ColumnPath::from(dropped)), EnabledStatistics::None, "{dropped}");
+        }
+        // Without the property, every column keeps Parquet's default.
+        assert!(super::statistics_columns(&Default::default()).is_none());
+        let props = writer_properties(&[], None, &batch(100));
+        assert_eq!(props.statistics_enabled(&ColumnPath::from("status")), EnabledStatistics::Page);
+    }
+
+    #[test]
     fn lookup_columns_are_laid_out_for_lookups_whatever_the_sample() {
-        let props = writer_properties(&["status", "amount"], &batch(100));
+        let props = writer_properties(&["status", "amount"], None, &batch(100));
         let (status, amount) = (ColumnPath::from("status"), ColumnPath::from("amount"));
         assert!(!dictionary(&props, "status"));
         assert!(!dictionary(&props, "amount"));

@@ -112,11 +112,13 @@ impl Table {
     /// `properties` decides from the table's lookup columns and `first`.
     fn new_writer(&self, first: &RecordBatch) -> Result<RecordBatchWriter> {
         let snapshot = self.inner.snapshot().map_err(|e| delta(&self.name, e))?;
-        let lookup = lookup::columns_of(snapshot.metadata().configuration());
+        let configuration = snapshot.metadata().configuration();
+        let lookup = lookup::columns_of(configuration);
+        let statistics = properties::statistics_columns(configuration);
         Ok(RecordBatchWriter::for_table(&self.inner)
             .map_err(|e| delta(&self.name, e))?
             .with_target_file_size(self.target_file_size()?)
-            .with_writer_properties(properties::writer_properties(&lookup, first)))
+            .with_writer_properties(properties::writer_properties(&lookup, statistics.as_deref(), first)))
     }
 
     /// The size data files are written up to (`delta.targetFileSize`).
