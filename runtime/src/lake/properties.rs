@@ -11,8 +11,9 @@
 //! - lookup columns are laid out for lookups (see `lookup`);
 //! - a table that keeps Delta statistics of some columns only
 //!   (`delta.dataSkippingStatsColumns`, as the staging tables do) gets Parquet
-//!   statistics of those only: the others would be computed — a comparison
-//!   with the page's minimum and maximum per value — for no reader.
+//!   statistics of those only (and of its lookup columns, whose page index
+//!   lookups prune by): the others would be computed — a comparison with the
+//!   page's minimum and maximum per value — for no reader.
 //!
 //! The choice only changes the encoding, never the values: any reader decodes
 //! both.
@@ -72,6 +73,8 @@ pub(super) fn writer_properties(
     }
     for column in lookup {
         let path = ColumnPath::from(*column);
+        // Lookups prune pages by the page index, whatever the table's statistics.
+        builder = builder.set_column_statistics_enabled(path.clone(), EnabledStatistics::Page);
         builder = builder.set_column_dictionary_enabled(path.clone(), false);
         builder = if is_text(first, column) {
             builder
@@ -204,6 +207,10 @@ mod tests {
         for dropped in ["status", "notes", "priority"] {
             assert_eq!(props.statistics_enabled(&ColumnPath::from(dropped)), EnabledStatistics::None, "{dropped}");
         }
+        // A lookup column keeps its page statistics (the page index) anyway.
+        let props = writer_properties(&["status"], Some(&columns), &batch(100));
+        assert_eq!(props.statistics_enabled(&ColumnPath::from("status")), EnabledStatistics::Page);
+        assert_eq!(props.statistics_enabled(&ColumnPath::from("notes")), EnabledStatistics::None);
         // Without the property, every column keeps Parquet's default.
         assert!(super::statistics_columns(&Default::default()).is_none());
         let props = writer_properties(&[], None, &batch(100));
