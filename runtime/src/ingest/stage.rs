@@ -145,16 +145,11 @@ pub async fn stage(
         // Records an interrupted run already committed take no part in LWW and
         // are not staged again, but are still checked: their dead letters were
         // not committed with them.
-        let (fresh, committed): (Vec<&Good<'_>>, Vec<&Good<'_>>) =
+        let (fresh, earlier): (Vec<&Good<'_>>, Vec<&Good<'_>>) =
             members.iter().map(|&i| &goods[i]).partition(|g| !committed(entity.staging_table, g.offset));
         let mut rows = Rows::new(cx, entity, segment);
         let valid_fresh = rows.winners(&fresh, &mut letters);
-        for g in &committed {
-            match rows.check(g) {
-                Ok(()) => already_committed += 1,
-                Err(e) => letters.push(rows.mismatch(g, &e)),
-            }
-        }
+        already_committed += earlier.iter().filter(|g| rows.checked(g, &mut letters)).count();
         superseded += valid_fresh - rows.len();
         if rows.len() > 0 {
             tables.push((entity, rows.finish()));
@@ -233,14 +228,11 @@ impl<'c> Rows<'c> {
         }
         let mut runners_up = Vec::new();
         for (&g, _) in fresh.iter().zip(won).filter(|(_, won)| !won) {
-            match self.check(g) {
-                Ok(()) => {
-                    valid += 1;
-                    if undecodable.contains(g.decoded.resource_ari.as_bytes()) {
-                        runners_up.push(g);
-                    }
+            if self.checked(g, letters) {
+                valid += 1;
+                if undecodable.contains(g.decoded.resource_ari.as_bytes()) {
+                    runners_up.push(g);
                 }
-                Err(e) => letters.push(self.mismatch(g, &e)),
             }
         }
         if !runners_up.is_empty() {
@@ -277,9 +269,16 @@ impl<'c> Rows<'c> {
         failed
     }
 
-    /// Whether `g`'s message decodes, without appending it.
-    fn check(&self, g: &Good<'_>) -> Result<(), WireError> {
-        g.payload.as_ref().map_or(Ok(()), |p| self.staging.check(p.bytes()))
+    /// Whether `g`'s message decodes, without appending it; if not, its dead
+    /// letter goes to `letters`.
+    fn checked(&self, g: &Good<'_>, letters: &mut Vec<Letter>) -> bool {
+        match g.payload.as_ref().map_or(Ok(()), |p| self.staging.check(p.bytes())) {
+            Ok(()) => true,
+            Err(e) => {
+                letters.push(self.mismatch(g, &e));
+                false
+            }
+        }
     }
 
     /// The dead letter of a record whose message does not decode as the entity's.
